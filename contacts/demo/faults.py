@@ -1,0 +1,152 @@
+"""Failures the demo Contactship API can simulate, so the dashboard's error handling can be seen.
+
+One definition serves the command line (``add_arguments`` / ``Faults.from_args``) and the tests
+(``Faults(...)``, assigned to a running server's ``faults`` attribute).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """What the demo server gets wrong; all off by default."""
+
+    latency_ms: int = 0  # sleep this long before answering every request
+    error_rate: float = 0.0  # this fraction of requests gets HTTP 500 (seeded, reproducible)
+    status: int | None = None  # answer every request with this error status
+    hang: bool = False  # accept requests and never answer them
+    non_json: bool = False  # answer 200s with an HTML maintenance page
+    wrong_shape: bool = False  # answer 200s with valid JSON of the wrong shape
+    rate_limit_retry_after: int | None = None  # answer 429 with Retry-After: <this many seconds>
+    rate_limit_count: int = 0  # 0: every request is rate limited; N: only the first N
+    ignore_paging: bool = False  # ignore limit/offset: always the first 100 matches
+    fail_from_offset: int | None = None  # list requests with offset >= this get HTTP 500
+
+    def __post_init__(self) -> None:
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        if self.status is not None and not 400 <= self.status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if self.rate_limit_retry_after is not None and self.rate_limit_retry_after < 0:
+            raise ValueError("rate_limit_retry_after must not be negative")
+        if self.rate_limit_count < 0:
+            raise ValueError("rate_limit_count must not be negative")
+        if self.fail_from_offset is not None and self.fail_from_offset < 0:
+            raise ValueError("fail_from_offset must not be negative")
+
+    @property
+    def active(self) -> bool:
+        """Whether any fault is switched on."""
+        return self != Faults()
+
+    def describe(self) -> str:
+        """A short human description, e.g. "latency 200 ms, 500 on 10% of requests"."""
+        parts: list[str] = []
+        if self.hang:
+            parts.append("never answers")
+        if self.latency_ms:
+            parts.append(f"latency {self.latency_ms} ms")
+        if self.status is not None:
+            parts.append(f"every request answered {self.status}")
+        if self.rate_limit_retry_after is not None:
+            which = (
+                f"the first {self.rate_limit_count} requests"
+                if self.rate_limit_count
+                else "every request"
+            )
+            parts.append(f"429 Retry-After {self.rate_limit_retry_after} s on {which}")
+        if self.error_rate:
+            parts.append(f"500 on {self.error_rate:.0%} of requests")
+        if self.non_json:
+            parts.append("HTML instead of JSON")
+        if self.wrong_shape:
+            parts.append("JSON of the wrong shape")
+        if self.ignore_paging:
+            parts.append("limit/offset ignored")
+        if self.fail_from_offset is not None:
+            parts.append(f"500 from offset {self.fail_from_offset}")
+        return ", ".join(parts) or "none"
+
+    @classmethod
+    def from_args(cls, namespace: argparse.Namespace) -> Faults:
+        """The faults chosen by the options ``add_arguments`` defined."""
+        names = {field.name for field in fields(cls)}
+        return cls(**{name: value for name, value in vars(namespace).items() if name in names})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fault options (``--latency-ms``, ``--hang``, ...) to ``parser``."""
+    group = parser.add_argument_group("simulated faults (all off by default)")
+    group.add_argument(
+        "--latency-ms", type=_non_negative, default=0, help="sleep before every answer"
+    )
+    group.add_argument(
+        "--error-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="answer this fraction of requests (0-1) with HTTP 500",
+    )
+    group.add_argument(
+        "--status", type=_error_status, help="answer every request with this HTTP status"
+    )
+    group.add_argument("--hang", action="store_true", help="accept requests, never answer")
+    group.add_argument("--non-json", action="store_true", help="answer 200 with an HTML page")
+    group.add_argument(
+        "--wrong-shape", action="store_true", help="answer 200 with JSON of the wrong shape"
+    )
+    group.add_argument(
+        "--rate-limit",
+        dest="rate_limit_retry_after",
+        type=_non_negative,
+        metavar="RETRY_AFTER",
+        help="answer 429 with this Retry-After (seconds)",
+    )
+    group.add_argument(
+        "--rate-limit-count",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="rate limit only the first N requests (default 0: all of them)",
+    )
+    group.add_argument(
+        "--ignore-paging", action="store_true", help="ignore limit/offset, return the first 100"
+    )
+    group.add_argument(
+        "--fail-from-offset",
+        type=_non_negative,
+        metavar="N",
+        help="answer 500 to list requests with offset >= N",
+    )
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {value}")
+    return value
+
+
+def _error_status(text: str) -> int:
+    value = _non_negative(text)
+    if not 400 <= value <= 599:
+        raise argparse.ArgumentTypeError(f"must be an HTTP error status (400-599): {value}")
+    return value

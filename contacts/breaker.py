@@ -1,0 +1,73 @@
+"""A circuit breaker per organisation, kept in Django's cache.
+
+After `threshold` consecutive failed calls, calls for that organisation fail fast for `cooldown`
+seconds, so a dead upstream cannot pin every worker thread; then one trial call decides whether the
+circuit closes again. State lives in the cache so that, with Redis, every replica shares it. If
+the cache itself fails, the breaker lets calls through: it protects, it never blocks on its own.
+"""
+
+import logging
+import time
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+PREFIX = "contactship:breaker:v1"
+
+
+class CircuitBreaker:
+    def __init__(self, *, threshold: int, cooldown: float, trial_timeout: float) -> None:
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self.trial_timeout = trial_timeout
+
+    @staticmethod
+    def _keys(org_id: str) -> tuple[str, str, str]:
+        base = f"{PREFIX}:{org_id}"
+        return f"{base}:failures", f"{base}:opened", f"{base}:trial"
+
+    def allow(self, org_id: str) -> bool:
+        """May a call for this organisation go out now?"""
+        if self.threshold <= 0:
+            return True
+        _, opened_key, trial_key = self._keys(org_id)
+        try:
+            opened = cache.get(opened_key)
+            if opened is None:
+                return True
+            if time.time() - opened < self.cooldown:
+                return False
+            # Half-open: the first caller to claim the trial goes; the others still fail fast.
+            return cache.add(trial_key, 1, timeout=self.trial_timeout)
+        except Exception:
+            log.warning("breaker state unreadable, letting the call through", exc_info=True)
+            return True
+
+    def record_success(self, org_id: str) -> None:
+        keys = self._keys(org_id)
+        try:
+            if cache.get_many(keys):
+                cache.delete_many(keys)
+                log.info("breaker reset org=%s", org_id)
+        except Exception:
+            log.warning("breaker state not written", exc_info=True)
+
+    def record_failure(self, org_id: str) -> None:
+        if self.threshold <= 0:
+            return
+        failures_key, opened_key, trial_key = self._keys(org_id)
+        # Long enough to outlive a cool-down, short enough that old failures do not linger.
+        ttl = max(self.cooldown * 10, 600)
+        try:
+            cache.add(failures_key, 0, timeout=ttl)
+            failures = cache.incr(failures_key)
+            was_open = cache.get(opened_key) is not None
+            if failures >= self.threshold or was_open:
+                cache.set(opened_key, time.time(), timeout=ttl)
+                cache.delete(trial_key)
+                log.warning(
+                    "breaker open org=%s failures=%d cooldown_s=%s", org_id, failures, self.cooldown
+                )
+        except Exception:
+            log.warning("breaker state not written", exc_info=True)

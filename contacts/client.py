@@ -1,0 +1,437 @@
+"""The one module that talks to Contactship.
+
+It owns the HTTP session (pooled, one per process), the timeouts and the deadline, retries, the
+circuit breaker, the cache of identical requests, the log line of every call, and the translation
+of every failure into the typed errors of `contacts.errors`. It returns typed contacts: nothing
+past this module sees `requests` or raw JSON. The organisation's key is read here and only here.
+"""
+
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
+
+from .breaker import CircuitBreaker
+from .errors import (
+    CircuitOpen,
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .organisations import Organisation
+from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "contacts-dashboard/1.0"
+CACHE_PREFIX = "contactship:v1"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
+BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
+
+T = TypeVar("T")
+
+
+class PagingIgnored(UpstreamBadResponse):
+    """A page repeated contacts already seen: the upstream ignores the paging parameters."""
+
+
+class ExportTooLarge(UpstreamError):
+    status = 413
+    retryable = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    base_url: str
+    connect_timeout: float
+    read_timeout: float
+    deadline: float
+    retries: int
+    backoff: float
+    retry_after_cap: float
+    page_size: int
+    limit_param: str
+    offset_param: str
+    max_export_pages: int
+    cache_ttl: int
+    breaker_threshold: int
+    breaker_cooldown: float
+
+    @classmethod
+    def from_settings(cls) -> "ClientConfig":
+        base_url = settings.CONTACTSHIP_API_URL.rstrip("/")
+        if not base_url:
+            raise ImproperlyConfigured("CONTACTSHIP_API_URL is empty.")
+        return cls(
+            base_url=base_url,
+            connect_timeout=settings.CONTACTSHIP_CONNECT_TIMEOUT,
+            read_timeout=settings.CONTACTSHIP_READ_TIMEOUT,
+            deadline=settings.CONTACTSHIP_DEADLINE,
+            retries=settings.CONTACTSHIP_RETRIES,
+            backoff=settings.CONTACTSHIP_BACKOFF,
+            retry_after_cap=settings.CONTACTSHIP_RETRY_AFTER_CAP,
+            page_size=settings.CONTACTSHIP_PAGE_SIZE,
+            limit_param=settings.CONTACTSHIP_LIMIT_PARAM,
+            offset_param=settings.CONTACTSHIP_OFFSET_PARAM,
+            max_export_pages=settings.CONTACTSHIP_MAX_EXPORT_PAGES,
+            cache_ttl=settings.CONTACTSHIP_CACHE_TTL,
+            breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
+            breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
+        )
+
+
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def shared_session() -> requests.Session:
+    """The process's one pooled session, sized for the worker's threads."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            session = requests.Session()
+            # Retries are ours (deadline-aware, logged); the adapter must not add its own.
+            adapter = HTTPAdapter(pool_maxsize=settings.CONTACTSHIP_POOL_SIZE, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+            _session = session
+        return _session
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _complaint(response: requests.Response) -> str:
+    """The upstream's own words about a 400, short and as plain text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail"):
+            if isinstance(body.get(key), str):
+                return body[key][:300]
+    return ""
+
+
+class ContactshipClient:
+    def __init__(self, config: ClientConfig, session: requests.Session) -> None:
+        self.config = config
+        self.session = session
+        self.breaker = CircuitBreaker(
+            threshold=config.breaker_threshold,
+            cooldown=config.breaker_cooldown,
+            trial_timeout=config.deadline + 5,
+        )
+
+    # --- public: what the views, the export and the commands call -----------------------------
+
+    def contact_list(
+        self,
+        *,
+        organisation: Organisation,
+        query: ContactQuery,
+        offset: int = 0,
+        use_cache: bool = True,
+        refresh: bool = False,
+        deadline: float | None = None,
+    ) -> list[Contact]:
+        """One page of contacts matching `query`, starting at `offset`."""
+        params: dict[str, Any] = {
+            **query.params(),
+            self.config.limit_param: self.config.page_size,
+            self.config.offset_param: offset,
+        }
+        try:
+            return self._call(
+                organisation,
+                "/contacts",
+                params,
+                parse=contacts_from_json,
+                use_cache=use_cache,
+                refresh=refresh,
+                deadline=deadline,
+            )
+        except UpstreamNotFound:
+            # The list itself cannot be "not found": the base URL is wrong.
+            log.error("contact list answered 404: check CONTACTSHIP_API_URL")
+            raise UpstreamBadResponse("the contact list answered 404") from None
+
+    def contact_get(
+        self,
+        *,
+        organisation: Organisation,
+        contact_id: str,
+        refresh: bool = False,
+        deadline: float | None = None,
+    ) -> Contact:
+        return self._call(
+            organisation,
+            f"/contacts/{quote(contact_id, safe='')}",
+            {"identifierType": "id"},
+            parse=contact_from_json,
+            use_cache=True,
+            refresh=refresh,
+            deadline=deadline,
+        )
+
+    def contact_pages(
+        self, *, organisation: Organisation, query: ContactQuery
+    ) -> Iterator[list[Contact]]:
+        """Every contact matching `query`, a page at a time, fresh from the API.
+
+        Stops after a short page. Each page has its own deadline (an export of many pages takes
+        longer than one page view may). Raises `PagingIgnored` when a page repeats contacts, and
+        `ExportTooLarge` rather than stopping quietly at the page cap: a result that silently ends
+        early would look complete.
+        """
+        seen: set[str] = set()
+        offset = 0
+        for _ in range(self.config.max_export_pages):
+            page = self.contact_list(
+                organisation=organisation, query=query, offset=offset, use_cache=False
+            )
+            ids = [c.id for c in page if c.id]
+            if seen.intersection(ids):
+                log.warning(
+                    "paging ignored org=%s offset=%d: the page repeats contacts already seen; "
+                    "check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
+                    organisation.id,
+                    offset,
+                )
+                raise PagingIgnored(f"page at offset {offset} repeats contacts")
+            seen.update(ids)
+            yield page
+            if len(page) < self.config.page_size:
+                return
+            offset += len(page)
+        log.error(
+            "export stopped org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
+            organisation.id,
+            self.config.max_export_pages,
+        )
+        raise ExportTooLarge(f"more than {self.config.max_export_pages} pages")
+
+    # --- one logical call: cache, breaker, retries --------------------------------------------
+
+    def _cache_key(self, organisation: Organisation, path: str, params: dict[str, Any]) -> str:
+        # Hashed: filters may hold any character, and the key must never hold the API key.
+        material = json.dumps([organisation.id, path, sorted(params.items())], ensure_ascii=False)
+        return f"{CACHE_PREFIX}:{hashlib.sha256(material.encode()).hexdigest()}"
+
+    def _call(
+        self,
+        organisation: Organisation,
+        path: str,
+        params: dict[str, Any],
+        *,
+        parse: Callable[[Any], T],
+        use_cache: bool,
+        refresh: bool,
+        deadline: float | None,
+    ) -> T:
+        caching = use_cache and self.config.cache_ttl > 0
+        cache_key = self._cache_key(organisation, path, params) if caching else ""
+        if caching and not refresh:
+            try:
+                hit = cache.get(cache_key)
+            except Exception:
+                log.warning("cache unavailable, asking upstream", exc_info=True)
+                hit = None
+            if hit is not None:
+                self._log(organisation, path, params, "cached", 0.0, 0, "hit")
+                return hit
+
+        if not self.breaker.allow(organisation.id):
+            self._log(organisation, path, params, "circuit-open", 0.0, 0, "skip")
+            raise CircuitOpen("circuit open")
+        if not organisation.api_key:
+            log.error("no API key configured org=%s", organisation.id)
+            raise UpstreamAuthError("no API key configured")
+
+        cache_state = "refresh" if refresh else ("miss" if caching else "off")
+        if deadline is None:
+            deadline = time.monotonic() + self.config.deadline
+        try:
+            result = parse(self._get_json(organisation, path, params, deadline, cache_state))
+        except BREAKER_FAILURES:
+            self.breaker.record_failure(organisation.id)
+            raise
+        except UpstreamError:
+            self.breaker.record_success(organisation.id)
+            raise
+        self.breaker.record_success(organisation.id)
+
+        if caching:
+            try:
+                cache.set(cache_key, result, timeout=self.config.cache_ttl)
+            except Exception:
+                log.warning("cache unavailable, result not kept", exc_info=True)
+        return result
+
+    def _get_json(
+        self,
+        organisation: Organisation,
+        path: str,
+        params: dict[str, Any],
+        deadline: float,
+        cache_state: str,
+    ) -> Any:
+        url = self.config.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise UpstreamTimeout("deadline passed before the call")
+            timeout = (
+                min(self.config.connect_timeout, remaining),
+                min(self.config.read_timeout, remaining),
+            )
+            started = time.monotonic()
+            error: UpstreamError
+            retry = False
+            try:
+                response = self.session.get(
+                    url,
+                    params=params,
+                    headers={"x-api-key": organisation.api_key},
+                    timeout=timeout,
+                    # A redirect could carry the key header to another host.
+                    allow_redirects=False,
+                )
+            except requests.ConnectTimeout:
+                outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
+            except requests.Timeout:
+                # A read timeout is not retried: another wait as long would outrun the deadline.
+                outcome, error = "read-timeout", UpstreamTimeout("read timeout")
+            except requests.ConnectionError:
+                outcome, error, retry = (
+                    "connection-error",
+                    UpstreamUnavailable("connection failed"),
+                    True,
+                )
+            except requests.RequestException as exc:
+                outcome, error = "request-error", UpstreamUnavailable(type(exc).__name__)
+            else:
+                outcome = str(response.status_code)
+                if 200 <= response.status_code < 300:
+                    try:
+                        body = json.loads(response.content)
+                    except ValueError:
+                        error = UpstreamBadResponse("body is not JSON")
+                    else:
+                        self._log(
+                            organisation, path, params, outcome, started, attempt, cache_state
+                        )
+                        return body
+                else:
+                    error, retry = self._error_for(organisation, response)
+
+            self._log(organisation, path, params, outcome, started, attempt, cache_state)
+            if not retry or attempt > self.config.retries:
+                raise error
+            wait = self._backoff(attempt)
+            if error.retry_after is not None:
+                if error.retry_after > self.config.retry_after_cap:
+                    raise error
+                wait = max(wait, error.retry_after)
+            if time.monotonic() + wait >= deadline:
+                raise error
+            time.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with full jitter, so replicas retrying together do not stampede.
+        return random.uniform(0, self.config.backoff * 2 ** (attempt - 1))  # noqa: S311
+
+    def _error_for(
+        self, organisation: Organisation, response: requests.Response
+    ) -> tuple[UpstreamError, bool]:
+        status = response.status_code
+        if status == 400:
+            return UpstreamBadRequest(_complaint(response)), False
+        if status in (401, 403):
+            log.error(
+                "Contactship rejected the API key org=%s status=%d: an administrator must update "
+                "the key in CONTACTSHIP_ORGANISATIONS",
+                organisation.id,
+                status,
+            )
+            return UpstreamAuthError(f"key rejected ({status})"), False
+        if status == 404:
+            return UpstreamNotFound("not found"), False
+        if status == 429:
+            return UpstreamRateLimited(
+                "rate limited", retry_after=_retry_after_seconds(response)
+            ), True
+        if status >= 500:
+            retry_after = _retry_after_seconds(response) if status == 503 else None
+            error = UpstreamUnavailable(f"upstream status {status}", retry_after=retry_after)
+            return error, status in RETRY_STATUSES
+        return UpstreamBadResponse(f"unexpected status {status}"), False
+
+    @staticmethod
+    def _log(
+        organisation: Organisation,
+        path: str,
+        params: dict[str, Any],
+        outcome: str,
+        started: float,
+        attempt: int,
+        cache_state: str,
+    ) -> None:
+        ms = round((time.monotonic() - started) * 1000) if started else 0
+        fields = {
+            "org": organisation.id,
+            "path": path,
+            "params": params,
+            "status": outcome,
+            "ms": ms,
+            "attempt": attempt,
+            "cache": cache_state,
+        }
+        log.info(
+            "upstream org=%s path=%s params=%s status=%s ms=%d attempt=%d cache=%s",
+            organisation.id,
+            path,
+            json.dumps(params, ensure_ascii=False, sort_keys=True),
+            outcome,
+            ms,
+            attempt,
+            cache_state,
+            extra={"upstream": fields},
+        )
+
+
+def contactship_client() -> ContactshipClient:
+    """A client with the current settings over the process's shared session."""
+    return ContactshipClient(ClientConfig.from_settings(), shared_session())

@@ -1,0 +1,161 @@
+"""Typed contacts, parsed once at the client's edge.
+
+Nothing past the client sees Contactship's raw JSON. Parsing is tolerant field by field (a missing,
+null or odd-typed field becomes an empty value) but strict about shape: something that is not an
+object where a contact should be is an unexpected answer.
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import UpstreamBadResponse
+
+log = logging.getLogger(__name__)
+
+Scalar = str | int | float | bool | None
+
+# The API's own filter names, which are also the dashboard's GET parameters.
+FILTER_FIELDS = ("full_name", "email", "phone_number")
+
+
+@dataclass(frozen=True, slots=True)
+class AdditionalField:
+    type: str
+    field: str
+    value: Scalar
+
+    @property
+    def text(self) -> str:
+        """The value as a person reads it: booleans and numbers plainly, never `None`."""
+        return scalar_text(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: str
+    created_at: datetime | None = None
+    full_name: str = ""
+    email: str = ""
+    phone_number: str = ""
+    country: str = ""
+    description: str = ""
+    organization_id: str = ""
+    additional_data: tuple[AdditionalField, ...] = field(default_factory=tuple)
+
+    @property
+    def created_at_iso(self) -> str:
+        """ISO 8601 in UTC with a `Z`, as the API writes it."""
+        if self.created_at is None:
+            return ""
+        return self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQuery:
+    """The filters of one search, in the API's own parameter names.
+
+    It stands in for a QuerySet so that django-filter can build it: `all()` and `filter()` with
+    `<field>__icontains` lookups are all a FilterSet calls. Immutable, hashable, cacheable.
+    """
+
+    full_name: str = ""
+    email: str = ""
+    phone_number: str = ""
+
+    model = None  # django-filter reads it; there is no model behind contacts.
+
+    def all(self) -> "ContactQuery":
+        return self
+
+    def filter(self, **lookups: str) -> "ContactQuery":
+        values: dict[str, str] = {}
+        for lookup, value in lookups.items():
+            name, _, expr = lookup.partition("__")
+            if name not in FILTER_FIELDS or expr != "icontains":
+                raise TypeError(f"Contactship cannot filter by {lookup!r}")
+            values[name] = value
+        return ContactQuery(**{**self.params(), **values})
+
+    def params(self) -> dict[str, str]:
+        """The non-empty filters, ready to send upstream or put in a URL."""
+        return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}
+
+    def __bool__(self) -> bool:
+        return bool(self.params())
+
+
+def scalar_text(value: Scalar) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return scalar_text(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # A timestamp without an offset is taken as UTC, the API's documented zone.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _additional_data(value: Any) -> tuple[AdditionalField, ...]:
+    if not isinstance(value, list):
+        return ()
+    fields = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        raw = item.get("value")
+        scalar = raw if raw is None or isinstance(raw, str | int | float | bool) else _text(raw)
+        fields.append(
+            AdditionalField(
+                type=_text(item.get("type")), field=_text(item.get("field")), value=scalar
+            )
+        )
+    return tuple(fields)
+
+
+def contact_from_json(obj: Any) -> Contact:
+    if not isinstance(obj, dict):
+        raise UpstreamBadResponse(f"a contact is a {type(obj).__name__}, not an object")
+    return Contact(
+        id=_text(obj.get("id")),
+        created_at=_timestamp(obj.get("created_at")),
+        full_name=_text(obj.get("full_name")),
+        email=_text(obj.get("email")),
+        phone_number=_text(obj.get("phone_number")),
+        country=_text(obj.get("country")),
+        description=_text(obj.get("description")),
+        organization_id=_text(obj.get("organization_id")),
+        additional_data=_additional_data(obj.get("additional_data")),
+    )
+
+
+def contacts_from_json(body: Any) -> list[Contact]:
+    if not isinstance(body, list):
+        raise UpstreamBadResponse(f"the contact list is a {type(body).__name__}, not an array")
+    return [contact_from_json(item) for item in body]
+
+
+def additional_field_names(contacts: Iterable[Contact]) -> list[str]:
+    """Distinct additional-data field names, in order of first appearance."""
+    return list(dict.fromkeys(f.field for c in contacts for f in c.additional_data))

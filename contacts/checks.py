@@ -1,0 +1,38 @@
+"""`manage.py check` tells an operator what is wrong with the organisations setting.
+
+Messages name organisations, never keys.
+"""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def organisations_check(app_configs, **kwargs):
+    orgs = settings.CONTACTSHIP_ORGANISATIONS
+    if not isinstance(orgs, dict):
+        return [
+            Error(
+                "CONTACTSHIP_ORGANISATIONS must be a JSON object of organisation id → "
+                '{"name": ..., "api_key": ...}.',
+                id="contacts.E001",
+            )
+        ]
+    problems = []
+    if not orgs:
+        problems.append(
+            Warning(
+                "CONTACTSHIP_ORGANISATIONS is empty: nobody can search any contacts.",
+                id="contacts.W001",
+            )
+        )
+    for org_id, entry in orgs.items():
+        if not isinstance(entry, dict):
+            problems.append(
+                Error(f"Organisation {org_id!r} must be a JSON object.", id="contacts.E002")
+            )
+        elif not isinstance(entry.get("api_key"), str) or not entry["api_key"].strip():
+            problems.append(
+                Error(f"Organisation {org_id!r} has no usable api_key.", id="contacts.E003")
+            )
+    return problems

@@ -1,0 +1,55 @@
+import re
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .types import ContactQuery
+
+MAX_FILTER_LENGTH = 200
+# Separators people type in phone numbers; the API stores "+12124567890".
+PHONE_SEPARATORS = re.compile(r"[\s().-]")
+
+
+class PhoneNumberField(forms.CharField):
+    def clean(self, value):
+        value = PHONE_SEPARATORS.sub("", super().clean(value) or "")
+        if value and not re.fullmatch(r"\+?[0-9]+", value):
+            raise forms.ValidationError(
+                _("Use digits only, optionally starting with +, e.g. +52 55."), code="invalid"
+            )
+        return value
+
+
+class PhoneNumberFilter(django_filters.CharFilter):
+    field_class = PhoneNumberField
+
+
+class ContactFilter(django_filters.FilterSet):
+    """The search form. Its `qs` is a `ContactQuery` in the API's own parameter names."""
+
+    full_name = django_filters.CharFilter(
+        label=_("Name"), lookup_expr="icontains", max_length=MAX_FILTER_LENGTH, strip=True
+    )
+    email = django_filters.CharFilter(
+        label=_("Email"), lookup_expr="icontains", max_length=MAX_FILTER_LENGTH, strip=True
+    )
+    phone_number = PhoneNumberFilter(
+        label=_("Phone"), lookup_expr="icontains", max_length=MAX_FILTER_LENGTH, strip=True
+    )
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, queryset=ContactQuery(), **kwargs)
+        for name, field in self.form.fields.items():
+            field.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+            if name == "email":
+                field.widget.input_type = "search"
+        self.form.fields["full_name"].widget.attrs["placeholder"] = _("e.g. Ana")
+        self.form.fields["email"].widget.attrs["placeholder"] = _("e.g. gmail")
+        self.form.fields["phone_number"].widget.attrs["placeholder"] = _("e.g. +52 55")
+
+    def filter_queryset(self, queryset: ContactQuery) -> ContactQuery:
+        # FilterSet's own version insists on a Django QuerySet; the filters themselves are reused.
+        for name, value in self.form.cleaned_data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset

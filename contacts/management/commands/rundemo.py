@@ -1,0 +1,154 @@
+"""`make run`: the whole product on this machine, with the bundled demo Contactship API.
+
+Migrates, starts the demo API with fresh random keys (none is ever written to a file), creates the
+demo login with export rights in every demo organisation, starts the dashboard and prints where to
+log in. If CONTACTSHIP_API_URL is set (environment or .env), that API and the configured
+organisations are used instead, and no demo API is started.
+"""
+
+import json
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.demo.data import DEMO_ORGANISATIONS
+from contacts.models import Membership
+
+DEMO_USERNAME = "demo"
+
+
+class Command(BaseCommand):
+    help = "Run the dashboard with the bundled demo Contactship API (what `make run` does)."
+    # The dashboard it starts runs the checks, with the organisations this command gives it.
+    requires_system_checks = []
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000, help="the dashboard's port")
+        parser.add_argument("--api-port", type=int, default=8001, help="the demo API's port")
+        parser.add_argument(
+            "--demo-args",
+            default="",
+            help='extra flags for the demo API, e.g. --demo-args="--latency-ms 800"',
+        )
+
+    def handle(self, *args, host: str, port: int, api_port: int, demo_args: str, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        env = os.environ.copy()
+        processes: list[subprocess.Popen] = []
+        use_demo = "CONTACTSHIP_API_URL" not in os.environ
+
+        def stop(*_):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            if use_demo:
+                organisations = {
+                    org.id: {"name": org.name, "api_key": secrets.token_urlsafe(24)}
+                    for org in DEMO_ORGANISATIONS.values()
+                }
+                env["CONTACTSHIP_ORGANISATIONS"] = json.dumps(organisations)
+                env["CONTACTSHIP_API_URL"] = f"http://{host}:{api_port}/v1"
+                self.stdout.write("Starting the demo Contactship API (generating its contacts)…")
+                processes.append(
+                    subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                        [
+                            sys.executable,
+                            "-m",
+                            "contacts.demo",
+                            "--host",
+                            host,
+                            "--port",
+                            str(api_port),
+                            *shlex.split(demo_args),
+                        ],
+                        env=env,
+                    )
+                )
+                self._wait_for(f"http://{host}:{api_port}/healthz", processes[-1])
+                org_ids = list(organisations)
+            else:
+                org_ids = list(settings.CONTACTSHIP_ORGANISATIONS)
+
+            password = self._demo_login(org_ids)
+            # gunicorn rather than runserver: it sends streamed exports chunked, so a download
+            # cut short by an upstream failure shows as failed in the browser, as in production.
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    [
+                        str(Path(sys.executable).with_name("gunicorn")),
+                        "dashboard.wsgi:application",
+                        f"--bind={host}:{port}",
+                        "--workers=1",
+                        "--threads=8",
+                        f"--timeout={int(settings.CONTACTSHIP_DEADLINE) + 10}",
+                        "--reload",
+                        "--access-logfile=-",
+                    ],
+                    env=env,
+                    cwd=Path(settings.BASE_DIR),
+                )
+            )
+            self._wait_for(f"http://{host}:{port}/accounts/login/", processes[-1])
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "\n  Contacts dashboard: "
+                    f"http://{host}:{port}/\n"
+                    f"  Log in as:          {DEMO_USERNAME} / {password}\n"
+                    f"  Contactship API:    {env['CONTACTSHIP_API_URL']}"
+                    f"{' (bundled demo)' if use_demo else ''}\n"
+                    "  Stop with Ctrl-C.\n"
+                )
+            )
+            self.stdout.flush()  # shown at once even when the output is piped
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+            raise CommandError("A server stopped; see its messages above.")
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping…")
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def _wait_for(self, url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CommandError(f"The server for {url} exited (is the port already in use?).")
+            try:
+                requests.get(url, timeout=1)
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise CommandError(f"No answer from {url} after {timeout:.0f} s.")
+
+    def _demo_login(self, org_ids: list[str]) -> str:
+        """The demo user, with a new password each run, a member of every organisation."""
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username=DEMO_USERNAME)
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.save()
+        for org_id in org_ids:
+            Membership.objects.update_or_create(
+                user=user, organisation_id=org_id, defaults={"can_export": True}
+            )
+        return password

@@ -1,0 +1,175 @@
+"""Views: parse the request, call the client, hand the answer to a table or an exporter.
+
+Upstream failures are not handled here (the middleware turns them into pages), except a 400 on
+the search page, whose complaint belongs next to the form fields.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+
+from .access import accessible_organisations, organisation_member_required
+from .client import contactship_client
+from .errors import UpstreamBadRequest
+from .export import csv_stream
+from .filters import ContactFilter
+from .tables import ContactTable
+from .types import ContactQuery
+
+PAGE_PARAM = "page"
+REFRESH_PARAM = "refresh"
+# Far beyond any real result; keeps the offset sent upstream a sane number.
+MAX_PAGE = 100_000
+
+
+def search_params(query: ContactQuery, number: int) -> dict[str, str]:
+    """The GET parameters of one page of one search, as they appear in its URL."""
+    params = query.params()
+    if number > 1:
+        params[PAGE_PARAM] = str(number)
+    return params
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Previous/Next over the API's pages: it gives no total, so there are no page numbers."""
+
+    number: int
+    page_size: int
+    rows: int
+    query: ContactQuery
+
+    @property
+    def first_row(self) -> int:
+        return (self.number - 1) * self.page_size + 1
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + self.rows - 1
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        # A full page may be followed by more; the API cannot say without being asked.
+        return self.rows >= self.page_size
+
+    def url(self, number: int) -> str:
+        return "?" + urlencode(search_params(self.query, number))
+
+    @property
+    def previous_url(self) -> str:
+        return self.url(self.number - 1)
+
+    @property
+    def next_url(self) -> str:
+        return self.url(self.number + 1)
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        number = int(request.GET.get(PAGE_PARAM, "1"))
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_PAGE)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    accesses = accessible_organisations(request.user)
+    if len(accesses) == 1:
+        return redirect("contact_list", accesses[0].organisation.id)
+    return render(request, "contacts/home.html", {"accesses": accesses})
+
+
+@organisation_member_required()
+def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
+    filterset = ContactFilter(request.GET)
+    client = contactship_client()
+    number = _page_number(request)
+    contacts = []
+    status = 200
+    query = ContactQuery()
+    if not filterset.is_valid():
+        status = 400
+    else:
+        query = filterset.qs
+        try:
+            contacts = client.contact_list(
+                organisation=request.organisation,
+                query=query,
+                offset=(number - 1) * client.config.page_size,
+                refresh=REFRESH_PARAM in request.GET,
+            )
+        except UpstreamBadRequest as exc:
+            filterset.form.add_error(None, exc.detail or str(exc.message))
+            status = 400
+    pager = Pager(number=number, page_size=client.config.page_size, rows=len(contacts), query=query)
+    here = search_params(query, number)
+    table = ContactTable(contacts, organisation_id=org_id, back_query=urlencode(here))
+    context = {
+        "organisation": request.organisation,
+        "access": request.access,
+        "filter": filterset,
+        "table": table,
+        "pager": pager,
+        "query": query,
+        "failed": status != 200,
+        "export_query": urlencode(query.params()),
+        "refresh_query": urlencode({**here, REFRESH_PARAM: "1"}),
+    }
+    return render(request, "contacts/contact_list.html", context, status=status)
+
+
+@organisation_member_required()
+def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
+    contact = contactship_client().contact_get(
+        organisation=request.organisation,
+        contact_id=contact_id,
+        refresh=REFRESH_PARAM in request.GET,
+    )
+    # The search this contact was opened from, so "Back" returns to the same results.
+    filterset = ContactFilter(request.GET)
+    back = ContactQuery()
+    if filterset.is_valid():
+        back = filterset.qs
+    context = {
+        "organisation": request.organisation,
+        "access": request.access,
+        "contact": contact,
+        "back_query": urlencode(search_params(back, _page_number(request))),
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+@organisation_member_required(export=True)
+def contact_export_csv(request: HttpRequest, org_id: str) -> HttpResponse:
+    filterset = ContactFilter(request.GET)
+    if not filterset.is_valid():
+        context = {"organisation": request.organisation, "filter": filterset}
+        return render(request, "contacts/export_invalid.html", context, status=400)
+
+    pages = contactship_client().contact_pages(
+        organisation=request.organisation, query=filterset.qs
+    )
+    # The first page is fetched before the response starts, so that an upstream that is down or
+    # refuses the key gets a proper error page rather than a broken download.
+    first_page = next(pages, [])
+    response = StreamingHttpResponse(
+        csv_stream(pages, first_page=first_page), content_type="text/csv; charset=utf-8"
+    )
+    today = timezone.localdate().isoformat()
+    filename = f"contacts-{slugify(request.organisation.name) or 'export'}-{today}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    # Proxies such as nginx would otherwise buffer the whole file before sending a byte.
+    response["X-Accel-Buffering"] = "no"
+    return response

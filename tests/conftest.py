@@ -1,0 +1,135 @@
+"""Shared fixtures: the bundled demo Contactship API as a real server on loopback.
+
+`demo_api` runs it as a subprocess for the whole session (as `make run` does); `faulty_api` runs a
+second one in a thread whose faults each test switches. Both speak real HTTP over loopback.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.core.cache import cache
+
+from contacts.demo.data import DEMO_ORGANISATIONS
+from contacts.demo.faults import Faults
+from contacts.demo.server import serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Keys made fresh for each run: no key, not even a demo's, is written into the repository.
+KEYS = {org_id: "test-" + secrets.token_urlsafe(16) for org_id in DEMO_ORGANISATIONS}
+ORGANISATIONS = {
+    org_id: {"name": org.name, "api_key": KEYS[org_id]}
+    for org_id, org in DEMO_ORGANISATIONS.items()
+}
+PASSWORD = "a-Long-test-passw0rd"
+
+
+@dataclass(frozen=True)
+class DemoApi:
+    base_url: str
+    organisations: dict
+
+
+@pytest.fixture(scope="session")
+def demo_api() -> Iterator[DemoApi]:
+    env = {**os.environ, "CONTACTSHIP_ORGANISATIONS": json.dumps(ORGANISATIONS)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contacts.demo", "--host", "127.0.0.1", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "http://" in line, f"demo API did not start: {line!r}"
+        base_url = line.split()[line.split().index("on") + 1]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base_url.removesuffix("/v1") + "/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield DemoApi(base_url=base_url, organisations=ORGANISATIONS)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def fault_server():
+    with serve_in_thread({org_id: KEYS[org_id] for org_id in ("org-harbor", "org-tejo")}) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The real hasher is slow on purpose; tests log users in by the dozen.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+
+
+@pytest.fixture
+def upstream(settings, demo_api):
+    """Point the dashboard at the demo API, with short timeouts so failing tests fail fast."""
+    settings.CONTACTSHIP_API_URL = demo_api.base_url
+    settings.CONTACTSHIP_ORGANISATIONS = ORGANISATIONS
+    settings.CONTACTSHIP_READ_TIMEOUT = 5
+    settings.CONTACTSHIP_DEADLINE = 8
+    return demo_api
+
+
+@pytest.fixture
+def faulty(settings, fault_server):
+    """The dashboard against the in-thread demo API; `faulty(Faults(...))` switches its fault."""
+    settings.CONTACTSHIP_API_URL = fault_server.base_url
+    settings.CONTACTSHIP_ORGANISATIONS = ORGANISATIONS
+    settings.CONTACTSHIP_CONNECT_TIMEOUT = 0.5
+    settings.CONTACTSHIP_READ_TIMEOUT = 0.5
+    settings.CONTACTSHIP_DEADLINE = 2.0
+    settings.CONTACTSHIP_BACKOFF = 0.05
+    settings.CONTACTSHIP_RETRY_AFTER_CAP = 1.0
+
+    def switch(faults: Faults):
+        fault_server.faults = faults
+        return fault_server
+
+    yield switch
+    fault_server.faults = Faults()
+
+
+def make_user(django_user_model, username: str, orgs: dict[str, bool] | None = None):
+    from contacts.models import Membership
+
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+    for org_id, can_export in (orgs or {}).items():
+        Membership.objects.create(user=user, organisation_id=org_id, can_export=can_export)
+    return user
+
+
+@pytest.fixture
+def member(django_user_model):
+    """Member of org-harbor and org-tejo, with the export right in both."""
+    return make_user(django_user_model, "ana", {"org-harbor": True, "org-tejo": True})
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client

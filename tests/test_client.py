@@ -1,0 +1,202 @@
+"""The client: caching, paging guards and the rare paths the demo API cannot produce."""
+
+import logging
+from email.utils import formatdate
+
+import pytest
+import requests
+import responses
+
+from contacts.client import ExportTooLarge, contactship_client
+from contacts.demo.data import contacts_for, matches
+from contacts.errors import (
+    UpstreamBadResponse,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from contacts.organisations import organisation_get
+from contacts.types import Contact, ContactQuery
+from tests.conftest import KEYS
+
+FAKE_URL = "https://contactship.test/v1"
+
+
+def upstream_lines(caplog) -> list[dict]:
+    return [r.upstream for r in caplog.records if hasattr(r, "upstream")]
+
+
+def test_a_page_comes_back_typed(upstream):
+    page = contactship_client().contact_list(
+        organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana")
+    )
+    assert all(isinstance(c, Contact) for c in page)
+    assert [c.id for c in page] == [c["id"] for c in matches("org-tejo", full_name="ana")[:100]]
+
+
+def test_identical_requests_come_from_the_cache_and_refresh_bypasses_it(upstream, caplog):
+    caplog.set_level(logging.INFO, "contacts")
+    client = contactship_client()
+    org = organisation_get("org-harbor")
+    first = client.contact_list(organisation=org, query=ContactQuery(email="a"))
+    second = client.contact_list(organisation=org, query=ContactQuery(email="a"))
+    fresh = client.contact_list(organisation=org, query=ContactQuery(email="a"), refresh=True)
+    assert first == second == fresh
+    assert [line["cache"] for line in upstream_lines(caplog)] == ["miss", "hit", "refresh"]
+    # Another organisation or other filters are other entries.
+    client.contact_list(organisation=organisation_get("org-tejo"), query=ContactQuery(email="a"))
+    client.contact_list(organisation=org, query=ContactQuery(email="b"))
+    assert [line["cache"] for line in upstream_lines(caplog)][-2:] == ["miss", "miss"]
+
+
+def test_a_cache_outage_falls_back_to_direct_calls(upstream, settings, caplog):
+    # Changing CACHES resets Django's cache handlers: the next call meets a dead Redis.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+        }
+    }
+    page = contactship_client().contact_list(
+        organisation=organisation_get("org-harbor"), query=ContactQuery()
+    )
+    assert len(page) == 100
+    assert "cache unavailable, asking upstream" in caplog.text
+    assert "cache unavailable, result not kept" in caplog.text
+
+
+def test_log_line_names_org_path_params_status_time_attempt_and_cache(upstream, caplog):
+    caplog.set_level(logging.INFO, "contacts")
+    contactship_client().contact_list(
+        organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana"), offset=100
+    )
+    (line,) = upstream_lines(caplog)
+    assert line["org"] == "org-tejo"
+    assert line["path"] == "/contacts"
+    assert line["params"] == {"full_name": "ana", "limit": 100, "offset": 100}
+    assert line["status"] == "200"
+    assert line["attempt"] == 1
+    assert line["cache"] == "miss"
+    assert isinstance(line["ms"], int)
+    assert 'params={"full_name": "ana", "limit": 100, "offset": 100} status=200' in caplog.text
+
+
+def test_pages_walk_the_whole_result_without_duplicates(upstream):
+    pages = list(
+        contactship_client().contact_pages(
+            organisation=organisation_get("org-tejo"), query=ContactQuery()
+        )
+    )
+    ids = [c.id for page in pages for c in page]
+    assert ids == [c["id"] for c in contacts_for("org-tejo")]
+    assert len(pages) == len(ids) // 100 + 1
+
+
+def test_paging_parameter_names_are_settings(upstream, settings, caplog):
+    settings.CONTACTSHIP_LIMIT_PARAM = "per_page"
+    settings.CONTACTSHIP_OFFSET_PARAM = "skip"
+    contactship_client().contact_list(
+        organisation=organisation_get("org-harbor"), query=ContactQuery(), offset=100
+    )
+    assert upstream_lines(caplog)[0]["params"] == {"per_page": 100, "skip": 100}
+
+
+def test_the_page_cap_refuses_to_end_an_export_quietly(upstream, settings):
+    settings.CONTACTSHIP_MAX_EXPORT_PAGES = 3
+    pages = contactship_client().contact_pages(
+        organisation=organisation_get("org-tejo"), query=ContactQuery()
+    )
+    assert len(next(pages)) == 100
+    next(pages), next(pages)
+    with pytest.raises(ExportTooLarge):
+        next(pages)
+
+
+# --- paths the demo cannot produce ------------------------------------------------------------
+
+
+@pytest.fixture
+def fake(settings):
+    settings.CONTACTSHIP_API_URL = FAKE_URL
+    settings.CONTACTSHIP_ORGANISATIONS = {"org-x": {"name": "X", "api_key": KEYS["org-harbor"]}}
+    settings.CONTACTSHIP_BACKOFF = 0.01
+    settings.CONTACTSHIP_RETRY_AFTER_CAP = 1
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def call():
+    return contactship_client().contact_list(
+        organisation=organisation_get("org-x"), query=ContactQuery()
+    )
+
+
+def test_retry_after_as_an_http_date_is_honoured(fake):
+    fake.get(
+        f"{FAKE_URL}/contacts",
+        status=429,
+        headers={"Retry-After": formatdate(usegmt=True)},  # "now": no wait needed
+    )
+    fake.get(f"{FAKE_URL}/contacts", json=[])
+    assert call() == []
+
+
+def test_a_retry_after_beyond_the_cap_is_not_waited(fake):
+    fake.get(f"{FAKE_URL}/contacts", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(UpstreamRateLimited) as raised:
+        call()
+    assert raised.value.retry_after == 120
+    assert len(fake.calls) == 1
+
+
+def test_a_redirect_is_not_followed_so_the_key_cannot_travel(fake):
+    fake.get(
+        f"{FAKE_URL}/contacts", status=302, headers={"Location": "https://elsewhere.test/steal"}
+    )
+    with pytest.raises(UpstreamBadResponse):
+        call()
+    assert len(fake.calls) == 1
+
+
+def test_a_reset_connection_is_retried(fake):
+    fake.get(f"{FAKE_URL}/contacts", body=requests.ConnectionError("reset"))
+    fake.get(f"{FAKE_URL}/contacts", json=[{"id": "a"}])
+    assert [c.id for c in call()] == ["a"]
+
+
+def test_500_is_not_retried_but_502_is(fake):
+    fake.get(f"{FAKE_URL}/contacts", status=500)
+    with pytest.raises(UpstreamUnavailable):
+        call()
+    assert len(fake.calls) == 1
+
+
+def test_a_read_timeout_is_a_timeout_and_not_retried(fake):
+    fake.get(f"{FAKE_URL}/contacts", body=requests.ReadTimeout("slow"))
+    with pytest.raises(UpstreamTimeout):
+        call()
+    assert len(fake.calls) == 1
+
+
+def test_the_deadline_bounds_the_whole_call(fake, settings):
+    settings.CONTACTSHIP_DEADLINE = 0.2
+    settings.CONTACTSHIP_RETRIES = 50
+    fake.get(f"{FAKE_URL}/contacts", status=503, headers={"Retry-After": "1"})
+    with pytest.raises(UpstreamUnavailable):
+        call()
+    assert len(fake.calls) == 1  # waiting 1 s would pass the deadline
+
+
+def test_a_404_on_the_list_means_a_wrong_base_url(fake):
+    fake.get(f"{FAKE_URL}/contacts", status=404)
+    with pytest.raises(UpstreamBadResponse):
+        call()
+
+
+def test_the_key_goes_in_the_header_and_nowhere_else(fake):
+    fake.get(f"{FAKE_URL}/contacts", json=[])
+    call()
+    sent = fake.calls[0].request
+    assert sent.headers["x-api-key"] == KEYS["org-harbor"]
+    assert KEYS["org-harbor"] not in sent.url
+    assert sent.headers["User-Agent"].startswith("contacts-dashboard/")

@@ -1,0 +1,39 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError, SystemCheckError
+
+from contacts.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def test_add_member_grants_and_then_updates_the_export_right(django_user_model, upstream, capsys):
+    django_user_model.objects.create_user("maria")
+    call_command("add_member", "maria", "org-tejo")
+    assert Membership.objects.get(user__username="maria").can_export is False
+    call_command("add_member", "maria", "org-tejo", "--can-export")
+    membership = Membership.objects.get(user__username="maria")
+    assert membership.can_export is True
+    assert "Updated: maria in org-tejo (may export)" in capsys.readouterr().out
+    call_command("add_member", "maria", "org-tejo")
+    assert Membership.objects.get(user__username="maria").can_export is False
+
+
+def test_add_member_explains_a_missing_user_or_organisation(django_user_model, upstream):
+    with pytest.raises(CommandError, match="No user 'ghost'"):
+        call_command("add_member", "ghost", "org-tejo")
+    django_user_model.objects.create_user("maria")
+    with pytest.raises(CommandError, match="No organisation 'org-nowhere'"):
+        call_command("add_member", "maria", "org-nowhere")
+
+
+def test_check_reports_an_organisation_without_a_key_and_never_prints_keys(settings, capsys):
+    settings.CONTACTSHIP_ORGANISATIONS = {
+        "good": {"name": "Good", "api_key": "sk-secret-value-123"},
+        "bad": {"name": "Bad"},
+    }
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+    message = str(raised.value)
+    assert "'bad' has no usable api_key" in message
+    assert "sk-secret-value-123" not in message + capsys.readouterr().out

@@ -1,0 +1,106 @@
+"""The CSV writer: columns, quoting and spreadsheet safety, on contacts built by hand."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from contacts.export import OTHER_COLUMN, csv_stream, spreadsheet_safe
+from contacts.types import AdditionalField, Contact
+
+
+def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:
+    data = tuple(AdditionalField(type="text", field=f, value=v) for f, v in extra)
+    return Contact(id=cid, additional_data=data, **fields)
+
+
+def parse(chunks) -> list[list[str]]:
+    text = "".join(chunks)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:], newline="")))
+
+
+@pytest.mark.parametrize(
+    "value, safe",
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1+1", "'+1+1"),
+        ("-2", "'-2"),
+        ("- llamar el lunes", "'- llamar el lunes"),
+        ("@equipo", "'@equipo"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("+12124567890", "+12124567890"),
+        ("+52 55 1234", "'+52 55 1234"),
+        ("Juan Pérez", "Juan Pérez"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
+def test_spreadsheet_safe(value, safe):
+    assert spreadsheet_safe(value) == safe
+
+
+def test_header_and_rows_with_quoting_crlf_and_accents():
+    first = [
+        contact(
+            "1",
+            ("dirección", "Av. Insurgentes 123"),
+            ("notas", "uno"),
+            ("notas", "dos"),
+            full_name='Juan "JP" Pérez, hijo',
+            description="línea 1\nlínea 2",
+            phone_number="+12124567890",
+            created_at=datetime(2023, 1, 1, 12, tzinfo=UTC),
+        )
+    ]
+    text = "".join(csv_stream([], first_page=first))
+    assert "\r\n" in text and text.count("\r\n") == 2  # header and row end; the \n inside is quoted
+    header, row = parse([text])
+    assert header == [
+        "id",
+        "created_at",
+        "full_name",
+        "email",
+        "phone_number",
+        "country",
+        "description",
+        "organization_id",
+        "dirección",
+        "notas",
+        OTHER_COLUMN,
+    ]
+    assert row[1] == "2023-01-01T12:00:00Z"
+    assert row[2] == 'Juan "JP" Pérez, hijo'
+    assert row[4] == "+12124567890"
+    assert row[6] == "línea 1\nlínea 2"
+    assert row[8:] == ["Av. Insurgentes 123", "uno; dos", ""]
+
+
+def test_fields_first_seen_later_go_to_the_trailing_column_and_none_is_lost():
+    first = [contact("1", ("score", 87))]
+    later = [[contact("2", ("score", 1.5), ("newsletter", True), ("=cmd", "=1+1"))]]
+    header, row1, row2 = parse(csv_stream(later, first_page=first))
+    assert header[-2:] == ["score", OTHER_COLUMN]
+    assert row1[-2:] == ["87", ""]
+    assert row2[-2:] == ["1.5", "newsletter: true; =cmd: =1+1"]
+
+
+def test_formula_cells_and_field_names_are_neutralised():
+    first = [contact("1", ("=HYPERLINK()", "x"), description="=SUM(A1)", email="@x")]
+    header, row = parse(csv_stream([], first_page=first))
+    assert header[8] == "'=HYPERLINK()"
+    assert row[6] == "'=SUM(A1)" and row[3] == "'@x"
+
+
+def test_a_failure_mid_stream_propagates_so_the_response_is_aborted():
+    def pages():
+        yield [contact("2")]
+        raise RuntimeError("upstream died")
+
+    stream = csv_stream(pages(), first_page=[contact("1")])
+    next(stream)
+    next(stream)
+    with pytest.raises(RuntimeError):
+        next(stream)

@@ -1,0 +1,85 @@
+"""Parsing at the client's edge: tolerant of fields, strict about shape."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contacts.errors import UpstreamBadResponse
+from contacts.filters import ContactFilter
+from contacts.types import ContactQuery, contact_from_json, contacts_from_json
+
+
+def test_a_documented_contact_parses_into_typed_fields():
+    c = contact_from_json(
+        {
+            "id": "c1",
+            "created_at": "2023-01-01T12:00:00Z",
+            "phone_number": "+12124567890",
+            "full_name": "Juan Pérez",
+            "country": "México",
+            "email": "juan@ejemplo.com",
+            "description": "Lead",
+            "additional_data": [{"type": "location", "field": "dirección", "value": "Av. 1"}],
+            "organization_id": "org123456",
+        }
+    )
+    assert c.created_at == datetime(2023, 1, 1, 12, tzinfo=UTC)
+    assert c.created_at_iso == "2023-01-01T12:00:00Z"
+    assert c.additional_data[0].field == "dirección"
+    assert c.full_name == "Juan Pérez"
+
+
+def test_missing_null_odd_and_extra_fields_are_tolerated_one_by_one():
+    c = contact_from_json(
+        {
+            "id": "c2",
+            "created_at": "not a date",
+            "email": None,
+            "country": 7,
+            "surprise": {"a": 1},
+            "additional_data": [
+                "junk",
+                {"type": "number", "field": "score", "value": 87},
+                {"type": "boolean", "field": "newsletter", "value": False},
+                {"field": "nested", "value": {"k": "v"}},
+            ],
+        }
+    )
+    assert c.created_at is None and c.created_at_iso == ""
+    assert c.email == "" and c.full_name == "" and c.country == "7"
+    assert [(f.field, f.text) for f in c.additional_data] == [
+        ("score", "87"),
+        ("newsletter", "false"),
+        ("nested", '{"k": "v"}'),
+    ]
+
+
+def test_a_naive_timestamp_is_taken_as_utc():
+    assert contact_from_json({"id": "x", "created_at": "2023-01-05T09:30:00"}).created_at == (
+        datetime(2023, 1, 5, 9, 30, tzinfo=UTC)
+    )
+
+
+@pytest.mark.parametrize("body", [{"data": []}, "text", None, 3])
+def test_a_list_that_is_not_a_list_is_an_unexpected_answer(body):
+    with pytest.raises(UpstreamBadResponse):
+        contacts_from_json(body)
+
+
+def test_an_item_that_is_not_an_object_is_an_unexpected_answer():
+    with pytest.raises(UpstreamBadResponse):
+        contacts_from_json([{"id": "a"}, ["b"]])
+
+
+def test_the_filter_form_builds_a_query_in_the_api_names():
+    f = ContactFilter({"full_name": "  ana ", "email": "", "phone_number": "+52 (55) 12-3"})
+    assert f.is_valid()
+    assert f.qs == ContactQuery(full_name="ana", phone_number="+5255123")
+    assert f.qs.params() == {"full_name": "ana", "phone_number": "+5255123"}
+    assert ContactFilter(None).qs == ContactQuery()
+    assert not ContactQuery()
+
+
+def test_the_query_refuses_lookups_the_api_cannot_do():
+    with pytest.raises(TypeError):
+        ContactQuery().filter(country__icontains="x")

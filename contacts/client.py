@@ -12,12 +12,15 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import orjson
 import requests
 from django.conf import settings
 from django.core.cache import cache
@@ -44,6 +47,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "contacts-dashboard/1.0"
 CACHE_PREFIX = "contactship:v1"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Export pages requested ahead of the one being written. Requests still go one at a time.
+READ_AHEAD = 2
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
@@ -130,6 +135,15 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
+def decode_json(body: bytes) -> Any:
+    """The documented answers are JSON; anything else is an unexpected answer."""
+    try:
+        # orjson: decoding is most of an export's own CPU time, and it decodes 3-4x faster.
+        return orjson.loads(body)
+    except ValueError:
+        raise UpstreamBadResponse("body is not JSON") from None
+
+
 def _complaint(response: requests.Response) -> str:
     """The upstream's own words about a 400, short and as plain text."""
     try:
@@ -166,21 +180,25 @@ class ContactshipClient:
         deadline: float | None = None,
     ) -> list[Contact]:
         """One page of contacts matching `query`, starting at `offset`."""
-        params: dict[str, Any] = {
+        return self._list(
+            organisation,
+            self._list_params(query, offset),
+            parse=lambda body: contacts_from_json(decode_json(body)),
+            use_cache=use_cache,
+            refresh=refresh,
+            deadline=deadline,
+        )
+
+    def _list_params(self, query: ContactQuery, offset: int) -> dict[str, Any]:
+        return {
             **query.params(),
             self.config.limit_param: self.config.page_size,
             self.config.offset_param: offset,
         }
+
+    def _list(self, organisation: Organisation, params: dict[str, Any], **call: Any) -> Any:
         try:
-            return self._call(
-                organisation,
-                "/contacts",
-                params,
-                parse=contacts_from_json,
-                use_cache=use_cache,
-                refresh=refresh,
-                deadline=deadline,
-            )
+            return self._call(organisation, "/contacts", params, **call)
         except UpstreamNotFound:
             # The list itself cannot be "not found": the base URL is wrong.
             log.error("contact list answered 404: check CONTACTSHIP_API_URL")
@@ -198,7 +216,7 @@ class ContactshipClient:
             organisation,
             f"/contacts/{quote(contact_id, safe='')}",
             {"identifierType": "id"},
-            parse=contact_from_json,
+            parse=lambda body: contact_from_json(decode_json(body)),
             use_cache=True,
             refresh=refresh,
             deadline=deadline,
@@ -209,37 +227,54 @@ class ContactshipClient:
     ) -> Iterator[list[Contact]]:
         """Every contact matching `query`, a page at a time, fresh from the API.
 
-        Stops after a short page. Each page has its own deadline (an export of many pages takes
+        A background thread requests the following pages (one at a time, at most READ_AHEAD
+        ahead) while this thread decodes and the caller writes, so an export takes about as long
+        as fetching its pages. Stops after a short page; a request already made for a page after
+        it is then discarded, errors included. Each page has its own deadline (an export takes
         longer than one page view may). Raises `PagingIgnored` when a page repeats contacts, and
-        `ExportTooLarge` rather than stopping quietly at the page cap: a result that silently ends
-        early would look complete.
+        `ExportTooLarge` rather than stopping quietly at the page cap: a result that silently
+        ends early would look complete.
         """
-        seen: set[str] = set()
-        offset = 0
-        for _ in range(self.config.max_export_pages):
-            page = self.contact_list(
-                organisation=organisation, query=query, offset=offset, use_cache=False
+        size = self.config.page_size
+        max_pages = self.config.max_export_pages
+
+        def fetch(number: int) -> bytes:
+            params = self._list_params(query, number * size)
+            return self._list(
+                organisation, params, parse=bytes, use_cache=False, refresh=False, deadline=None
             )
-            ids = [c.id for c in page if c.id]
-            if seen.intersection(ids):
-                log.warning(
-                    "paging ignored org=%s offset=%d: the page repeats contacts already seen; "
-                    "check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
-                    organisation.id,
-                    offset,
-                )
-                raise PagingIgnored(f"page at offset {offset} repeats contacts")
-            seen.update(ids)
-            yield page
-            if len(page) < self.config.page_size:
-                return
-            offset += len(page)
+
+        seen: set[str] = set()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contactship-read-ahead")
+        pending = deque(pool.submit(fetch, n) for n in range(min(READ_AHEAD, max_pages)))
+        try:
+            for number in range(max_pages):
+                body = pending.popleft().result()
+                if number + READ_AHEAD < max_pages:
+                    pending.append(pool.submit(fetch, number + READ_AHEAD))
+                page = contacts_from_json(decode_json(body))
+                ids = [c.id for c in page if c.id]
+                if seen.intersection(ids):
+                    log.warning(
+                        "paging ignored org=%s offset=%d: the page repeats contacts already "
+                        "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
+                        organisation.id,
+                        number * size,
+                    )
+                    raise PagingIgnored(f"page at offset {number * size} repeats contacts")
+                seen.update(ids)
+                yield page
+                if len(page) < size:
+                    return
+        finally:
+            # A finished or cancelled export must not wait for pages nobody will read.
+            pool.shutdown(wait=False, cancel_futures=True)
         log.error(
             "export stopped org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
             organisation.id,
-            self.config.max_export_pages,
+            max_pages,
         )
-        raise ExportTooLarge(f"more than {self.config.max_export_pages} pages")
+        raise ExportTooLarge(f"more than {max_pages} pages")
 
     # --- one logical call: cache, breaker, retries --------------------------------------------
 
@@ -282,7 +317,7 @@ class ContactshipClient:
         if deadline is None:
             deadline = time.monotonic() + self.config.deadline
         try:
-            result = parse(self._get_json(organisation, path, params, deadline, cache_state))
+            result = parse(self._get_body(organisation, path, params, deadline, cache_state))
         except BREAKER_FAILURES:
             self.breaker.record_failure(organisation.id)
             raise
@@ -298,14 +333,14 @@ class ContactshipClient:
                 log.warning("cache unavailable, result not kept", exc_info=True)
         return result
 
-    def _get_json(
+    def _get_body(
         self,
         organisation: Organisation,
         path: str,
         params: dict[str, Any],
         deadline: float,
         cache_state: str,
-    ) -> Any:
+    ) -> bytes:
         url = self.config.base_url + path
         attempt = 0
         while True:
@@ -345,17 +380,9 @@ class ContactshipClient:
             else:
                 outcome = str(response.status_code)
                 if 200 <= response.status_code < 300:
-                    try:
-                        body = json.loads(response.content)
-                    except ValueError:
-                        error = UpstreamBadResponse("body is not JSON")
-                    else:
-                        self._log(
-                            organisation, path, params, outcome, started, attempt, cache_state
-                        )
-                        return body
-                else:
-                    error, retry = self._error_for(organisation, response)
+                    self._log(organisation, path, params, outcome, started, attempt, cache_state)
+                    return response.content
+                error, retry = self._error_for(organisation, response)
 
             self._log(organisation, path, params, outcome, started, attempt, cache_state)
             if not retry or attempt > self.config.retries:

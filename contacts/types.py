@@ -48,10 +48,7 @@ class Contact:
 
     @property
     def created_at_iso(self) -> str:
-        """ISO 8601 in UTC with a `Z`, as the API writes it."""
-        if self.created_at is None:
-            return ""
-        return self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +85,13 @@ class ContactQuery:
         return bool(self.params())
 
 
+def iso_utc(value: datetime | None) -> str:
+    """ISO 8601 in UTC with a `Z`, as the API writes timestamps."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def scalar_text(value: Scalar) -> str:
     if value is None:
         return ""
@@ -97,10 +101,10 @@ def scalar_text(value: Scalar) -> str:
 
 
 def _text(value: Any) -> str:
+    if value.__class__ is str:  # the usual case first: this runs for every field of every row
+        return value
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
     if isinstance(value, bool | int | float):
         return scalar_text(value)
     return json.dumps(value, ensure_ascii=False)

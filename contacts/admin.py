@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership
+from .models import AuditEvent, Membership
 
 
 @admin.register(Membership)
@@ -9,3 +9,33 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["organisation_id", "can_export"]
     search_fields = ["user__username", "organisation_id"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: an audit trail that administrators could edit would prove nothing."""
+
+    list_display = [
+        "at",
+        "kind",
+        "username",
+        "organisation_id",
+        "outcome",
+        "source",
+        "export_format",
+        "rows",
+        "bytes",
+        "duration_ms",
+    ]
+    list_filter = ["kind", "outcome", "source", "export_format", "organisation_id"]
+    search_fields = ["username", "organisation_id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -6,6 +6,8 @@ Messages name organisations, never keys.
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
+
 
 @register()
 def organisations_check(app_configs, **kwargs):
@@ -36,3 +38,18 @@ def organisations_check(app_configs, **kwargs):
                 Error(f"Organisation {org_id!r} has no usable api_key.", id="contacts.E003")
             )
     return problems
+
+
+@register()
+def paging_check(app_configs, **kwargs):
+    # A page size above what the API serves would make every page look short and every export
+    # stop after its first page.
+    size = settings.CONTACTSHIP_PAGE_SIZE
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        return [
+            Error(
+                f"CONTACTSHIP_PAGE_SIZE must be between 1 and {MAX_PAGE_SIZE} (the API's maximum).",
+                id="contacts.E004",
+            )
+        ]
+    return []

@@ -1,21 +1,22 @@
-"""CSV export: every matching contact, streamed page by page, safe to open in a spreadsheet.
+"""Exports: every matching contact, streamed page by page, safe to open in a spreadsheet.
 
 Columns: the contact fields in the API's own names, then one column per additional-data field
 seen in the first page, then `other_additional_data` for fields first seen later, as
 `field: value` pairs. The header has to go out before the last page is fetched (the download must
 start at once and memory must stay flat), so later fields cannot get columns of their own; they
 are kept, never dropped.
+
+`ExportLayout` decides the columns and the cell values once; each format (CSV here, XLSX in
+`export_xlsx`) only serialises them.
 """
 
 import csv
-import logging
 import re
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
-from .types import Contact, additional_field_names
-
-log = logging.getLogger(__name__)
+from .types import Contact, additional_field_names, iso_utc
 
 CONTACT_COLUMNS = (
     "id",
@@ -27,14 +28,17 @@ CONTACT_COLUMNS = (
     "description",
     "organization_id",
 )
+CREATED_AT = CONTACT_COLUMNS.index("created_at")
 OTHER_COLUMN = "other_additional_data"
 BOM = "\ufeff"
 # Repeated fields of one contact share a cell.
 JOIN = "; "
 
 # OWASP CSV injection: spreadsheets run a cell that starts with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = "=+-@\t\r"
 PHONE_NUMBER = re.compile(r"\+[0-9]+")
+
+Cell = str | datetime | None
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -43,9 +47,62 @@ def spreadsheet_safe(value: str) -> str:
     "+12124567890" stays as the API gave it: a spreadsheet shows it as a number at worst, runs
     nothing, and the value survives a round trip.
     """
-    if value.startswith(FORMULA_START) and not PHONE_NUMBER.fullmatch(value):
+    if value and value[0] in FORMULA_START and not PHONE_NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+@dataclass
+class Progress:
+    """What an export has written so far; formats update it, the audit and the CLI read it."""
+
+    rows: int = 0
+    pages: int = 0
+
+
+class ExportLayout:
+    """The columns of one export, fixed by its first page."""
+
+    def __init__(self, first_page: list[Contact]) -> None:
+        self.extra_fields = additional_field_names(first_page)
+        self._known = set(self.extra_fields)
+        self._no_extra = [""] * (len(self.extra_fields) + 1)
+
+    @property
+    def header(self) -> list[str]:
+        # Field names come from the data too, so they get the same treatment as values.
+        names = [*CONTACT_COLUMNS, *self.extra_fields, OTHER_COLUMN]
+        return [spreadsheet_safe(n) for n in names]
+
+    def values(self, contact: Contact) -> list[Cell]:
+        """One row: `created_at` as a datetime (or None), every other cell spreadsheet-safe text.
+
+        This runs for every exported contact, so the common cases take the short way.
+        """
+        texts = [
+            contact.id,
+            contact.full_name,
+            contact.email,
+            contact.phone_number,
+            contact.country,
+            contact.description,
+            contact.organization_id,
+        ]
+        if contact.additional_data:
+            extra: dict[str, list[str]] = {}
+            other: list[str] = []
+            for item in contact.additional_data:
+                if item.field in self._known:
+                    extra.setdefault(item.field, []).append(item.text)
+                else:
+                    other.append(f"{item.field}: {item.text}")
+            texts += [JOIN.join(extra[name]) if name in extra else "" for name in self.extra_fields]
+            texts.append(JOIN.join(other))
+        else:
+            texts += self._no_extra
+        row: list[Cell] = [spreadsheet_safe(t) if t and t[0] in FORMULA_START else t for t in texts]
+        row.insert(CREATED_AT, contact.created_at)
+        return row
 
 
 class _Echo:
@@ -55,65 +112,55 @@ class _Echo:
         return value
 
 
-class CsvExporter:
-    def __init__(self, first_page: list[Contact]) -> None:
-        self.extra_fields = additional_field_names(first_page)
-        self._known = set(self.extra_fields)
-        self._writer = csv.writer(_Echo(), lineterminator="\r\n")
-        self.rows = 0
-
-    def header(self) -> str:
-        # Field names come from the data too, so they get the same treatment as values.
-        names = [*CONTACT_COLUMNS, *self.extra_fields, OTHER_COLUMN]
-        return self._writer.writerow([spreadsheet_safe(n) for n in names])
-
-    def row(self, contact: Contact) -> str:
-        extra: dict[str, list[str]] = {}
-        other: list[str] = []
-        for item in contact.additional_data:
-            if item.field in self._known:
-                extra.setdefault(item.field, []).append(item.text)
-            else:
-                other.append(f"{item.field}: {item.text}")
-        values = [
-            contact.id,
-            contact.created_at_iso,
-            contact.full_name,
-            contact.email,
-            contact.phone_number,
-            contact.country,
-            contact.description,
-            contact.organization_id,
-            *(JOIN.join(extra.get(name, ())) for name in self.extra_fields),
-            JOIN.join(other),
-        ]
-        self.rows += 1
-        return self._writer.writerow([spreadsheet_safe(v) for v in values])
-
-
-def csv_stream(
-    pages: Iterable[list[Contact]], *, first_page: list[Contact], bom: bool = True
-) -> Iterator[str]:
-    """The whole CSV: header and first page at once, then each further page as it arrives.
-
-    An error from the pages propagates: the server then aborts the response, so the browser
-    reports a failed download instead of saving a file that looks complete.
+def csv_chunks(
+    first_page: list[Contact],
+    pages: Iterable[list[Contact]],
+    *,
+    progress: Progress,
+    bom: bool = True,
+) -> Iterator[bytes]:
+    """The whole CSV, UTF-8, RFC 4180 quoting, CRLF: the header and first page at once, then a
+    chunk per further page as it arrives. An error from `pages` propagates (see `contact_export`).
     """
-    exporter = CsvExporter(first_page)
-    started = time.monotonic()
-    yield (BOM if bom else "") + exporter.header() + "".join(map(exporter.row, first_page))
-    try:
-        for page in pages:
-            yield "".join(map(exporter.row, page))
-    except Exception as exc:
-        log.error(
-            "export aborted after rows=%d ms=%d error=%s detail=%s",
-            exporter.rows,
-            round((time.monotonic() - started) * 1000),
-            type(exc).__name__,
-            getattr(exc, "detail", ""),
-        )
-        raise
-    log.info(
-        "export finished rows=%d ms=%d", exporter.rows, round((time.monotonic() - started) * 1000)
-    )
+    layout = ExportLayout(first_page)
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+
+    def row(contact: Contact) -> str:
+        values = layout.values(contact)
+        values[CREATED_AT] = iso_utc(contact.created_at)  # exactly as the API writes it
+        return writer.writerow(values)
+
+    def page_text(page: list[Contact]) -> str:
+        progress.rows += len(page)
+        progress.pages += 1
+        return "".join(map(row, page))
+
+    head = (BOM if bom else "") + writer.writerow(layout.header)
+    yield (head + (page_text(first_page) if first_page else "")).encode()
+    for page in pages:
+        yield page_text(page).encode()
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    extension: str
+    content_type: str
+    chunks: Callable[..., Iterator[bytes]]
+
+
+def _xlsx_chunks(*args, **kwargs) -> Iterator[bytes]:
+    from .export_xlsx import xlsx_chunks  # openpyxl is only imported when someone asks for XLSX
+
+    return xlsx_chunks(*args, **kwargs)
+
+
+FORMATS = {
+    "csv": ExportFormat("csv", "csv", "text/csv; charset=utf-8", csv_chunks),
+    "xlsx": ExportFormat(
+        "xlsx",
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _xlsx_chunks,
+    ),
+}

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,3 +23,38 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation_id}"
+
+
+class AuditEvent(models.Model):
+    """Who did what with which organisation's contacts. Never a contact's data, never a key."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("export")
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed", _("completed")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled by the client")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Kept as written at the time, so the record survives the user's deletion or renaming.
+    username = models.CharField(max_length=150)
+    organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    source = models.CharField(max_length=20, help_text=_("web or command"))
+    export_format = models.CharField(_("format"), max_length=10, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind} {self.organisation_id}"

@@ -7,8 +7,15 @@ urlpatterns = [
     path("orgs/<str:org_id>/contacts/", views.contact_list, name="contact_list"),
     path(
         "orgs/<str:org_id>/contacts/export.csv",
-        views.contact_export_csv,
+        views.contact_export,
+        {"fmt": "csv"},
         name="contact_export_csv",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/export.xlsx",
+        views.contact_export,
+        {"fmt": "xlsx"},
+        name="contact_export_xlsx",
     ),
     path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",

@@ -1,7 +1,8 @@
 """Views: parse the request, call the client, hand the answer to a table or an exporter.
 
 Upstream failures are not handled here (the middleware turns them into pages), except a 400 on
-the search page, whose complaint belongs next to the form fields.
+the search page, whose complaint belongs next to the form fields. An export that fails after its
+first bytes cannot become a page: its stream raises, and the server aborts the download.
 """
 
 from dataclasses import dataclass
@@ -17,13 +18,15 @@ from django.utils.text import slugify
 from .access import accessible_organisations, organisation_member_required
 from .client import contactship_client
 from .errors import UpstreamBadRequest
-from .export import csv_stream
+from .export import FORMATS
 from .filters import ContactFilter
+from .services import contact_export as contact_export_service
 from .tables import ContactTable
 from .types import ContactQuery
 
 PAGE_PARAM = "page"
 REFRESH_PARAM = "refresh"
+BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
 # Far beyond any real result; keeps the offset sent upstream a sane number.
 MAX_PAGE = 100_000
 
@@ -151,23 +154,26 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
 
 
 @organisation_member_required(export=True)
-def contact_export_csv(request: HttpRequest, org_id: str) -> HttpResponse:
+def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
     if not filterset.is_valid():
         context = {"organisation": request.organisation, "filter": filterset}
         return render(request, "contacts/export_invalid.html", context, status=400)
 
-    pages = contactship_client().contact_pages(
-        organisation=request.organisation, query=filterset.qs
+    export_format = FORMATS[fmt]
+    chunks, _ = contact_export_service(
+        user=request.user,
+        username=request.user.get_username(),
+        organisation=request.organisation,
+        query=filterset.qs,
+        fmt=export_format,
+        source="web",
+        bom=request.GET.get(BOM_PARAM) != "0",
     )
-    # The first page is fetched before the response starts, so that an upstream that is down or
-    # refuses the key gets a proper error page rather than a broken download.
-    first_page = next(pages, [])
-    response = StreamingHttpResponse(
-        csv_stream(pages, first_page=first_page), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
-    filename = f"contacts-{slugify(request.organisation.name) or 'export'}-{today}.csv"
+    name = slugify(request.organisation.name) or "export"
+    filename = f"contacts-{name}-{today}.{export_format.extension}"
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "no-store"
     # Proxies such as nginx would otherwise buffer the whole file before sending a byte.

@@ -1,0 +1,92 @@
+import getpass
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.errors import UpstreamError
+from contacts.export import FORMATS, Progress
+from contacts.filters import ContactFilter
+from contacts.organisations import organisation_get
+from contacts.services import contact_export
+
+
+class Command(BaseCommand):
+    help = (
+        "Export every contact of an organisation that matches the filters, as CSV or XLSX. "
+        "The file appears under its name only when the export is complete."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("org_id")
+        parser.add_argument("--full-name", default="", help="partial match on the name")
+        parser.add_argument("--email", default="", help="partial match on the email")
+        parser.add_argument("--phone-number", default="", help="partial match, e.g. +52")
+        parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
+        parser.add_argument("--output", required=True, help="the file to write")
+        parser.add_argument(
+            "--no-bom", action="store_true", help="CSV without a byte order mark (plain UTF-8)"
+        )
+
+    def handle(self, *args, org_id: str, output: str, **options) -> None:
+        organisation = organisation_get(org_id)
+        if organisation is None:
+            raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
+        filters = ContactFilter(
+            {
+                "full_name": options["full_name"],
+                "email": options["email"],
+                "phone_number": options["phone_number"],
+            }
+        )
+        if not filters.is_valid():
+            problems = "; ".join(
+                f"--{name.replace('_', '-')}: {' '.join(errors)}"
+                for name, errors in filters.errors.items()
+            )
+            raise CommandError(f"Invalid filter: {problems}")
+
+        target = Path(output)
+        if not target.parent.is_dir():
+            raise CommandError(f"The folder {str(target.parent)!r} does not exist.")
+        # Written beside the target and renamed when complete: a failed export leaves no file
+        # under the requested name, and never a half-written one.
+        handle, partial = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+        show_progress = sys.stderr.isatty()
+        try:
+            with os.fdopen(handle, "wb") as out:
+                chunks, progress = contact_export(
+                    user=None,
+                    username=f"command:{getpass.getuser()}",
+                    organisation=organisation,
+                    query=filters.qs,
+                    fmt=FORMATS[options["format"]],
+                    source="command",
+                    bom=not options["no_bom"],
+                )
+                for chunk in chunks:
+                    out.write(chunk)
+                    if show_progress:
+                        self._progress(progress)
+            os.replace(partial, target)
+        except UpstreamError as exc:
+            raise CommandError(
+                f"Export failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
+            ) from None
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+        if show_progress:
+            sys.stderr.write("\n")
+        self.stdout.write(
+            self.style.SUCCESS(f"Wrote {progress.rows} contacts to {target} ({options['format']}).")
+        )
+
+    @staticmethod
+    def _progress(progress: Progress) -> None:
+        sys.stderr.write(f"\r{progress.rows:>9,} contacts  {progress.pages:>6,} pages")
+        sys.stderr.flush()

@@ -1,0 +1,117 @@
+"""Exports as a service: the web view and the `export_contacts` command both call this."""
+
+import logging
+import time
+from collections.abc import Iterator
+
+from .client import contactship_client
+from .export import ExportFormat, Progress
+from .models import AuditEvent
+from .organisations import Organisation
+from .types import ContactQuery
+
+log = logging.getLogger(__name__)
+Outcome = AuditEvent.Outcome
+
+
+class _ExportRecord:
+    """Collects what one export did and writes its audit event once, when it ends."""
+
+    def __init__(
+        self,
+        *,
+        user,
+        username: str,
+        organisation: Organisation,
+        query: ContactQuery,
+        fmt: ExportFormat,
+        source: str,
+    ) -> None:
+        self.fields = {
+            "kind": AuditEvent.Kind.EXPORT,
+            "user": user if user is not None and user.is_authenticated else None,
+            "username": username,
+            "organisation_id": organisation.id,
+            "source": source,
+            "export_format": fmt.name,
+            "filters": query.params(),
+        }
+        self.progress = Progress()
+        self.size = 0
+        self.started = time.monotonic()
+
+    def finish(self, outcome: str, error: BaseException | None = None) -> None:
+        duration_ms = round((time.monotonic() - self.started) * 1000)
+        error_name = type(error).__name__ if error else ""
+        log.log(
+            logging.INFO if outcome == Outcome.COMPLETED else logging.WARNING,
+            "export %s org=%s user=%s format=%s rows=%d pages=%d bytes=%d ms=%d error=%s",
+            outcome,
+            self.fields["organisation_id"],
+            self.fields["username"],
+            self.fields["export_format"],
+            self.progress.rows,
+            self.progress.pages,
+            self.size,
+            duration_ms,
+            error_name or "-",
+        )
+        try:
+            AuditEvent.objects.create(
+                **self.fields,
+                outcome=outcome,
+                rows=self.progress.rows,
+                bytes=self.size,
+                duration_ms=duration_ms,
+                error=error_name,
+            )
+        except Exception:
+            # The export itself must not fail because the audit could not be written.
+            log.exception("audit event not written for an export")
+
+    def stream(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            for chunk in chunks:
+                self.size += len(chunk)
+                yield chunk
+        except GeneratorExit:
+            self.finish(Outcome.CANCELLED)
+            raise
+        except Exception as exc:
+            self.finish(Outcome.FAILED, exc)
+            raise
+        else:
+            self.finish(Outcome.COMPLETED)
+        finally:
+            chunks.close()
+
+
+def contact_export(
+    *,
+    user,
+    username: str,
+    organisation: Organisation,
+    query: ContactQuery,
+    fmt: ExportFormat,
+    source: str,
+    bom: bool = True,
+) -> tuple[Iterator[bytes], Progress]:
+    """Start an export: the first page is fetched now, so that an upstream that is down or
+    refuses the key raises here (and becomes an error page) instead of breaking a download.
+
+    Returns the bytes to send, and the progress counters they update. Any later failure
+    propagates out of the byte stream: the caller must then abort, never end the file cleanly.
+    Every export leaves one audit event: completed, failed or cancelled.
+    """
+    record = _ExportRecord(
+        user=user, username=username, organisation=organisation, query=query, fmt=fmt, source=source
+    )
+    pages = contactship_client().contact_pages(organisation=organisation, query=query)
+    try:
+        first_page = next(pages, [])
+    except Exception as exc:
+        record.finish(Outcome.FAILED, exc)
+        raise
+    options = {"bom": bom} if fmt.name == "csv" else {}
+    chunks = fmt.chunks(first_page, pages, progress=record.progress, **options)
+    return record.stream(chunks), record.progress

@@ -31,6 +31,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Times the CSV export through gunicorn against a plain fetch loop; prints, never fails on a target.
+bench: install
+	$(BIN)/python -m tests.benchmarks.bench_export
+
 # Regenerates both lock files from pyproject.toml; commit the result.
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.12 -o requirements.lock

@@ -37,3 +37,9 @@ def test_check_reports_an_organisation_without_a_key_and_never_prints_keys(setti
     message = str(raised.value)
     assert "'bad' has no usable api_key" in message
     assert "sk-secret-value-123" not in message + capsys.readouterr().out
+
+
+def test_check_refuses_a_page_size_above_the_apis_maximum(settings, upstream):
+    settings.CONTACTSHIP_PAGE_SIZE = 250
+    with pytest.raises(SystemCheckError, match="CONTACTSHIP_PAGE_SIZE must be between 1 and 100"):
+        call_command("check")

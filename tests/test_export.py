@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.export import OTHER_COLUMN, csv_stream, spreadsheet_safe
+from contacts.export import OTHER_COLUMN, Progress, csv_chunks, spreadsheet_safe
 from contacts.types import AdditionalField, Contact
 
 
@@ -15,8 +15,11 @@ def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:
     return Contact(id=cid, additional_data=data, **fields)
 
 
-def parse(chunks) -> list[list[str]]:
-    text = "".join(chunks)
+def export(first, pages=(), progress=None) -> str:
+    return b"".join(csv_chunks(first, pages, progress=progress or Progress())).decode()
+
+
+def parse(text: str) -> list[list[str]]:
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:], newline="")))
 
@@ -55,9 +58,9 @@ def test_header_and_rows_with_quoting_crlf_and_accents():
             created_at=datetime(2023, 1, 1, 12, tzinfo=UTC),
         )
     ]
-    text = "".join(csv_stream([], first_page=first))
+    text = export(first)
     assert "\r\n" in text and text.count("\r\n") == 2  # header and row end; the \n inside is quoted
-    header, row = parse([text])
+    header, row = parse(text)
     assert header == [
         "id",
         "created_at",
@@ -81,7 +84,9 @@ def test_header_and_rows_with_quoting_crlf_and_accents():
 def test_fields_first_seen_later_go_to_the_trailing_column_and_none_is_lost():
     first = [contact("1", ("score", 87))]
     later = [[contact("2", ("score", 1.5), ("newsletter", True), ("=cmd", "=1+1"))]]
-    header, row1, row2 = parse(csv_stream(later, first_page=first))
+    progress = Progress()
+    header, row1, row2 = parse(export(first, later, progress))
+    assert (progress.rows, progress.pages) == (2, 2)
     assert header[-2:] == ["score", OTHER_COLUMN]
     assert row1[-2:] == ["87", ""]
     assert row2[-2:] == ["1.5", "newsletter: true; =cmd: =1+1"]
@@ -89,7 +94,7 @@ def test_fields_first_seen_later_go_to_the_trailing_column_and_none_is_lost():
 
 def test_formula_cells_and_field_names_are_neutralised():
     first = [contact("1", ("=HYPERLINK()", "x"), description="=SUM(A1)", email="@x")]
-    header, row = parse(csv_stream([], first_page=first))
+    header, row = parse(export(first))
     assert header[8] == "'=HYPERLINK()"
     assert row[6] == "'=SUM(A1)" and row[3] == "'@x"
 
@@ -99,8 +104,19 @@ def test_a_failure_mid_stream_propagates_so_the_response_is_aborted():
         yield [contact("2")]
         raise RuntimeError("upstream died")
 
-    stream = csv_stream(pages(), first_page=[contact("1")])
+    stream = csv_chunks([contact("1")], pages(), progress=Progress())
     next(stream)
     next(stream)
     with pytest.raises(RuntimeError):
         next(stream)
+
+
+def test_plain_utf8_without_a_byte_order_mark_on_request():
+    text = b"".join(csv_chunks([contact("1")], [], progress=Progress(), bom=False)).decode()
+    assert text.startswith("id,created_at,")
+
+
+def test_an_empty_export_is_a_header_only_file():
+    progress = Progress()
+    assert parse(export([], [], progress)) == [[*parse(export([contact("1")]))[0]]]
+    assert (progress.rows, progress.pages) == (0, 0)

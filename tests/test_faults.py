@@ -183,7 +183,7 @@ def test_paging_ignored_stops_the_export_visibly(member_client, faulty, caplog):
     with pytest.raises(PagingIgnored):
         b"".join(response.streaming_content)
     assert "paging ignored" in caplog.text
-    assert "export aborted after rows=100" in caplog.text
+    assert "export failed org=org-harbor user=ana format=csv rows=100" in caplog.text
 
 
 def test_failure_mid_export_aborts_the_download(member_client, faulty, caplog):
@@ -195,7 +195,7 @@ def test_failure_mid_export_aborts_the_download(member_client, faulty, caplog):
     assert len(list(csv.reader(io.StringIO(first, newline="")))) == 101  # header, first page
     with pytest.raises(UpstreamUnavailable):
         list(chunks)
-    assert "export aborted after rows=100" in caplog.text
+    assert "export failed org=org-harbor user=ana format=csv rows=100" in caplog.text
     second_page = member_client.get(urls()["search"] + "?page=2")
     assert second_page.status_code == 503
 

@@ -96,6 +96,9 @@ class Command(BaseCommand):
                         f"--timeout={int(settings.CONTACTSHIP_DEADLINE) + 10}",
                         "--reload",
                         "--access-logfile=-",
+                        # Its default control socket is one path per OS user, shared by every
+                        # gunicorn that user runs: a second one would take it over.
+                        "--no-control-socket",
                     ],
                     env=env,
                     cwd=Path(settings.BASE_DIR),

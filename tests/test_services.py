@@ -1,0 +1,95 @@
+"""Exports end to end through the service, and the audit event each one leaves."""
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from contacts.demo.data import contacts_for, matches
+from contacts.demo.faults import Faults
+from contacts.errors import UpstreamUnavailable
+from contacts.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def csv_ids(raw: bytes) -> list[str]:
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    return [r[0] for r in rows[1:]]
+
+
+def test_a_completed_web_export_is_audited_without_contact_data(member_client, upstream):
+    url = reverse("contact_export_csv", args=["org-tejo"]) + "?full_name=ana"
+    raw = b"".join(member_client.get(url).streaming_content)
+    (event,) = AuditEvent.objects.all()
+    assert event.kind == "export" and event.outcome == "completed"
+    assert event.username == "ana" and event.user.username == "ana"
+    assert event.organisation_id == "org-tejo"
+    assert event.filters == {"full_name": "ana"}
+    assert event.export_format == "csv" and event.source == "web"
+    assert event.rows == len(matches("org-tejo", full_name="ana"))
+    assert event.bytes == len(raw)
+    assert event.duration_ms is not None and event.error == ""
+    stored = " ".join(str(v) for v in AuditEvent.objects.values().first().values())
+    assert contacts_for("org-tejo")[0]["email"] not in stored
+
+
+def test_an_export_that_fails_before_starting_is_audited(member_client, faulty):
+    faulty(Faults(status=500))
+    response = member_client.get(reverse("contact_export_csv", args=["org-harbor"]))
+    assert response.status_code == 503
+    event = AuditEvent.objects.get()
+    assert (event.outcome, event.rows, event.error) == ("failed", 0, "UpstreamUnavailable")
+
+
+def test_an_export_that_fails_midway_is_audited_as_failed(member_client, faulty):
+    faulty(Faults(fail_from_offset=100))
+    response = member_client.get(reverse("contact_export_csv", args=["org-harbor"]))
+    with pytest.raises(UpstreamUnavailable):
+        b"".join(response.streaming_content)
+    event = AuditEvent.objects.get()
+    assert (event.outcome, event.rows) == ("failed", 100)
+    assert event.bytes > 0
+
+
+def test_an_export_the_client_abandons_is_audited_as_cancelled(member_client, upstream):
+    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    chunks = iter(response.streaming_content)
+    next(chunks)
+    response.close()  # what the WSGI server does when the browser goes away
+    event = AuditEvent.objects.get()
+    assert event.outcome == "cancelled"
+    assert 0 < event.rows < len(contacts_for("org-tejo"))
+
+
+def test_a_result_that_is_an_exact_multiple_of_the_page_size(member_client, upstream, settings):
+    expected = [c["id"] for c in matches("org-harbor", full_name="a")]
+    n = len(expected)
+    settings.CONTACTSHIP_PAGE_SIZE = max(d for d in range(2, 101) if n % d == 0 and n // d >= 2)
+    url = reverse("contact_export_csv", args=["org-harbor"]) + "?full_name=a"
+    assert csv_ids(b"".join(member_client.get(url).streaming_content)) == expected
+
+
+def test_plain_utf8_csv_on_request(member_client, upstream):
+    url = reverse("contact_export_csv", args=["org-harbor"]) + "?bom=0"
+    raw = b"".join(member_client.get(url).streaming_content)
+    assert raw.startswith(b"id,created_at,")
+
+
+def test_the_xlsx_export_holds_the_same_rows(member_client, upstream):
+    import openpyxl
+
+    url = reverse("contact_export_xlsx", args=["org-tejo"]) + "?full_name=ana"
+    response = member_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    ids = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert ids == [c["id"] for c in matches("org-tejo", full_name="ana")]
+    assert AuditEvent.objects.get().export_format == "xlsx"
+
+
+def test_the_excel_button_is_only_for_members_with_the_export_right(member_client, upstream):
+    page = member_client.get(reverse("contact_list", args=["org-tejo"]) + "?email=gmail")
+    assert 'href="/orgs/org-tejo/contacts/export.xlsx?email=gmail"' in page.content.decode()

@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,3 +134,13 @@ def member(django_user_model):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+def upstream_lines(caplog) -> list[dict]:
+    """The structured upstream log lines of this thread's calls.
+
+    An earlier test's export may still be finishing a page in its read-ahead thread; its lines
+    are not this test's.
+    """
+    here = threading.get_ident()
+    return [r.upstream for r in caplog.records if hasattr(r, "upstream") and r.thread == here]

@@ -17,13 +17,9 @@ from contacts.errors import (
 )
 from contacts.organisations import organisation_get
 from contacts.types import Contact, ContactQuery
-from tests.conftest import KEYS
+from tests.conftest import KEYS, upstream_lines
 
 FAKE_URL = "https://contactship.test/v1"
-
-
-def upstream_lines(caplog) -> list[dict]:
-    return [r.upstream for r in caplog.records if hasattr(r, "upstream")]
 
 
 def test_a_page_comes_back_typed(upstream):

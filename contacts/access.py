@@ -7,8 +7,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
-from .models import Membership
+from .audit import audit
+from .models import AuditEvent, Membership
 from .organisations import Organisation, organisation_get, organisation_list
 
 
@@ -52,10 +54,13 @@ def organisation_member_required(*, export: bool = False) -> Callable:
             if organisation_get(org_id) is None:
                 raise Http404("No such organisation.")
             access = access_for(request.user, org_id)
-            if access is None:
-                raise PermissionDenied("You are not a member of this organisation.")
-            if export and not access.can_export:
-                raise PermissionDenied("You may not export this organisation's contacts.")
+            if access is None or (export and not access.can_export):
+                audit(AuditEvent.Kind.DENIED, request, organisation_id=org_id)
+                raise PermissionDenied(
+                    _("You are not a member of this organisation.")
+                    if access is None
+                    else _("You may not export this organisation's contacts.")
+                )
             request.organisation = access.organisation
             request.access = access
             return view(request, org_id, *args, **kwargs)

@@ -21,6 +21,8 @@ class AuditEventAdmin(admin.ModelAdmin):
         "username",
         "organisation_id",
         "outcome",
+        "path",
+        "ip_address",
         "source",
         "export_format",
         "rows",

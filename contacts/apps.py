@@ -6,4 +6,4 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import audit, checks  # noqa: F401  (registers signal receivers and checks)

@@ -6,6 +6,8 @@ Messages name organisations, never keys.
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from .organisations import api_key_of
+
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
 
 
@@ -33,9 +35,13 @@ def organisations_check(app_configs, **kwargs):
             problems.append(
                 Error(f"Organisation {org_id!r} must be a JSON object.", id="contacts.E002")
             )
-        elif not isinstance(entry.get("api_key"), str) or not entry["api_key"].strip():
+        elif not api_key_of(entry):
             problems.append(
-                Error(f"Organisation {org_id!r} has no usable api_key.", id="contacts.E003")
+                Error(
+                    f"Organisation {org_id!r} has no usable key: set api_key, or api_key_file "
+                    "to a readable file holding the key.",
+                    id="contacts.E003",
+                )
             )
     return problems
 
@@ -50,6 +56,19 @@ def paging_check(app_configs, **kwargs):
             Error(
                 f"CONTACTSHIP_PAGE_SIZE must be between 1 and {MAX_PAGE_SIZE} (the API's maximum).",
                 id="contacts.E004",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
+def framing_check(app_configs, **kwargs):
+    if settings.DASHBOARD_FRAMED_CROSS_SITE and not settings.DASHBOARD_HTTPS:
+        return [
+            Warning(
+                "DASHBOARD_FRAME_ANCESTORS names another site, which needs SameSite=None cookies, "
+                "and browsers accept those only over HTTPS: set DASHBOARD_HTTPS=1.",
+                id="contacts.W002",
             )
         ]
     return []

@@ -1,9 +1,10 @@
-"""Upstream failures become pages here, and only here."""
+"""Request-wide concerns: the compact layout inside a frame, and upstream failures as pages."""
 
 import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from .errors import UpstreamError
 
@@ -39,3 +40,35 @@ class UpstreamErrorMiddleware:
         if exception.retry_after:
             response["Retry-After"] = str(max(1, round(exception.retry_after)))
         return response
+
+
+EMBED_PARAM = "embed"
+EMBED_SESSION_KEY = "dashboard_embedded"
+
+
+class EmbeddedMiddleware:
+    """Notice when the dashboard is shown inside an iframe, to drop the page chrome.
+
+    Browsers say so in `Sec-Fetch-Dest: iframe` on every navigation inside the frame, so the
+    compact layout follows links and the login redirect by itself. `?embed=1` (or `0`) sets it
+    explicitly and is remembered in the session, for browsers that do not send the header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        choice = request.GET.get(EMBED_PARAM)
+        if choice in ("0", "1") and hasattr(request, "session"):
+            request.session[EMBED_SESSION_KEY] = choice == "1"
+        remembered = getattr(request, "session", {}).get(EMBED_SESSION_KEY)
+        framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
+        request.embedded = remembered if remembered is not None else framed
+        response = self.get_response(request)
+        patch_vary_headers(response, ["Sec-Fetch-Dest"])
+        return response
+
+
+def embedded(request: HttpRequest) -> dict[str, bool]:
+    """Template context: `embedded` is true inside the intranet's frame."""
+    return {"embedded": getattr(request, "embedded", False)}

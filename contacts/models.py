@@ -26,10 +26,18 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who did what with which organisation's contacts. Never a contact's data, never a key."""
+    """Who signed in or out, was refused, or exported which organisation's contacts.
+
+    Never a contact's data, never a key, never a password.
+    """
 
     class Kind(models.TextChoices):
         EXPORT = "export", _("export")
+        LOGIN = "login", _("login")
+        LOGIN_FAILED = "login_failed", _("failed login")
+        LOCKED_OUT = "locked_out", _("locked out")
+        LOGOUT = "logout", _("logout")
+        DENIED = "denied", _("access denied")
 
     class Outcome(models.TextChoices):
         COMPLETED = "completed", _("completed")
@@ -43,9 +51,13 @@ class AuditEvent(models.Model):
     )
     # Kept as written at the time, so the record survives the user's deletion or renaming.
     username = models.CharField(max_length=150)
-    organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    organisation_id = models.CharField(
+        _("organisation id"), max_length=100, blank=True, db_index=True
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     source = models.CharField(max_length=20, help_text=_("web or command"))
+    path = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
     export_format = models.CharField(_("format"), max_length=10, blank=True)
     filters = models.JSONField(default=dict, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)

@@ -1,6 +1,7 @@
 """The organisations this dashboard serves, from the CONTACTSHIP_ORGANISATIONS setting."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 
@@ -13,15 +14,33 @@ class Organisation:
     api_key: str = field(repr=False)
 
 
+def api_key_of(entry: dict) -> str:
+    """The key given inline (`api_key`) or in a file (`api_key_file`, e.g. a container secret).
+
+    The file is read on each use, so a rotated secret takes effect without a restart. An
+    unreadable file gives no key: calls then fail as "key missing" and `check` names the
+    organisation.
+    """
+    key = entry.get("api_key")
+    if isinstance(key, str) and key.strip():
+        return key.strip()
+    path = entry.get("api_key_file")
+    if isinstance(path, str) and path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return ""
+    return ""
+
+
 def _from_setting(org_id: str, entry: object) -> Organisation | None:
     if not isinstance(entry, dict):
         return None
-    key = entry.get("api_key")
     name = entry.get("name")
     return Organisation(
         id=str(org_id),
         name=name if isinstance(name, str) and name else str(org_id),
-        api_key=key if isinstance(key, str) else "",
+        api_key=api_key_of(entry),
     )
 
 

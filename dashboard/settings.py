@@ -5,7 +5,9 @@ project root); the names are part of the dashboard's contract with operators, se
 """
 
 import json
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "django_filters",
     "django_tables2",
     "contacts",
@@ -49,7 +52,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "contacts.middleware.EmbeddedMiddleware",
     "contacts.middleware.UpstreamErrorMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -66,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "contacts.middleware.embedded",
             ],
         },
     },
@@ -100,6 +107,35 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in ----------------------------------------------------------------------------------
+# Sessions end after a working day unless used; each request extends them.
+SESSION_COOKIE_AGE = env.int("DASHBOARD_SESSION_AGE", default=8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: it refuses a locked-out username/address before any check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Password logins are throttled per username and address: after this many failures, locked for
+# the cool-off. Behind a proxy, Django sees the proxy's address; see README (Deployment).
+AXES_FAILURE_LIMIT = env.int("DASHBOARD_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("DASHBOARD_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Intranet sign-in: the reverse proxy in front of the dashboard names the signed-in user in this
+# header (e.g. X-Forwarded-User). Off unless set. The proxy MUST strip the header from clients.
+DASHBOARD_REMOTE_USER_HEADER = env.str("DASHBOARD_REMOTE_USER_HEADER", default="")
+if DASHBOARD_REMOTE_USER_HEADER:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "contacts.auth.IntranetRemoteUserMiddleware",
+    )
+    AUTHENTICATION_BACKENDS.append("contacts.auth.IntranetRemoteUserBackend")
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -125,6 +161,30 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 DASHBOARD_FRAME_ANCESTORS = env.str("DASHBOARD_FRAME_ANCESTORS", default="").split()
+
+
+def _site(host: str) -> str:
+    """The registrable part of a host name, roughly: its last two labels (an IP stays whole).
+
+    Rough on purpose: for suffixes such as co.uk it says "same site" too often, never too rarely
+    for the common case of a dashboard and an intranet under one company domain.
+    """
+    host = host.strip("[]").lower().rstrip(".")
+    if not host or host.replace(".", "").isdigit() or ":" in host:
+        return host
+    return ".".join(host.split(".")[-2:])
+
+
+DASHBOARD_FRAMED_CROSS_SITE = bool(DASHBOARD_FRAME_ANCESTORS) and not {
+    _site(urlsplit(origin).hostname or "") for origin in DASHBOARD_FRAME_ANCESTORS
+} <= {_site(host.lstrip(".")) for host in ALLOWED_HOSTS}
+if DASHBOARD_FRAMED_CROSS_SITE:
+    # A browser sends cookies to a framed page of another site only when they are
+    # SameSite=None, and accepts SameSite=None only on Secure cookies: so HTTPS is required.
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
@@ -135,9 +195,20 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "frame-ancestors": DASHBOARD_FRAME_ANCESTORS or [CSP.NONE],
 }
-if not DASHBOARD_FRAME_ANCESTORS:
+# HSTS preload (security.W021) commits the whole registrable domain, every host of the company,
+# to HTTPS in browsers for months: a decision for whoever runs the domain, not for one app.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if DASHBOARD_FRAME_ANCESTORS:
+    # X-Frame-Options cannot name the allowed origins; CSP frame-ancestors above does. Without
+    # the middleware `check --deploy` warns (security.W002): silenced because framing by the
+    # listed origins is what the operator asked for, and frame-ancestors still forbids the rest.
+    SILENCED_SYSTEM_CHECKS.append("security.W002")
+else:
     # Old browsers ignore CSP frame-ancestors; they still honour X-Frame-Options.
-    MIDDLEWARE.append("django.middleware.clickjacking.XFrameOptionsMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.csrf.CsrfViewMiddleware") + 1,
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    )
     X_FRAME_OPTIONS = "DENY"
 
 # --- Contactship ------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_check_reports_an_organisation_without_a_key_and_never_prints_keys(setti
     with pytest.raises(SystemCheckError) as raised:
         call_command("check")
     message = str(raised.value)
-    assert "'bad' has no usable api_key" in message
+    assert "'bad' has no usable key" in message
     assert "sk-secret-value-123" not in message + capsys.readouterr().out
 
 

@@ -25,7 +25,7 @@ def test_exports_the_matching_contacts_to_a_file(upstream, tmp_path, capsys):
     expected = [c["id"] for c in matches("org-tejo", full_name="ana")]
     assert read_ids(target) == expected
     assert f"Wrote {len(expected)} contacts" in capsys.readouterr().out
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(kind="export")
     assert (event.source, event.outcome, event.rows) == ("command", "completed", len(expected))
     assert event.username.startswith("command:")
     assert list(tmp_path.iterdir()) == [target]
@@ -50,7 +50,7 @@ def test_a_failure_midway_exits_nonzero_and_leaves_no_file(faulty, tmp_path):
     with pytest.raises(CommandError, match="Export failed: Contactship is not answering"):
         call_command("export_contacts", "org-harbor", "--output", str(target))
     assert list(tmp_path.iterdir()) == []
-    assert AuditEvent.objects.get().outcome == "failed"
+    assert AuditEvent.objects.get(kind="export").outcome == "failed"
 
 
 def test_an_existing_file_is_kept_when_the_export_fails(faulty, tmp_path):

@@ -1,0 +1,60 @@
+"""Audit events for sign-ins, sign-outs and refusals (exports record theirs in `services`)."""
+
+import logging
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from .models import AuditEvent
+
+log = logging.getLogger(__name__)
+Kind = AuditEvent.Kind
+
+
+def audit(
+    kind: str, request: HttpRequest | None, *, user=None, username: str = "", **fields
+) -> None:
+    """Record one event; a failure to record is logged, never shown to the user."""
+    if user is None and request is not None and getattr(request, "user", None) is not None:
+        user = request.user if request.user.is_authenticated else None
+    try:
+        AuditEvent.objects.create(
+            kind=kind,
+            user=user,
+            username=(username or (user.get_username() if user else ""))[:150],
+            source="web",
+            path=request.path[:300] if request is not None else "",
+            ip_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+            **fields,
+        )
+    except Exception:
+        log.exception("audit event %s not written", kind)
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs) -> None:
+    audit(Kind.LOGIN, request, user=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs) -> None:
+    audit(Kind.LOGOUT, request, user=user, username="" if user else "(expired session)")
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    # Django has already masked the password in `credentials`; only the name is kept.
+    audit(Kind.LOGIN_FAILED, request, username=str(credentials.get("username", "")))
+
+
+def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
+    audit(Kind.LOCKED_OUT, request, username=username or "")
+
+
+try:
+    from axes.signals import user_locked_out
+except ImportError:  # pragma: no cover - axes is a dependency; this keeps the module importable
+    pass
+else:
+    user_locked_out.connect(_locked_out, dispatch_uid="contacts.audit.locked_out")

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.models import Membership
+
+
+class Command(BaseCommand):
+    help = "Take a user's access to an organisation away."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("org_id")
+
+    def handle(self, *args, username: str, org_id: str, **options) -> None:
+        deleted, _ = Membership.objects.filter(
+            user__username=username, organisation_id=org_id
+        ).delete()
+        if not deleted:
+            raise CommandError(f"{username!r} is not a member of {org_id!r}; nothing to remove.")
+        self.stdout.write(self.style.SUCCESS(f"Removed: {username} from {org_id}."))

@@ -1,0 +1,249 @@
+"""Sign-in, framing, headers and the deployment settings (issue: who may see what)."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError, SystemCheckError
+from django.urls import reverse
+
+from contacts.models import AuditEvent, Membership
+from contacts.organisations import organisation_get
+from tests.conftest import PASSWORD, ROOT, make_user
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "contacts.example.com",
+    "CONTACTSHIP_ORGANISATIONS": json.dumps({"org-1": {"name": "One", "api_key": "k-123"}}),
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DASHBOARD_"))}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def settings_under(env: dict[str, str], *names: str) -> dict:
+    """The named settings as the settings module derives them from these variables."""
+    code = f"from django.conf import settings; import json; print(json.dumps({{n: getattr(settings, n, None) for n in {list(names)!r}}}, default=str))"  # noqa: E501
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- deployment -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
+        {"DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"},
+    ],
+    ids=["plain", "framed by another site", "intranet sign-in"],
+)
+def test_production_settings_pass_the_deploy_check(extra):
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, **extra})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION}
+    del env["DJANGO_SECRET_KEY"]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
+    framed = settings_under(
+        {**PRODUCTION, "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
+        "SESSION_COOKIE_SAMESITE",
+        "CSRF_COOKIE_SAMESITE",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_CSP",
+    )
+    assert framed["SESSION_COOKIE_SAMESITE"] == framed["CSRF_COOKIE_SAMESITE"] == "None"
+    assert framed["SESSION_COOKIE_SECURE"] and framed["CSRF_COOKIE_SECURE"]
+    assert framed["SECURE_CSP"]["frame-ancestors"] == ["https://intranet.example.org"]
+
+    same_site = settings_under(
+        {**PRODUCTION, "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.com"},
+        "SESSION_COOKIE_SAMESITE",
+    )
+    assert same_site["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_session_age_is_a_setting():
+    assert settings_under({"DASHBOARD_SESSION_AGE": "600"}, "SESSION_COOKIE_AGE") == {
+        "SESSION_COOKIE_AGE": 600
+    }
+
+
+# --- headers ------------------------------------------------------------------------------
+
+
+def test_every_page_has_a_strict_policy_and_cannot_be_framed_by_default(client):
+    response = client.get(reverse("login"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_frame_ancestors_reach_the_header(client, settings):
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["https://intranet.example"]}
+    csp = client.get(reverse("login"))["Content-Security-Policy"]
+    assert "frame-ancestors https://intranet.example" in csp
+
+
+def test_templates_carry_no_inline_script_or_style():
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text()
+        assert "<script>" not in text and "style=" not in text and "<style" not in text, path
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def test_password_logins_are_throttled_and_audited(client, upstream, member):
+    statuses = [
+        client.post(reverse("login"), {"username": "ana", "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
+    assert statuses == [200, 200, 200, 200, 429]  # the fifth failure locks
+    locked = client.post(reverse("login"), {"username": "ana", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert b"Too many failed log-in attempts" in locked.content
+    kinds = list(AuditEvent.objects.order_by("at", "id").values_list("kind", flat=True))
+    assert kinds.count("login_failed") >= 5
+    assert "locked_out" in kinds
+    assert "login" not in kinds
+
+
+def test_login_and_logout_are_audited_and_logout_works(client, upstream, member):
+    client.post(reverse("login"), {"username": "ana", "password": PASSWORD})
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("contact_list", args=["org-tejo"])).status_code == 302
+    kinds = list(AuditEvent.objects.order_by("at", "id").values_list("kind", "username"))
+    assert kinds == [("login", "ana"), ("logout", "ana")]
+
+
+def test_denied_access_is_audited(client, upstream, django_user_model):
+    client.force_login(make_user(django_user_model, "viewer", {"org-tejo": False}))
+    assert client.get(reverse("contact_list", args=["org-harbor"])).status_code == 403
+    assert client.get(reverse("contact_export_csv", args=["org-tejo"])).status_code == 403
+    denied = AuditEvent.objects.filter(kind="denied").order_by("at", "id")
+    assert [(e.organisation_id, e.path) for e in denied] == [
+        ("org-harbor", "/orgs/org-harbor/contacts/"),
+        ("org-tejo", "/orgs/org-tejo/contacts/export.csv"),
+    ]
+
+
+@pytest.fixture
+def intranet_sign_in(settings):
+    settings.DASHBOARD_REMOTE_USER_HEADER = "X-Forwarded-User"
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(
+        middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "contacts.auth.IntranetRemoteUserMiddleware",
+    )
+    settings.MIDDLEWARE = middleware
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "contacts.auth.IntranetRemoteUserBackend",
+    ]
+
+
+def test_the_intranet_header_signs_in_and_creates_a_user_without_access(
+    client, upstream, intranet_sign_in, django_user_model
+):
+    response = client.get("/", HTTP_X_FORWARDED_USER="maria.lopez")
+    assert response.status_code == 200
+    assert b"No organisation yet" in response.content
+    user = django_user_model.objects.get(username="maria.lopez")
+    assert not user.has_usable_password()
+    assert not Membership.objects.filter(user=user).exists()
+    assert AuditEvent.objects.filter(kind="login", username="maria.lopez").exists()
+
+    Membership.objects.create(user=user, organisation_id="org-harbor")
+    page = client.get(
+        reverse("contact_list", args=["org-harbor"]), HTTP_X_FORWARDED_USER="maria.lopez"
+    )
+    assert page.status_code == 200
+
+
+def test_without_the_setting_the_header_is_ignored(client, upstream):
+    response = client.get("/", HTTP_X_FORWARDED_USER="intruder")
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+# --- the compact layout inside a frame -----------------------------------------------------
+
+
+def test_pages_shown_in_a_frame_drop_the_chrome(member_client, upstream, client):
+    framed = member_client.get(
+        reverse("contact_list", args=["org-harbor"]), HTTP_SEC_FETCH_DEST="iframe"
+    )
+    assert b'<body class="embedded">' in framed.content
+    assert "Sec-Fetch-Dest" in framed["Vary"]
+    plain = member_client.get(reverse("contact_list", args=["org-harbor"]))
+    assert b"<body>" in plain.content
+    login = client.get(reverse("login"), HTTP_SEC_FETCH_DEST="iframe")
+    assert b'<body class="embedded">' in login.content
+
+
+def test_embed_parameter_is_remembered_across_links(member_client, upstream):
+    member_client.get(reverse("contact_list", args=["org-harbor"]) + "?embed=1")
+    later = member_client.get(reverse("contact_list", args=["org-harbor"]) + "?full_name=a")
+    assert b'<body class="embedded">' in later.content
+    member_client.get("/?embed=0")
+    assert b"<body>" in member_client.get(reverse("contact_list", args=["org-harbor"])).content
+
+
+# --- organisations and keys ------------------------------------------------------------------
+
+
+def test_a_key_can_come_from_a_file(settings, tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("from-a-file-123\n")
+    settings.CONTACTSHIP_ORGANISATIONS = {
+        "org-f": {"name": "F", "api_key_file": str(secret)},
+        "org-g": {"name": "G", "api_key_file": str(tmp_path / "missing")},
+    }
+    assert organisation_get("org-f").api_key == "from-a-file-123"
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+    assert "'org-g' has no usable key" in str(raised.value)
+    assert "'org-f'" not in str(raised.value)
+    assert "from-a-file-123" not in str(raised.value)
+
+
+def test_remove_member(upstream, django_user_model, capsys):
+    make_user(django_user_model, "maria", {"org-tejo": True})
+    call_command("remove_member", "maria", "org-tejo")
+    assert not Membership.objects.exists()
+    assert "Removed: maria from org-tejo" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="not a member"):
+        call_command("remove_member", "maria", "org-tejo")

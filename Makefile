@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format lock bench clean
+.PHONY: install run serve test lint format lock bench clean
 
 install: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): requirements-dev.lock pyproject.toml
 # DEMO_ARGS passes fault flags to the demo API, e.g. make run DEMO_ARGS="--latency-ms 1500".
 run: install
 	$(BIN)/python manage.py rundemo --demo-args="$(DEMO_ARGS)"
+
+# The production setup, locally: DJANGO_DEBUG=0, collected static files, dashboard/gunicorn.py.
+serve: install
+	$(BIN)/python manage.py rundemo --production --demo-args="$(DEMO_ARGS)"
 
 test: install
 	$(BIN)/python -m pytest

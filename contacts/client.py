@@ -25,6 +25,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 
 from .breaker import CircuitBreaker
@@ -40,6 +41,7 @@ from .errors import (
     UpstreamUnavailable,
 )
 from .organisations import Organisation
+from .slots import NoSlot, call_slot
 from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,15 @@ READ_AHEAD = 2
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
 T = TypeVar("T")
+
+
+class CallsBusy(UpstreamRateLimited):
+    """The dashboard's own limit on calls in flight for an organisation stayed reached."""
+
+    message = _(
+        "Many searches and exports are running for this organisation right now. "
+        "Please try again in a moment."
+    )
 
 
 class PagingIgnored(UpstreamBadResponse):
@@ -80,6 +91,7 @@ class ClientConfig:
     cache_ttl: int
     breaker_threshold: int
     breaker_cooldown: float
+    max_concurrent_calls: int
 
     @classmethod
     def from_settings(cls) -> "ClientConfig":
@@ -101,6 +113,7 @@ class ClientConfig:
             cache_ttl=settings.CONTACTSHIP_CACHE_TTL,
             breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
             breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
+            max_concurrent_calls=settings.CONTACTSHIP_MAX_CONCURRENT_CALLS,
         )
 
 
@@ -318,6 +331,8 @@ class ContactshipClient:
             deadline = time.monotonic() + self.config.deadline
         try:
             result = parse(self._get_body(organisation, path, params, deadline, cache_state))
+        except CallsBusy:
+            raise  # the dashboard's own limit says nothing about the upstream's health
         except BREAKER_FAILURES:
             self.breaker.record_failure(organisation.id)
             raise
@@ -356,14 +371,23 @@ class ContactshipClient:
             error: UpstreamError
             retry = False
             try:
-                response = self.session.get(
-                    url,
-                    params=params,
-                    headers={"x-api-key": organisation.api_key},
-                    timeout=timeout,
-                    # A redirect could carry the key header to another host.
-                    allow_redirects=False,
-                )
+                with call_slot(
+                    organisation.id,
+                    limit=self.config.max_concurrent_calls,
+                    deadline=deadline,
+                    hold=self.config.deadline + 5,
+                ):
+                    response = self.session.get(
+                        url,
+                        params=params,
+                        headers={"x-api-key": organisation.api_key},
+                        timeout=timeout,
+                        # A redirect could carry the key header to another host.
+                        allow_redirects=False,
+                    )
+            except NoSlot:
+                self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
+                raise CallsBusy("every call slot of the organisation stayed busy") from None
             except requests.ConnectTimeout:
                 outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
             except requests.Timeout:

@@ -39,10 +39,13 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "django_tables2",
+    "django_htmx",
     "contacts",
 ]
 
 MIDDLEWARE = [
+    # First: load balancers' probes are answered before host checks, redirects and sessions.
+    "contacts.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -52,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "contacts.middleware.EmbeddedMiddleware",
     "contacts.middleware.UpstreamErrorMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
@@ -87,13 +91,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Shared by every replica: cached pages, circuit breakers, upstream call slots, sessions.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dashboard",
+            # A Redis that stops answering must not hold a request longer than this.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -146,6 +155,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # In production WhiteNoise serves compressed files under content-hashed names, cached for a
+    # year; `collectstatic` must run before the server starts (make serve does).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- HTTPS, cookies and framing ---------------------------------------------------------------
 DASHBOARD_HTTPS = env.bool("DASHBOARD_HTTPS", default=not DEBUG)
@@ -231,6 +250,9 @@ CONTACTSHIP_RETRIES = env.int("CONTACTSHIP_RETRIES", default=2)
 CONTACTSHIP_BACKOFF = env.float("CONTACTSHIP_BACKOFF", default=0.25)
 CONTACTSHIP_RETRY_AFTER_CAP = env.float("CONTACTSHIP_RETRY_AFTER_CAP", default=5.0)
 CONTACTSHIP_POOL_SIZE = env.int("CONTACTSHIP_POOL_SIZE", default=16)
+# Calls in flight to Contactship per organisation, across all replicas when REDIS_URL is set, so
+# that a few large exports cannot exhaust the API for everyone else. 0: no limit.
+CONTACTSHIP_MAX_CONCURRENT_CALLS = env.int("CONTACTSHIP_MAX_CONCURRENT_CALLS", default=8)
 # The API documents no paging parameters; these are the names the dashboard sends.
 CONTACTSHIP_PAGE_SIZE = env.int("CONTACTSHIP_PAGE_SIZE", default=100)
 CONTACTSHIP_LIMIT_PARAM = env.str("CONTACTSHIP_LIMIT_PARAM", default="limit")

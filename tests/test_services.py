@@ -53,6 +53,9 @@ def test_an_export_that_fails_midway_is_audited_as_failed(member_client, faulty)
     assert event.bytes > 0
 
 
+# transaction=True: closing the response ends the request, and Django then closes a database
+# connection found inside a transaction, as the test's own would be.
+@pytest.mark.django_db(transaction=True)
 def test_an_export_the_client_abandons_is_audited_as_cancelled(member_client, upstream):
     response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
     chunks = iter(response.streaming_content)

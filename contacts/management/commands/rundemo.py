@@ -1,9 +1,10 @@
-"""`make run`: the whole product on this machine, with the bundled demo Contactship API.
+"""`make run` and `make serve`: the whole product on this machine, with the demo Contactship API.
 
 Migrates, starts the demo API with fresh random keys (none is ever written to a file), creates the
 demo login with export rights in every demo organisation, starts the dashboard and prints where to
 log in. If CONTACTSHIP_API_URL is set (environment or .env), that API and the configured
-organisations are used instead, and no demo API is started.
+organisations are used instead, and no demo API is started. `--production` serves it as in
+production: DJANGO_DEBUG=0, hashed and compressed static files, dashboard/gunicorn.py.
 """
 
 import json
@@ -42,8 +43,16 @@ class Command(BaseCommand):
             default="",
             help='extra flags for the demo API, e.g. --demo-args="--latency-ms 800"',
         )
+        parser.add_argument(
+            "--production",
+            action="store_true",
+            help="serve as in production (make serve): DJANGO_DEBUG=0, collected and compressed "
+            "static files, gunicorn with dashboard/gunicorn.py; plain HTTP on loopback",
+        )
 
-    def handle(self, *args, host: str, port: int, api_port: int, demo_args: str, **options):
+    def handle(
+        self, *args, host: str, port: int, api_port: int, demo_args: str, production: bool, **opts
+    ):
         call_command("migrate", interactive=False, verbosity=0)
         env = os.environ.copy()
         processes: list[subprocess.Popen] = []
@@ -85,24 +94,25 @@ class Command(BaseCommand):
             password = self._demo_login(org_ids)
             # gunicorn rather than runserver: it sends streamed exports chunked, so a download
             # cut short by an upstream failure shows as failed in the browser, as in production.
-            processes.append(
-                subprocess.Popen(  # noqa: S603
-                    [
-                        str(Path(sys.executable).with_name("gunicorn")),
-                        "dashboard.wsgi:application",
-                        f"--bind={host}:{port}",
-                        "--workers=1",
-                        "--threads=8",
-                        f"--timeout={int(settings.CONTACTSHIP_DEADLINE) + 10}",
-                        "--reload",
-                        "--access-logfile=-",
-                        # Its default control socket is one path per OS user, shared by every
-                        # gunicorn that user runs: a second one would take it over.
-                        "--no-control-socket",
-                    ],
+            gunicorn = [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "dashboard.wsgi:application",
+                "--config=python:dashboard.gunicorn",
+                f"--bind={host}:{port}",
+            ]
+            if production:
+                env.update(DJANGO_DEBUG="0", DASHBOARD_HTTPS=env.get("DASHBOARD_HTTPS", "0"))
+                env.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+                subprocess.run(
+                    [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                     env=env,
                     cwd=Path(settings.BASE_DIR),
+                    check=True,
                 )
+            else:
+                gunicorn += ["--workers=1", "--reload"]
+            processes.append(
+                subprocess.Popen(gunicorn, env=env, cwd=Path(settings.BASE_DIR))  # noqa: S603
             )
             self._wait_for(f"http://{host}:{port}/accounts/login/", processes[-1])
             self.stdout.write(

@@ -24,8 +24,9 @@ run: install
 serve: install
 	$(BIN)/python manage.py rundemo --production --demo-args="$(DEMO_ARGS)"
 
+# PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,6 +39,7 @@ format: install
 # Times the CSV export through gunicorn against a plain fetch loop; prints, never fails on a target.
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_export
+	$(BIN)/python -m tests.benchmarks.bench_pages
 
 # Regenerates both lock files from pyproject.toml; commit the result.
 lock: install

@@ -1,0 +1,218 @@
+"""The contacts table: its lean rendering gives the HTML of django-tables2's stock rendering."""
+
+import re
+import zoneinfo
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import django_tables2 as tables
+import pytest
+from django.template import engines
+from django.test import RequestFactory
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_tables2.rows import BoundRow
+
+from contacts.demo.data import contacts_for
+from contacts.tables import ContactTable, _date_only
+from contacts.types import AdditionalField, Contact, contacts_from_json
+
+ORG_ID = "org-harbor"
+BACK = "full_name=ana&page=2"
+
+# The project's table template before the lean body: django-tables2's stock template, whose body
+# renders every cell through BoundRow.items().
+STOCK_TEMPLATE = """{% extends "django_tables2/table.html" %}
+{% block table.thead %}
+<thead>
+  <tr>
+    {% for column in table.columns %}
+    <th scope="col" {{ column.attrs.th.as_html }}>{{ column.header }}</th>
+    {% endfor %}
+  </tr>
+</thead>
+{% endblock table.thead %}
+{% block pagination %}{% endblock pagination %}"""
+
+
+def _stock_created_at() -> tables.DateTimeColumn:
+    lean = ContactTable.base_columns["created_at"]
+    return tables.DateTimeColumn(
+        verbose_name=lean.verbose_name, format=lean.format, attrs=lean.attrs
+    )
+
+
+class StockContactTable(ContactTable):
+    """ContactTable with django-tables2's own DateTimeColumn (a template per cell)."""
+
+    created_at = _stock_created_at()
+
+    class Meta(ContactTable.Meta):
+        pass
+
+
+def odd_contacts() -> list[Contact]:
+    """Contacts with what the demo data has only now and then."""
+    return [
+        Contact(id="", full_name="No id <b>", email="", country="México"),
+        Contact(
+            id="3f1c0c5e-0000-4000-8000-000000000001",
+            full_name="",
+            created_at=None,
+            description='Quotes " & <script>alert(1)</script>',
+            additional_data=tuple(
+                AdditionalField(type="text", field=f"f<{n}>", value=f"v&{n}") for n in range(4)
+            ),
+        ),
+        Contact(
+            id="id with spaces and ñ",
+            full_name="Ünïcödé 名前",
+            # 31 December in Mexico City, 1 January in UTC and in Tokyo.
+            created_at=datetime(2025, 1, 1, 3, 30, tzinfo=UTC),
+            additional_data=(AdditionalField(type="boolean", field="vip", value=True),),
+        ),
+    ]
+
+
+def demo_contacts() -> list[Contact]:
+    return contacts_from_json(list(contacts_for(ORG_ID)))
+
+
+def normalised(html: str) -> str:
+    """The HTML without the whitespace around tags, where the two templates differ."""
+    return re.sub(r"\s*(<[^>]*>)\s*", r"\1", html).strip()
+
+
+def lean_html(data, table_class=ContactTable) -> str:
+    request = RequestFactory().get("/")
+    return table_class(data, organisation_id=ORG_ID, back_query=BACK).as_html(request)
+
+
+def stock_html(data, table_class=StockContactTable) -> str:
+    request = RequestFactory().get("/")
+    table = table_class(data, organisation_id=ORG_ID, back_query=BACK)
+    template = engines["django"].from_string(STOCK_TEMPLATE)
+    return template.render({"table": table}, request)
+
+
+@pytest.mark.parametrize(
+    "language, zone", [("en", "UTC"), ("es", "America/Mexico_City"), ("es", "Asia/Tokyo")]
+)
+def test_the_lean_body_renders_what_django_tables2_renders(language, zone):
+    data = demo_contacts() + odd_contacts()
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        lean, stock = lean_html(data), stock_html(data)
+    assert normalised(lean) == normalised(stock)
+    assert lean.count("<tr ") == len(data)
+    assert 'scope="col"' in lean
+
+
+def test_the_lean_body_does_not_use_django_tables2s_per_cell_path(monkeypatch):
+    def refuse(self, name):
+        raise AssertionError(f"BoundRow.get_cell({name!r}) called for a Contact")
+
+    monkeypatch.setattr(BoundRow, "get_cell", refuse)
+    html = lean_html(demo_contacts()[:100])
+    assert html.count("<tr ") == 100
+
+
+def test_an_empty_table_shows_the_empty_text():
+    html = lean_html([])
+    assert normalised(html) == normalised(stock_html([]))
+    assert '<td colspan="7">No contacts match these filters.</td>' in html
+
+
+def test_cells_link_to_the_contact_with_the_searchs_query_and_escape_everything():
+    html = lean_html(odd_contacts())
+    assert "No id &lt;b&gt;</td>" in html  # no id: no link, escaped
+    assert (
+        f'<a href="/orgs/{ORG_ID}/contacts/3f1c0c5e-0000-4000-8000-000000000001/'
+        '?full_name=ana&amp;page=2">(no name)</a>'
+    ) in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert '<li><span class="field">f&lt;0&gt;:</span> v&amp;0</li>' in html
+    assert '<li class="more">+2 more</li>' in html
+    assert '<td class="nowrap">—</td>' in html  # no created_at: the default
+
+
+@pytest.mark.parametrize(
+    "contact_id",
+    ["3f1c0c5e-0000-4000-8000-000000000001", "abc_DEF.1~x", "id with spaces", "ñandú", "a%2Fb"],
+)
+def test_contact_urls_are_what_reverse_gives(contact_id):
+    table = ContactTable([], organisation_id="org tejo ñ", back_query=BACK)
+    expected = reverse("contact_detail", args=["org tejo ñ", contact_id]) + f"?{BACK}"
+    assert table.contact_url(contact_id) == expected
+
+
+def test_dates_follow_the_language_of_each_rendering():
+    contact = Contact(id="x1", created_at=datetime(2024, 3, 5, 12, 0, tzinfo=UTC))
+    table = ContactTable([contact], organisation_id=ORG_ID)
+    request = RequestFactory().get("/")
+    with translation.override("en"):
+        english = table.as_html(request)
+    with translation.override("es"):
+        spanish = table.as_html(request)
+    assert "March 5, 2024" in english
+    assert "5 de marzo de 2024" in spanish
+
+
+class ExtendedTable(ContactTable):
+    """Columns the lean path leaves to django-tables2: attrs computed per cell, a linkified
+    column, a render method that wants the bound row, a nested accessor."""
+
+    flagged = tables.Column(
+        accessor="email",
+        attrs={"td": {"data-empty": lambda value: "yes" if value == "—" else "no"}},
+    )
+    linked = tables.Column(accessor="country", linkify=lambda record: f"/c/{record.id}")
+    counter = tables.Column(accessor="id", empty_values=())
+    year = tables.Column(accessor="created_at__year")
+
+    class Meta(ContactTable.Meta):
+        pass
+
+    def render_counter(self, bound_row):
+        return bound_row.row_counter
+
+
+class StockExtendedTable(ExtendedTable):
+    created_at = _stock_created_at()
+
+    class Meta(ExtendedTable.Meta):
+        pass
+
+
+@pytest.mark.parametrize("records", ["contacts", "other objects"])
+def test_what_the_lean_path_leaves_to_django_tables2_renders_the_same(records):
+    data = demo_contacts()[:30] + odd_contacts()
+    if records == "other objects":
+        # Not Contacts: every cell goes through django-tables2.
+        data = [SimpleNamespace(**{f: getattr(c, f) for f in Contact.__slots__}) for c in data]
+    lean = lean_html(data, ExtendedTable)
+    assert normalised(lean) == normalised(stock_html(data, StockExtendedTable))
+    assert 'data-empty="yes"' in lean and 'data-empty="no"' in lean
+
+
+@pytest.mark.parametrize(
+    "date_format, date_only",
+    [
+        ("N j, Y", True),
+        (r"j \d\e F \d\e Y", True),  # quoted letters are text
+        ("N j, Y, P", False),
+        (r"j \d\e F \d\e Y \a \l\a\s H:i", False),
+        ("Y-m-d e", False),  # the zone's name
+    ],
+)
+def test_dates_are_formatted_once_per_day_only_for_formats_of_dates(date_format, date_only):
+    assert _date_only(date_format) is date_only
+
+
+def test_an_id_no_url_can_carry_shows_the_name_without_a_link():
+    from contacts.tables import ContactTable
+    from contacts.types import Contact
+
+    table = ContactTable(
+        [Contact(id="a/b", full_name="Slash Id")], organisation_id="org-tejo", back_query=""
+    )
+    assert table.render_full_name("Slash Id", table.data[0]) == "Slash Id"

@@ -117,9 +117,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Sign-in ----------------------------------------------------------------------------------
-# Sessions end after a working day unless used; each request extends them.
+# Sessions end this long after login (a working day by default). Not extended on every request:
+# that would write the session on every page view.
 SESSION_COOKIE_AGE = env.int("DASHBOARD_SESSION_AGE", default=8 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
 
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: it refuses a locked-out username/address before any check.
@@ -202,8 +202,10 @@ if DASHBOARD_FRAMED_CROSS_SITE:
     # SameSite=None, and accepts SameSite=None only on Secure cookies: so HTTPS is required.
     SESSION_COOKIE_SAMESITE = "None"
     CSRF_COOKIE_SAMESITE = "None"
+    LANGUAGE_COOKIE_SAMESITE = "None"
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],

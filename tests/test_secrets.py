@@ -15,6 +15,7 @@ from tests.conftest import KEYS
 
 pytestmark = pytest.mark.django_db
 
+
 def cache_keys() -> list[str]:
     """Every key in the cache, whichever backend this run uses."""
     backend = caches["default"]

@@ -75,12 +75,16 @@ def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
         {**PRODUCTION, "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
         "SESSION_COOKIE_SAMESITE",
         "CSRF_COOKIE_SAMESITE",
+        "LANGUAGE_COOKIE_SAMESITE",
         "SESSION_COOKIE_SECURE",
         "CSRF_COOKIE_SECURE",
+        "LANGUAGE_COOKIE_SECURE",
         "SECURE_CSP",
     )
     assert framed["SESSION_COOKIE_SAMESITE"] == framed["CSRF_COOKIE_SAMESITE"] == "None"
+    assert framed["LANGUAGE_COOKIE_SAMESITE"] == "None"
     assert framed["SESSION_COOKIE_SECURE"] and framed["CSRF_COOKIE_SECURE"]
+    assert framed["LANGUAGE_COOKIE_SECURE"]
     assert framed["SECURE_CSP"]["frame-ancestors"] == ["https://intranet.example.org"]
 
     same_site = settings_under(

@@ -12,8 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
+from django_htmx.http import push_url
 
 from .access import accessible_organisations, organisation_member_required
 from .client import contactship_client
@@ -129,7 +131,20 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "export_query": urlencode(query.params()),
         "refresh_query": urlencode({**here, REFRESH_PARAM: "1"}),
     }
-    return render(request, "contacts/contact_list.html", context, status=status)
+    # Typing in the filters (htmx) asks for the results region only; everything else, including
+    # a plain form submission and a reload of a pushed URL, gets the whole page.
+    partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
+    template = "contacts/results.html" if partial else "contacts/contact_list.html"
+    response = render(request, template, context, status=status)
+    # The same URL answers a fragment or a page: caches (and the browser's back button) must not
+    # hand out one for the other.
+    patch_vary_headers(response, ["HX-Request"])
+    if partial:
+        patch_cache_control(response, no_store=True)
+        # The address bar shows the search itself, without empty fields or "refresh".
+        canonical = request.path + (f"?{urlencode(here)}" if here else "")
+        push_url(response, canonical if status == 200 else request.get_full_path())
+    return response
 
 
 @organisation_member_required()

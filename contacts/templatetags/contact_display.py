@@ -8,6 +8,7 @@ from django.template.defaultfilters import linebreaksbr
 from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from contacts.types import AdditionalField
 
@@ -16,18 +17,44 @@ register = template.Library()
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+# The API's names of the kinds of additional data, as the contact page labels them.
+TYPE_LABELS = {
+    "text": pgettext_lazy("kind of additional data", "text"),
+    "location": pgettext_lazy("kind of additional data", "location"),
+    "url": pgettext_lazy("kind of additional data", "web address"),
+    "number": pgettext_lazy("kind of additional data", "number"),
+    "boolean": pgettext_lazy("kind of additional data", "yes/no"),
+    "email": pgettext_lazy("kind of additional data", "email"),
+    "phone": pgettext_lazy("kind of additional data", "phone"),
+    "date": pgettext_lazy("kind of additional data", "date"),
+}
+
+
+@register.filter
+def type_label(kind: str) -> str:
+    """A kind of additional data in the reader's language; an unknown kind as the API names it."""
+    return TYPE_LABELS.get(kind, kind)
+
+
 def _is_web_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-@register.simple_tag
-def additional_value(item: AdditionalField) -> str:
+def plain_value(item: AdditionalField) -> str:
+    """The value as plain text in the active language: yes/no, numbers localised."""
     value = item.value
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, int | float):
         return number_format(value, use_l10n=True)
+    return item.text
+
+
+@register.simple_tag
+def additional_value(item: AdditionalField) -> str:
+    if isinstance(item.value, bool | int | float):
+        return plain_value(item)
     text = item.text
     if item.type == "location":
         return format_html("<address>{}</address>", linebreaksbr(text))

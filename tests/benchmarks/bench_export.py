@@ -167,6 +167,17 @@ def machine() -> str:
     )
 
 
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as text columns, the first row a header underlined with dashes."""
+    widths = [max(len(line[i]) for line in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -255,12 +266,7 @@ def table(all_results: Sequence[Results], peak_reset: bool, demo_args: Sequence[
             f"<= {TARGET_MEMORY_MB:.0f} MB",
         ),
     ]
-    widths = [max(len(line[i]) for line in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned(rows)
     notes = [
         "",
         f"Machine: {machine()}.",

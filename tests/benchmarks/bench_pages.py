@@ -52,7 +52,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from tests.benchmarks.bench_export import machine, median
+from tests.benchmarks.bench_export import aligned, machine, median
 from tests.live import LiveStack, live_stack
 
 ORG_ID = "org-andes"
@@ -489,12 +489,7 @@ def table(
                 "",
             ]
         )
-    widths = [max(len(line[i]) for line in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-        for line in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = aligned(rows)
     notes = [
         "",
         f"Machine: {machine()}; 1-minute load average {load[0]:.1f} at the start, "

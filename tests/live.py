@@ -297,6 +297,10 @@ def live_stack(
             **(env or {}),
         }
         _manage(["migrate", "--noinput"], dashboard_env)
+        if dashboard_env["DJANGO_DEBUG"] == "0":
+            # Production settings serve hashed static files, which must be collected first.
+            dashboard_env["DJANGO_STATIC_ROOT"] = str(workdir / "static")
+            _manage(["collectstatic", "--noinput", "-v0"], dashboard_env)
         _manage(
             ["createsuperuser", "--noinput"],
             {

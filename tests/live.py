@@ -94,14 +94,18 @@ class LiveStack:
         return session
 
     def worker_pid(self, timeout: float = 10.0) -> int:
-        """The pid of the gunicorn worker (the master's only child with --workers 1)."""
+        """The pid of the gunicorn worker (the first, with several)."""
+        return self.worker_pids(1, timeout)[0]
+
+    def worker_pids(self, count: int = 1, timeout: float = 10.0) -> list[int]:
+        """The pids of the gunicorn workers, once at least `count` of them run."""
         deadline = time.monotonic() + timeout
         while True:
             children = child_pids(self.gunicorn_process.pid)
-            if children:
-                return children[0]
+            if len(children) >= count:
+                return children
             if self.gunicorn_process.poll() is not None or time.monotonic() > deadline:
-                raise StackError("gunicorn has no worker process")
+                raise StackError(f"gunicorn has fewer than {count} worker processes")
             time.sleep(0.05)
 
     def log_tail(self, name: str, lines: int = 30) -> str:
@@ -246,6 +250,7 @@ def live_stack(
     demo_args: Sequence[str] = (),
     org_ids: Sequence[str] | None = None,
     threads: int = 4,
+    workers: int = 1,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveStack]:
     """Run the demo API and the dashboard under gunicorn for the `with` block.
@@ -320,7 +325,7 @@ def live_stack(
                 "--bind",
                 f"{HOST}:{port}",
                 "--workers",
-                "1",
+                str(workers),
                 "--threads",
                 str(threads),
                 # Exports longer than the default 30 s are fine: the gthread worker keeps

@@ -20,14 +20,13 @@ class Access:
     can_export: bool
 
 
-def access_for(user, org_id: str) -> Access | None:
+def access_for(user, organisation: Organisation) -> Access | None:
     """The user's access to a configured organisation, or None."""
-    organisation = organisation_get(org_id)
-    if organisation is None or not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active:
         return None
     if user.is_superuser:
         return Access(organisation, can_export=True)
-    membership = Membership.objects.filter(user=user, organisation_id=org_id).first()
+    membership = Membership.objects.filter(user=user, organisation_id=organisation.id).first()
     if membership is None:
         return None
     return Access(organisation, can_export=membership.can_export)
@@ -51,9 +50,10 @@ def organisation_member_required(*, export: bool = False) -> Callable:
         @wraps(view)
         @login_required
         def wrapped(request: HttpRequest, org_id: str, *args, **kwargs) -> HttpResponse:
-            if organisation_get(org_id) is None:
+            organisation = organisation_get(org_id)
+            if organisation is None:
                 raise Http404("No such organisation.")
-            access = access_for(request.user, org_id)
+            access = access_for(request.user, organisation)
             if access is None or (export and not access.can_export):
                 audit(AuditEvent.Kind.DENIED, request, organisation_id=org_id)
                 raise PermissionDenied(

@@ -1,13 +1,15 @@
 """The client: caching, paging guards and the rare paths the demo API cannot produce."""
 
 import logging
+import threading
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 import responses
 
-from contacts.client import ExportTooLarge, contactship_client
+from contacts.client import ExportTooLarge, contactship_client, environment
 from contacts.demo.data import contacts_for, matches
 from contacts.errors import (
     UpstreamBadResponse,
@@ -196,3 +198,71 @@ def test_the_key_goes_in_the_header_and_nowhere_else(fake):
     assert sent.headers["x-api-key"] == KEYS["org-harbor"]
     assert KEYS["org-harbor"] not in sent.url
     assert sent.headers["User-Agent"].startswith("contacts-dashboard/")
+
+
+class _ForwardingProxy(BaseHTTPRequestHandler):
+    """A plain HTTP proxy: GET with an absolute URL, forwarded as it came, remembered."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("x-api-key")))
+        forwarded = {"x-api-key": self.headers["x-api-key"], "Accept": "application/json"}
+        with requests.get(self.path, headers=forwarded, timeout=5, proxies={"http": ""}) as answer:
+            body = answer.content
+            self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardingProxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _ForwardingProxy.seen = []
+    environment.cache_clear()
+    yield f"http://127.0.0.1:{server.server_port}", _ForwardingProxy.seen
+    environment.cache_clear()
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_environment_proxy_carries_the_calls(upstream, proxy, monkeypatch):
+    address, seen = proxy
+    monkeypatch.setenv("HTTP_PROXY", address)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    page = contactship_client().contact_list(
+        organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana")
+    )
+    assert [c.id for c in page] == [c["id"] for c in matches("org-tejo", full_name="ana")[:100]]
+    assert len(seen) == 1
+    url, key = seen[0]
+    assert url.startswith(upstream.base_url + "/contacts?")
+    assert key == KEYS["org-tejo"]
+
+
+def test_no_proxy_in_the_environment_sends_calls_directly(upstream, proxy, monkeypatch):
+    address, seen = proxy
+    monkeypatch.setenv("HTTP_PROXY", address)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    page = contactship_client().contact_list(
+        organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana")
+    )
+    assert len(page) == 100
+    assert seen == []
+
+
+def test_the_ca_bundle_of_the_environment_is_used(monkeypatch):
+    environment.cache_clear()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/example-bundle.pem")
+    try:
+        assert environment(FAKE_URL)["verify"] == "/etc/ssl/certs/example-bundle.pem"
+    finally:
+        environment.cache_clear()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from .types import Contact, additional_field_names, iso_utc
+from .types import Contact, additional_field_names, iso_utc, scalar_text
 
 CONTACT_COLUMNS = (
     "id",
@@ -77,7 +77,8 @@ class ExportLayout:
     def values(self, contact: Contact) -> list[Cell]:
         """One row: `created_at` as a datetime (or None), every other cell spreadsheet-safe text.
 
-        This runs for every exported contact, so the common cases take the short way.
+        This runs for every exported contact, so the common cases take the short way: a text
+        value without a call, a cell that cannot be a formula without a check.
         """
         texts = [
             contact.id,
@@ -89,14 +90,17 @@ class ExportLayout:
             contact.organization_id,
         ]
         if contact.additional_data:
-            extra: dict[str, list[str]] = {}
+            extra: dict[str, str] = {}
             other: list[str] = []
-            for item in contact.additional_data:
-                if item.field in self._known:
-                    extra.setdefault(item.field, []).append(item.text)
+            for _kind, name, value in contact.additional_data:
+                text = value if value.__class__ is str else scalar_text(value)
+                if name not in self._known:
+                    other.append(f"{name}: {text}")
+                elif name in extra:
+                    extra[name] += JOIN + text
                 else:
-                    other.append(f"{item.field}: {item.text}")
-            texts += [JOIN.join(extra[name]) if name in extra else "" for name in self.extra_fields]
+                    extra[name] = text
+            texts += [extra.get(name, "") for name in self.extra_fields]
             texts.append(JOIN.join(other))
         else:
             texts += self._no_extra

@@ -8,9 +8,9 @@ object where a contact should be is an unexpected answer.
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import UpstreamBadResponse
 
@@ -22,8 +22,7 @@ Scalar = str | int | float | bool | None
 FILTER_FIELDS = ("full_name", "email", "phone_number")
 
 
-@dataclass(frozen=True, slots=True)
-class AdditionalField:
+class AdditionalField(NamedTuple):
     type: str
     field: str
     value: Scalar
@@ -34,8 +33,14 @@ class AdditionalField:
         return scalar_text(self.value)
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
+class Contact(NamedTuple):
+    """One contact, immutable.
+
+    A named tuple rather than a frozen dataclass: an export builds one per row, and a page of
+    them is pickled into the cache on every search. Both are two to three times faster with a
+    tuple (a frozen dataclass sets each field through `object.__setattr__`).
+    """
+
     id: str
     created_at: datetime | None = None
     full_name: str = ""
@@ -44,7 +49,7 @@ class Contact:
     country: str = ""
     description: str = ""
     organization_id: str = ""
-    additional_data: tuple[AdditionalField, ...] = field(default_factory=tuple)
+    additional_data: tuple[AdditionalField, ...] = ()
 
     @property
     def created_at_iso(self) -> str:
@@ -89,7 +94,9 @@ def iso_utc(value: datetime | None) -> str:
     """ISO 8601 in UTC with a `Z`, as the API writes timestamps."""
     if value is None:
         return ""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # parsed timestamps nearly always are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def scalar_text(value: Scalar) -> str:
@@ -111,7 +118,7 @@ def _text(value: Any) -> str:
 
 
 def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    if value.__class__ is not str or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
@@ -122,35 +129,48 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _additional_data(value: Any) -> tuple[AdditionalField, ...]:
-    if not isinstance(value, list):
+    if value.__class__ is not list:
         return ()
     fields = []
     for item in value:
-        if not isinstance(item, dict):
+        if item.__class__ is not dict:
             continue
-        raw = item.get("value")
-        scalar = raw if raw is None or isinstance(raw, str | int | float | bool) else _text(raw)
+        kind, name, raw = item.get("type"), item.get("field"), item.get("value")
         fields.append(
             AdditionalField(
-                type=_text(item.get("type")), field=_text(item.get("field")), value=scalar
+                kind if kind.__class__ is str else _text(kind),
+                name if name.__class__ is str else _text(name),
+                raw if raw is None or isinstance(raw, str | int | float | bool) else _text(raw),
             )
         )
     return tuple(fields)
 
 
 def contact_from_json(obj: Any) -> Contact:
-    if not isinstance(obj, dict):
+    if obj.__class__ is not dict:
         raise UpstreamBadResponse(f"a contact is a {type(obj).__name__}, not an object")
+    # This runs for every row of an export: a field that is a string, as nearly all are, is
+    # taken without a call.
+    get = obj.get
+    id_, name, email, phone, country, description, org = (
+        get("id"),
+        get("full_name"),
+        get("email"),
+        get("phone_number"),
+        get("country"),
+        get("description"),
+        get("organization_id"),
+    )
     return Contact(
-        id=_text(obj.get("id")),
-        created_at=_timestamp(obj.get("created_at")),
-        full_name=_text(obj.get("full_name")),
-        email=_text(obj.get("email")),
-        phone_number=_text(obj.get("phone_number")),
-        country=_text(obj.get("country")),
-        description=_text(obj.get("description")),
-        organization_id=_text(obj.get("organization_id")),
-        additional_data=_additional_data(obj.get("additional_data")),
+        id_ if id_.__class__ is str else _text(id_),
+        _timestamp(get("created_at")),
+        name if name.__class__ is str else _text(name),
+        email if email.__class__ is str else _text(email),
+        phone if phone.__class__ is str else _text(phone),
+        country if country.__class__ is str else _text(country),
+        description if description.__class__ is str else _text(description),
+        org if org.__class__ is str else _text(org),
+        _additional_data(get("additional_data")),
     )
 
 

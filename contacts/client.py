@@ -194,6 +194,8 @@ class ContactshipClient:
             cooldown=config.breaker_cooldown,
             trial_timeout=config.deadline + 5,
         )
+        # Per organisation, the request every call starts from (see `_prepared`).
+        self._templates: dict[str, requests.PreparedRequest] = {}
 
     # --- public: what the views, the export and the commands call -----------------------------
 
@@ -363,6 +365,24 @@ class ContactshipClient:
                 log.warning("cache unavailable, result not kept", exc_info=True)
         return result
 
+    def _prepared(
+        self, organisation: Organisation, path: str, params: dict[str, Any]
+    ) -> requests.PreparedRequest:
+        """The GET of `path` with `params`, copied from a request prepared once per client and
+        organisation: requests' full preparation (merging the session's headers, cookies, auth
+        and hooks) costs a sixth of an export page's CPU, and only the URL changes."""
+        template = self._templates.get(organisation.id)
+        if template is None:
+            template = self.session.prepare_request(
+                requests.Request(
+                    "GET", self.config.base_url, headers={"x-api-key": organisation.api_key}
+                )
+            )
+            self._templates[organisation.id] = template
+        request = template.copy()
+        request.prepare_url(self.config.base_url + path, params)
+        return request
+
     def _get_body(
         self,
         organisation: Organisation,
@@ -371,7 +391,7 @@ class ContactshipClient:
         deadline: float,
         cache_state: str,
     ) -> bytes:
-        url = self.config.base_url + path
+        request = self._prepared(organisation, path, params)
         attempt = 0
         while True:
             attempt += 1
@@ -393,10 +413,8 @@ class ContactshipClient:
                         deadline=deadline,
                         hold=self.config.deadline + 5,
                     ),
-                    self.session.get(
-                        url,
-                        params=params,
-                        headers={"x-api-key": organisation.api_key},
+                    self.session.send(
+                        request,
                         timeout=timeout,
                         # A redirect could carry the key header to another host.
                         allow_redirects=False,

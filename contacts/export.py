@@ -31,6 +31,7 @@ CONTACT_COLUMNS = (
 CREATED_AT = CONTACT_COLUMNS.index("created_at")
 OTHER_COLUMN = "other_additional_data"
 BOM = "\ufeff"
+CRLF = "\r\n"
 # Repeated fields of one contact share a cell.
 JOIN = "; "
 
@@ -127,11 +128,18 @@ def csv_chunks(
     chunk per further page as it arrives. An error from `pages` propagates (see `contact_export`).
     """
     layout = ExportLayout(first_page)
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    writer = csv.writer(_Echo(), lineterminator=CRLF)
+    commas = len(layout.header) - 1
 
     def row(contact: Contact) -> str:
         values = layout.values(contact)
         values[CREATED_AT] = iso_utc(contact.created_at)  # exactly as the API writes it
+        # Most rows hold no comma, quote or line break inside a value, and the csv module
+        # writes such a row as its values joined by commas: checking the joined line is a
+        # third of the cost of writing it through the module, which writes all others.
+        line = ",".join(values)
+        if line.count(",") == commas and '"' not in line and "\n" not in line and "\r" not in line:
+            return line + CRLF
         return writer.writerow(values)
 
     def page_text(page: list[Contact]) -> str:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.export import OTHER_COLUMN, Progress, csv_chunks, spreadsheet_safe
+from contacts.export import OTHER_COLUMN, ExportLayout, Progress, csv_chunks, spreadsheet_safe
 from contacts.types import AdditionalField, Contact
 
 
@@ -120,3 +120,45 @@ def test_an_empty_export_is_a_header_only_file():
     progress = Progress()
     assert parse(export([], [], progress)) == [[*parse(export([contact("1")]))[0]]]
     assert (progress.rows, progress.pages) == (0, 0)
+
+
+AWKWARD = [
+    "",
+    " ",
+    "plain",
+    "a,b",
+    ",",
+    'say "hi"',
+    '"',
+    "line\nbreak",
+    "carriage\rreturn",
+    "crlf\r\nend",
+    "tab\tinside",
+    " leading and trailing ",
+    "Zoë 東京 ñandú",
+    "'already",
+    "a;b",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_each_row_is_what_the_csv_module_writes(value):
+    # Rows without a delimiter, quote or line break are joined directly (a shortcut for speed);
+    # every row must still be byte for byte what csv.writer makes of the same values.
+    rows = [
+        contact("1", ("notas", value), full_name=value),
+        contact("2", ("notas", "x"), description=value, email=f"{value}@x"),
+        contact("3", ("otro", value), country=value),
+    ]
+    text = export(rows)
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    layout = ExportLayout(rows)
+    writer.writerow(layout.header)
+    for row in rows:
+        values = layout.values(row)
+        values[1] = ""  # created_at: none in these rows
+        writer.writerow(values)
+    assert text == "\ufeff" + expected.getvalue()
+    assert parse(text)[1][2] == value

@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "contacts-dashboard/1.0"
 CACHE_PREFIX = "contactship:v1"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Export pages requested ahead of the one being written. Requests still go one at a time.
-READ_AHEAD = 2
+# Export pages requested ahead of the one being written, per call in flight.
+READ_AHEAD_PER_CALL = 2
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
@@ -89,6 +89,7 @@ class ClientConfig:
     limit_param: str
     offset_param: str
     max_export_pages: int
+    export_calls: int
     cache_ttl: int
     breaker_threshold: int
     breaker_cooldown: float
@@ -111,6 +112,7 @@ class ClientConfig:
             limit_param=settings.CONTACTSHIP_LIMIT_PARAM,
             offset_param=settings.CONTACTSHIP_OFFSET_PARAM,
             max_export_pages=settings.CONTACTSHIP_MAX_EXPORT_PAGES,
+            export_calls=max(1, settings.CONTACTSHIP_EXPORT_CALLS),
             cache_ttl=settings.CONTACTSHIP_CACHE_TTL,
             breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
             breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
@@ -257,16 +259,19 @@ class ContactshipClient:
     ) -> Iterator[list[Contact]]:
         """Every contact matching `query`, a page at a time, fresh from the API.
 
-        A background thread requests the following pages (one at a time, at most READ_AHEAD
-        ahead) while this thread decodes and the caller writes, so an export takes about as long
-        as fetching its pages. Stops after a short page; a request already made for a page after
-        it is then discarded, errors included. Each page has its own deadline (an export takes
-        longer than one page view may). Raises `PagingIgnored` when a page repeats contacts, and
-        `ExportTooLarge` rather than stopping quietly at the page cap: a result that silently
-        ends early would look complete.
+        Background threads request the following pages (`export_calls` at a time, at most
+        READ_AHEAD_PER_CALL pages per call ahead of the one being written) while this thread
+        decodes and the caller writes, so the API always has the next page to work on and an
+        export takes about as long as fetching its pages. The first page is asked alone: a
+        result of one page makes one call. Stops after a short page; requests already made for
+        pages after it are then discarded, errors included. Each page has its own deadline (an
+        export takes longer than one page view may). Raises `PagingIgnored` when a page repeats
+        contacts, and `ExportTooLarge` rather than stopping quietly at the page cap: a result
+        that silently ends early would look complete.
         """
         size = self.config.page_size
         max_pages = self.config.max_export_pages
+        ahead = READ_AHEAD_PER_CALL * self.config.export_calls
 
         def fetch(number: int) -> bytes:
             params = self._list_params(query, number * size)
@@ -274,14 +279,24 @@ class ContactshipClient:
                 organisation, params, parse=bytes, use_cache=False, refresh=False, deadline=None
             )
 
+        pool = ThreadPoolExecutor(
+            max_workers=self.config.export_calls, thread_name_prefix="contactship-read-ahead"
+        )
+        pending = deque([pool.submit(fetch, 0)])
+        requested = 1
+
+        def read_ahead(number: int) -> None:
+            nonlocal requested
+            while requested < min(number + 1 + ahead, max_pages):
+                pending.append(pool.submit(fetch, requested))
+                requested += 1
+
         seen: set[str] = set()
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contactship-read-ahead")
-        pending = deque(pool.submit(fetch, n) for n in range(min(READ_AHEAD, max_pages)))
         try:
             for number in range(max_pages):
                 body = pending.popleft().result()
-                if number + READ_AHEAD < max_pages:
-                    pending.append(pool.submit(fetch, number + READ_AHEAD))
+                if number:
+                    read_ahead(number)  # before decoding, so the API is kept busy meanwhile
                 page = contacts_from_json(decode_json(body))
                 ids = [c.id for c in page if c.id]
                 if seen.intersection(ids):
@@ -293,6 +308,8 @@ class ContactshipClient:
                     )
                     raise PagingIgnored(f"page at offset {number * size} repeats contacts")
                 seen.update(ids)
+                if number == 0 and len(page) == size:
+                    read_ahead(number)
                 yield page
                 if len(page) < size:
                     return

@@ -9,8 +9,9 @@ import pytest
 import requests
 import responses
 
-from contacts.client import ExportTooLarge, contactship_client, environment
+from contacts.client import READ_AHEAD_PER_CALL, ExportTooLarge, contactship_client, environment
 from contacts.demo.data import contacts_for, matches
+from contacts.demo.faults import Faults
 from contacts.errors import (
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -266,3 +267,28 @@ def test_the_ca_bundle_of_the_environment_is_used(monkeypatch):
         assert environment(FAKE_URL)["verify"] == "/etc/ssl/certs/example-bundle.pem"
     finally:
         environment.cache_clear()
+
+
+def test_a_result_of_one_page_makes_one_call(faulty):
+    server = faulty(Faults())
+    pages = list(
+        contactship_client().contact_pages(
+            organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana júlia")
+        )
+    )
+    assert 0 < len(pages[0]) < 100 and len(pages) == 1
+    assert server.requests_seen == 1
+
+
+@pytest.mark.parametrize("calls", [1, 2, 3])
+def test_an_export_reads_ahead_within_its_calls_and_ends_at_the_short_page(faulty, settings, calls):
+    settings.CONTACTSHIP_EXPORT_CALLS = calls
+    server = faulty(Faults())
+    pages = list(
+        contactship_client().contact_pages(
+            organisation=organisation_get("org-tejo"), query=ContactQuery()
+        )
+    )
+    assert [c.id for page in pages for c in page] == [c["id"] for c in contacts_for("org-tejo")]
+    # Every page once, and past the short last page at most what was read ahead.
+    assert len(pages) <= server.requests_seen <= len(pages) + READ_AHEAD_PER_CALL * calls

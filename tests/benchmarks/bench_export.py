@@ -282,7 +282,8 @@ def table(
         "Stack: demo API (python -m contacts.demo"
         + (" " + " ".join(demo_args) if demo_args else ", no latency")
         + ") and gunicorn (1 worker, 4 threads, DJANGO_DEBUG=0), on loopback; the export "
-        + f"keeps {export_calls} calls in flight (CONTACTSHIP_EXPORT_CALLS).",
+        + f"keeps {export_calls} call{'s' if export_calls != 1 else ''} in flight "
+        + "(CONTACTSHIP_EXPORT_CALLS).",
         "Plain fetch loop: requests, one page after another from the demo API (limit=100).",
         "Memory: of the gunicorn worker process (VmHWM after the export minus VmRSS before it, "
         + (

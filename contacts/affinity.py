@@ -7,6 +7,9 @@ CPU time (`make bench`). On one core the handovers are cheap, and the other core
 the rest of the machine. Only the export's own threads are pinned, and only while it runs; the
 worker's other threads are untouched.
 
+The core follows from the process id, so that the workers of one gunicorn, forked one after
+another, export on different cores rather than two exports sharing one while another idles.
+
 Linux only (`sched_setaffinity` with a thread id); elsewhere, or if the kernel refuses, nothing
 changes: pinning is an optimisation, never a requirement.
 """
@@ -20,38 +23,37 @@ from collections.abc import Iterator
 log = logging.getLogger(__name__)
 
 
-def _current_cpu() -> int | None:
-    """The core the calling thread runs on now (field 39 of /proc/thread-self/stat)."""
-    try:
-        with open("/proc/thread-self/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[36])
-    except (OSError, ValueError, IndexError):
+def core_for(pid: int, cores: set[int]) -> int:
+    """The core of `cores` that process `pid` exports on."""
+    return sorted(cores)[pid % len(cores)]
+
+
+def _pin(thread: int) -> set[int] | None:
+    """Pin `thread` to one of its cores; its cores before, or None if it was left alone."""
+    if not hasattr(os, "sched_setaffinity"):
         return None
+    try:
+        cores = os.sched_getaffinity(thread)
+        if len(cores) < 2:
+            return None
+        os.sched_setaffinity(thread, {core_for(os.getpid(), cores)})
+    except OSError:
+        return None
+    return cores
 
 
 @contextlib.contextmanager
 def one_core() -> Iterator[None]:
-    """Pin the calling thread, and the threads it starts inside the block, to the core it runs
-    on; restore the thread's cores on exit, whichever thread exits the block."""
-    if not hasattr(os, "sched_setaffinity"):
-        yield
-        return
+    """Pin the calling thread, and the threads it starts inside the block, to one of its cores;
+    restore the thread's cores on exit, whichever thread exits the block."""
     thread = threading.get_native_id()
-    try:
-        cores = os.sched_getaffinity(thread)
-        cpu = _current_cpu()
-        if cpu is None or cpu not in cores or len(cores) < 2:
-            yield
-            return
-        os.sched_setaffinity(thread, {cpu})
-    except OSError:
-        yield
-        return
+    cores = _pin(thread)
     try:
         yield
     finally:
-        try:
-            os.sched_setaffinity(thread, cores)
-        except OSError:
-            # The thread has ended (a generator closed elsewhere): nothing left to restore.
-            log.debug("affinity of thread %d not restored", thread)
+        if cores is not None:
+            try:
+                os.sched_setaffinity(thread, cores)
+            except OSError:
+                # The thread has ended (a generator closed elsewhere): nothing to restore.
+                log.debug("affinity of thread %d not restored", thread)

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from contacts.affinity import one_core
+from contacts.affinity import core_for, one_core
 from contacts.client import contactship_client
 from contacts.organisations import organisation_get
 from contacts.types import ContactQuery
@@ -31,8 +31,7 @@ def test_one_core_pins_the_thread_and_the_threads_it_starts_then_restores():
         child = threading.Thread(target=lambda: seen_by_child.append(os.sched_getaffinity(0)))
         child.start()
         child.join()
-    assert inside <= before
-    assert len(inside) == (1 if len(before) > 1 else len(before))
+    assert inside == ({core_for(os.getpid(), before)} if len(before) > 1 else before)
     assert seen_by_child == [inside]
     assert os.sched_getaffinity(0) == before
 
@@ -74,3 +73,16 @@ def test_an_export_runs_on_one_core_and_gives_the_cores_back(upstream):
     assert all(cores == during[0] and cores <= before for cores in during)
     assert len(during[0]) == (1 if len(before) > 1 else len(before))
     assert os.sched_getaffinity(0) == before
+
+
+def test_workers_forked_one_after_another_export_on_different_cores():
+    cores = {0, 1, 2, 3}
+    assert [core_for(pid, cores) for pid in range(1000, 1004)] == [0, 1, 2, 3]
+    assert core_for(1004, cores) == 0
+    assert [core_for(pid, {2, 5}) for pid in (7, 8)] == [5, 2]
+
+
+def test_an_error_inside_the_block_is_not_swallowed_on_a_single_core(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    with pytest.raises(OSError, match="disk"), one_core():
+        raise OSError("disk")

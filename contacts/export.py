@@ -78,8 +78,8 @@ class ExportLayout:
     def values(self, contact: Contact) -> list[Cell]:
         """One row: `created_at` as a datetime (or None), every other cell spreadsheet-safe text.
 
-        This runs for every exported contact, so the common cases take the short way: a text
-        value without a call, a cell that cannot be a formula without a check.
+        This runs for every exported contact, so the common cases take the short way: a cell
+        that cannot be a formula is not checked further.
         """
         texts = [
             contact.id,
@@ -94,7 +94,7 @@ class ExportLayout:
             extra: dict[str, str] = {}
             other: list[str] = []
             for _kind, name, value in contact.additional_data:
-                text = value if value.__class__ is str else scalar_text(value)
+                text = scalar_text(value)
                 if name not in self._known:
                     other.append(f"{name}: {text}")
                 elif name in extra:

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .models import AuditEvent
+from .proxy import client_address
 
 log = logging.getLogger(__name__)
 Kind = AuditEvent.Kind
@@ -25,7 +26,7 @@ def audit(
             username=(username or (user.get_username() if user else ""))[:150],
             source="web",
             path=request.path[:300] if request is not None else "",
-            ip_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+            ip_address=client_address(request) if request is not None else None,
             **fields,
         )
     except Exception:

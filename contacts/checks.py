@@ -72,3 +72,17 @@ def framing_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def remote_user_check(app_configs, **kwargs):
+    if settings.DASHBOARD_REMOTE_USER_HEADER and not settings.DASHBOARD_TRUSTED_PROXIES:
+        return [
+            Warning(
+                "DASHBOARD_REMOTE_USER_HEADER is set but DASHBOARD_TRUSTED_PROXIES is empty: the "
+                "header is believed from no address, so nobody can sign in by it. Set "
+                "DASHBOARD_TRUSTED_PROXIES to the addresses of the reverse proxies that set it.",
+                id="contacts.W003",
+            )
+        ]
+    return []

@@ -1,8 +1,13 @@
 """Probes for load balancers and orchestrators.
 
 `/healthz`: the process answers (liveness; checks nothing else, so a slow dependency never gets
-a healthy replica restarted). `/readyz`: the database, the cache and the Contactship API answer
-(readiness; a replica that cannot serve is taken out of rotation, not killed).
+a healthy replica restarted). `/readyz`: this process can serve: it is not draining (503 at once
+after SIGTERM, see dashboard/gunicorn.py) and its database and cache answer (readiness; a replica
+that cannot serve is taken out of rotation, not killed). Whether the Contactship API answers is
+reported too, but does not make a replica unready: it is the same API for every replica, and
+taking them all out of the balancer would only replace the dashboard's own "Contactship is not
+answering" page with the proxy's. Its answer is kept a few seconds, so that a probe every second
+from several balancers does not become a call per probe.
 
 Answered by the first middleware, before host validation, HTTPS redirects, sessions and login:
 probes come over plain HTTP with the replica's address as Host. They reveal nothing but "ok" or
@@ -10,6 +15,7 @@ the name of what failed.
 """
 
 import logging
+import threading
 import time
 import uuid
 
@@ -22,6 +28,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 2.0  # seconds, per dependency
+UPSTREAM_TTL = 5.0  # seconds the upstream's answer is reused
+
+# Set when the process has been asked to stop (SIGTERM): readiness fails from then on.
+DRAINING = threading.Event()
 
 
 def _database() -> None:
@@ -47,26 +57,45 @@ def _upstream() -> None:
     )
 
 
-CHECKS = {"database": _database, "cache": _cache, "upstream": _upstream}
+# What readiness depends on; "upstream" is reported beside them.
+CHECKS = {"database": _database, "cache": _cache}
+
+_upstream_lock = threading.Lock()
+_upstream_answer: tuple[float, str] | None = None  # (when, "ok" | "failed")
+
+
+def _run(name: str, check) -> str:
+    started = time.monotonic()
+    try:
+        check()
+    except Exception as exc:
+        log.warning(
+            "readiness: %s failed after %d ms (%s)",
+            name,
+            round((time.monotonic() - started) * 1000),
+            type(exc).__name__,
+        )
+        return "failed"
+    return "ok"
+
+
+def upstream_status() -> str:
+    """ "ok" or "failed", asked at most once per UPSTREAM_TTL by this process."""
+    global _upstream_answer
+    with _upstream_lock:
+        now = time.monotonic()
+        if _upstream_answer is None or now - _upstream_answer[0] >= UPSTREAM_TTL:
+            _upstream_answer = (now, _run("upstream", _upstream))
+        return _upstream_answer[1]
 
 
 def readiness() -> tuple[bool, dict[str, str]]:
-    results = {}
-    for name, check in CHECKS.items():
-        started = time.monotonic()
-        try:
-            check()
-        except Exception as exc:
-            results[name] = "failed"
-            log.warning(
-                "readiness: %s failed after %d ms (%s)",
-                name,
-                round((time.monotonic() - started) * 1000),
-                type(exc).__name__,
-            )
-        else:
-            results[name] = "ok"
-    return all(v == "ok" for v in results.values()), results
+    if DRAINING.is_set():
+        return False, {"status": "draining"}
+    results = {name: _run(name, check) for name, check in CHECKS.items()}
+    ready = all(v == "ok" for v in results.values())
+    results["upstream"] = upstream_status()
+    return ready, {"status": "ok" if ready else "unavailable", **results}
 
 
 class HealthCheckMiddleware:
@@ -78,10 +107,7 @@ class HealthCheckMiddleware:
             response = JsonResponse({"status": "ok"})
         elif request.path == "/readyz":
             ready, results = readiness()
-            response = JsonResponse(
-                {"status": "ok" if ready else "unavailable", **results},
-                status=200 if ready else 503,
-            )
+            response = JsonResponse(results, status=200 if ready else 503)
         else:
             return self.get_response(request)
         response["Cache-Control"] = "no-store"

@@ -6,6 +6,7 @@ project root); the names are part of the dashboard's contract with operators, se
 
 import json
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -126,14 +127,26 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Addresses or networks (comma-separated) of the reverse proxies in front of the dashboard. From
+# them, and only from them, X-Forwarded-For names the client (contacts.proxy) and the intranet
+# sign-in header is believed. Empty: no proxy is trusted, REMOTE_ADDR is the client.
+DASHBOARD_TRUSTED_PROXIES = env.list("DASHBOARD_TRUSTED_PROXIES", default=[])
+try:
+    for _proxy in DASHBOARD_TRUSTED_PROXIES:
+        ip_network(_proxy, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DASHBOARD_TRUSTED_PROXIES: {exc}") from None
+
 # Password logins are throttled per username and address: after this many failures, locked for
-# the cool-off. Behind a proxy, Django sees the proxy's address; see README (Deployment).
+# the cool-off. The address is the real client's behind a trusted proxy (django-axes asks
+# contacts.proxy, as the audit does), so one client cannot lock out everyone behind the proxy.
 AXES_FAILURE_LIMIT = env.int("DASHBOARD_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("DASHBOARD_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "contacts.proxy.client_address"
 
 # Intranet sign-in: the reverse proxy in front of the dashboard names the signed-in user in this
 # header (e.g. X-Forwarded-User). Off unless set. The proxy MUST strip the header from clients.

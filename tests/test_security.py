@@ -53,7 +53,10 @@ def settings_under(env: dict[str, str], *names: str) -> dict:
     [
         {},
         {"DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
-        {"DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"},
+        {
+            "DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User",
+            "DASHBOARD_TRUSTED_PROXIES": "10.0.0.5,192.168.8.0/24",
+        },
     ],
     ids=["plain", "framed by another site", "intranet sign-in"],
 )
@@ -167,6 +170,7 @@ def test_denied_access_is_audited(client, upstream, django_user_model):
 @pytest.fixture
 def intranet_sign_in(settings):
     settings.DASHBOARD_REMOTE_USER_HEADER = "X-Forwarded-User"
+    settings.DASHBOARD_TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's address
     middleware = list(settings.MIDDLEWARE)
     middleware.insert(
         middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
@@ -251,3 +255,90 @@ def test_remove_member(upstream, django_user_model, capsys):
     assert "Removed: maria from org-tejo" in capsys.readouterr().out
     with pytest.raises(CommandError, match="not a member"):
         call_command("remove_member", "maria", "org-tejo")
+
+
+def test_the_intranet_header_is_ignored_from_an_address_that_is_not_a_trusted_proxy(
+    client, upstream, intranet_sign_in, settings, django_user_model
+):
+    settings.DASHBOARD_TRUSTED_PROXIES = ["10.0.0.5"]
+    response = client.get("/", HTTP_X_FORWARDED_USER="maria.lopez")  # from 127.0.0.1
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert not django_user_model.objects.filter(username="maria.lopez").exists()
+    trusted = client.get("/", HTTP_X_FORWARDED_USER="maria.lopez", REMOTE_ADDR="10.0.0.5")
+    assert trusted.status_code == 200
+
+
+@pytest.mark.parametrize("flag", ["is_staff", "is_superuser"])
+def test_the_intranet_header_never_signs_in_staff_or_superusers(
+    client, upstream, intranet_sign_in, django_user_model, flag
+):
+    django_user_model.objects.create_user(username="boss", password=PASSWORD, **{flag: True})
+    response = client.get("/", HTTP_X_FORWARDED_USER="boss")
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert not AuditEvent.objects.filter(kind="login", username="boss").exists()
+    admin = client.get("/admin/", HTTP_X_FORWARDED_USER="boss")
+    assert admin.status_code == 302
+
+
+def test_the_deploy_check_warns_when_the_header_is_on_without_trusted_proxies():
+    env = {**PRODUCTION, "DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "contacts.W003" in result.stderr + result.stdout
+
+
+def test_a_malformed_trusted_proxy_setting_stops_the_start():
+    result = run_manage("check", env={**PRODUCTION, "DASHBOARD_TRUSTED_PROXIES": "10.0.0.300"})
+    assert result.returncode != 0
+    assert "DASHBOARD_TRUSTED_PROXIES" in result.stderr
+
+
+# --- the client's address behind the proxy ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        # No proxy trusted: the header is whatever the client typed.
+        ("203.0.113.7", "6.6.6.6", "203.0.113.7"),
+        # From the proxy: the address it appended, not the client's own entries to its left.
+        ("10.0.0.5", "6.6.6.6, 198.51.100.20", "198.51.100.20"),
+        ("10.0.0.5", "198.51.100.20", "198.51.100.20"),
+        # Two trusted hops: the first untrusted address from the right.
+        ("10.0.0.5", "198.51.100.20, 10.0.0.9", "198.51.100.20"),
+        # A proxy that sent no header, or garbage: the proxy's own address.
+        ("10.0.0.5", "", "10.0.0.5"),
+        ("10.0.0.5", "not-an-address", "10.0.0.5"),
+        ("10.0.0.5", "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(
+    rf, settings, peer, forwarded, expected
+):
+    from contacts.proxy import client_address
+
+    settings.DASHBOARD_TRUSTED_PROXIES = ["10.0.0.0/24"] if peer.startswith("10.") else []
+    request = rf.get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+
+
+def test_login_throttle_and_audit_count_the_real_client_behind_the_proxy(
+    client, settings, django_user_model
+):
+    settings.DASHBOARD_TRUSTED_PROXIES = ["10.0.0.5"]
+    settings.AXES_FAILURE_LIMIT = 2
+    django_user_model.objects.create_user(username="admin", password=PASSWORD, is_superuser=True)
+    login = reverse("login")
+    attacker = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "198.51.100.66"}
+    for _ in range(3):
+        client.post(login, {"username": "admin", "password": "wrong"}, **attacker)
+    failed = AuditEvent.objects.filter(kind="login_failed", username="admin")
+    assert {e.ip_address for e in failed} == {"198.51.100.66"}
+    assert AuditEvent.objects.filter(kind="locked_out", ip_address="198.51.100.66").exists()
+    # The administrator, at another address behind the same proxy, is not locked out.
+    own = {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "198.51.100.1"}
+    response = client.post(login, {"username": "admin", "password": PASSWORD}, **own)
+    assert response.status_code == 302
+    assert AuditEvent.objects.get(kind="login", username="admin").ip_address == "198.51.100.1"

@@ -1,13 +1,27 @@
 """gunicorn settings for production: `gunicorn -c python:dashboard.gunicorn dashboard.wsgi`.
 
 Every value can be overridden by its GUNICORN_* variable (or on the command line).
+
+Draining. On SIGTERM the master closes its copy of the listening socket and passes the signal
+to each worker; a gthread worker then stops accepting but keeps its own copy open until its
+in-flight requests end (up to `graceful_timeout`), so the kernel keeps completing connections
+that nobody will ever accept: they hang until the worker exits. `post_worker_init` below makes
+each worker, on SIGTERM, (1) fail readiness at once (`/readyz` answers 503 on connections it
+still serves) and (2) close its copy of the listening socket, so once every worker of the
+replica has done so the port refuses new connections (a proxy moves on to another replica at
+once) while requests already running finish. A worker restarted alone (max requests, HUP)
+only closes its own copy: its siblings keep the socket open and keep serving.
 """
 
+import contextlib
 import os
+import signal
 
 _cpus = os.cpu_count() or 1
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# Loopback unless told otherwise: only a proxy on the same machine reaches it. To let a proxy on
+# another machine in, bind the address it connects to, e.g. GUNICORN_BIND=10.0.0.11:8000.
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Requests spend their time waiting for Contactship, so threads do the waiting and processes
 # only add CPU: one worker per core, each with enough threads for its share of users.
 workers = int(os.environ.get("GUNICORN_WORKERS", _cpus))
@@ -26,4 +40,43 @@ errorlog = "-"
 # gunicorn's default control socket is one path per OS user, shared by every gunicorn that user
 # runs; a replica has no use for it.
 control_socket_disable = True
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = os.environ.get(
+    "FORWARDED_ALLOW_IPS", os.environ.get("DASHBOARD_TRUSTED_PROXIES") or "127.0.0.1"
+)
+
+
+def _stop_accepting(worker) -> None:
+    """Run by the worker's event loop: stop watching the listeners, then close them."""
+    # Already unregistered is fine: closing below is what matters.
+    with contextlib.suppress(Exception):
+        worker.set_accept_enabled(False)
+    for listener in worker.sockets:
+        listener.close()
+    worker.log.info("draining: stopped accepting connections")
+
+
+def post_worker_init(worker) -> None:
+    from contacts.health import DRAINING
+
+    original = signal.getsignal(signal.SIGTERM)
+    accept = getattr(worker, "accept", None)
+
+    def on_sigterm(signum, frame):
+        DRAINING.set()
+        if callable(original):
+            original(signum, frame)
+        queue = getattr(worker, "method_queue", None)
+        if queue is not None:
+            # A signal handler may run between any two lines of the event loop: the listeners
+            # are closed from inside the loop, where nothing else is using them.
+            queue.defer(_stop_accepting, worker)
+
+    def accept_unless_closed(listener):
+        # An event for a listener may already be waiting when it is closed.
+        if listener.fileno() != -1:
+            accept(listener)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)
+    if accept is not None:
+        worker.accept = accept_unless_closed

@@ -252,6 +252,7 @@ def live_stack(
     threads: int = 4,
     workers: int = 1,
     env: Mapping[str, str] | None = None,
+    gunicorn_args: Sequence[str] = (),
 ) -> Iterator[LiveStack]:
     """Run the demo API and the dashboard under gunicorn for the `with` block.
 
@@ -259,6 +260,8 @@ def live_stack(
     org_ids: the organisations to configure (default: every demo organisation); fewer start
         faster, since the demo API generates each organisation's contacts before it answers.
     env: extra environment for the dashboard, e.g. {"CONTACTSHIP_READ_TIMEOUT": "5"}.
+    gunicorn_args: more gunicorn options, after (and so winning over) the stack's own, e.g.
+        ["-c", "python:dashboard.gunicorn"] for the production configuration's hooks.
     """
     org_ids = list(org_ids or DEMO_ORGANISATIONS)
     organisations = {
@@ -335,6 +338,7 @@ def live_stack(
                 # Gunicorn's control socket defaults to one path in the home directory, shared
                 # by every gunicorn of the user; a stack for tests needs none.
                 "--no-control-socket",
+                *gunicorn_args,
             ],
             dashboard_env,
             gunicorn_log,

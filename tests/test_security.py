@@ -342,3 +342,14 @@ def test_login_throttle_and_audit_count_the_real_client_behind_the_proxy(
     response = client.post(login, {"username": "admin", "password": PASSWORD}, **own)
     assert response.status_code == 302
     assert AuditEvent.objects.get(kind="login", username="admin").ip_address == "198.51.100.1"
+
+
+def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch):
+    import importlib
+
+    import dashboard.gunicorn
+
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    assert importlib.reload(dashboard.gunicorn).bind == "127.0.0.1:8000"
+    monkeypatch.setenv("GUNICORN_BIND", "10.0.0.11:8000")
+    assert importlib.reload(dashboard.gunicorn).bind == "10.0.0.11:8000"

@@ -1,0 +1,117 @@
+"""A replica told to stop (SIGTERM) drains: unready at once, no new connections, in-flight done.
+
+A real gunicorn with the production configuration (dashboard/gunicorn.py and its hooks), a
+real demo API that takes its time, real sockets.
+"""
+
+import os
+import signal
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from tests.live import live_stack
+
+LATENCY_MS = 700
+
+
+@pytest.fixture
+def stopping_stack():
+    with live_stack(
+        demo_args=["--latency-ms", str(LATENCY_MS)],
+        org_ids=["org-tejo"],
+        threads=4,
+        gunicorn_args=["-c", "python:dashboard.gunicorn", "--graceful-timeout", "4"],
+    ) as running:
+        yield running
+
+
+def _in_thread(target) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = target()
+        except Exception as exc:  # the test reads it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def test_sigterm_makes_a_replica_unready_refuse_new_connections_and_finish_what_it_started(
+    stopping_stack,
+):
+    session = stopping_stack.login()
+    kept_alive = requests.Session()
+    kept_alive.cookies.update(session.cookies)
+    assert kept_alive.get(stopping_stack.url("/readyz"), timeout=10).status_code == 200
+
+    # One search in flight (one upstream call), and an export far longer than the graceful
+    # timeout (24 pages, each taking LATENCY_MS).
+    search, searched = _in_thread(
+        lambda: session.get(stopping_stack.url("/orgs/org-tejo/contacts/?full_name=a"), timeout=30)
+    )
+    exporter = requests.Session()
+    exporter.cookies.update(session.cookies)
+
+    def export():
+        with exporter.get(stopping_stack.export_url("org-tejo"), stream=True, timeout=30) as r:
+            body = b"".join(r.iter_content(65536))
+            return r.status_code, body
+
+    download, downloaded = _in_thread(export)
+    time.sleep(LATENCY_MS / 1000 / 3)
+    stopping_stack.gunicorn_process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+
+    # Readiness fails at once, on a connection the replica already had.
+    started = time.monotonic()
+    ready = kept_alive.get(stopping_stack.url("/readyz"), timeout=10)
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "draining"}
+    assert time.monotonic() - started < 2
+
+    # A new connection is refused at once instead of waiting in a backlog nobody reads.
+    address = urlsplit(stopping_stack.dashboard_url)
+    started = time.monotonic()
+    with pytest.raises(OSError):
+        socket.create_connection((address.hostname, address.port), timeout=5).close()
+    assert time.monotonic() - started < 2
+
+    # The search that was running finishes normally.
+    search.join(30)
+    assert "error" not in searched, searched.get("error")
+    assert searched["value"].status_code == 200
+    assert "matching your search" in searched["value"].text or "contacts" in searched["value"].text
+
+    # The export outlives the graceful timeout: it is cut, visibly, never ended as if complete.
+    download.join(30)
+    assert "value" not in downloaded, "an export cut by the shutdown looked complete"
+    assert isinstance(
+        downloaded["error"],
+        requests.exceptions.ChunkedEncodingError | requests.exceptions.ConnectionError,
+    )
+    stopping_stack.gunicorn_process.wait(timeout=30)
+    assert "draining: stopped accepting connections" in stopping_stack.log_tail("gunicorn", 200)
+
+
+def test_a_worker_restarted_alone_leaves_its_siblings_serving():
+    with live_stack(
+        org_ids=["org-harbor"],
+        workers=2,
+        threads=2,
+        gunicorn_args=["-c", "python:dashboard.gunicorn", "--graceful-timeout", "2"],
+    ) as running:
+        first, *_ = running.worker_pids(2)
+        os.kill(first, signal.SIGTERM)  # as gunicorn does for max-requests or a reload
+        deadline = time.monotonic() + 20
+        while first in running.worker_pids(1) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(10):
+            assert requests.get(running.url("/healthz"), timeout=5).status_code == 200

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEvent, Membership
 
@@ -20,7 +21,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "kind",
         "username",
         "organisation_id",
-        "outcome",
+        "outcome_shown",
         "path",
         "ip_address",
         "source",
@@ -32,6 +33,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["kind", "outcome", "source", "export_format", "organisation_id"]
     search_fields = ["username", "organisation_id"]
     date_hierarchy = "at"
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def outcome_shown(self, event: AuditEvent) -> str:
+        return AuditEvent.Outcome(event.shown_outcome).label if event.shown_outcome else ""
 
     def has_add_permission(self, request) -> bool:
         return False

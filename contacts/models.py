@@ -1,7 +1,14 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# A running export refreshes its audit event this often; one silent for EXPORT_SILENCE has
+# stopped without ending (its process was killed, its machine lost).
+EXPORT_HEARTBEAT = timedelta(seconds=15)
+EXPORT_SILENCE = timedelta(seconds=90)
 
 
 class Membership(models.Model):
@@ -40,6 +47,10 @@ class AuditEvent(models.Model):
         DENIED = "denied", _("access denied")
 
     class Outcome(models.TextChoices):
+        # Written when an export starts; replaced by how it ended. One still "started" long
+        # after its last sign of life never ended: its replica died (see `shown_outcome`).
+        STARTED = "started", _("in progress")
+        INTERRUPTED = "interrupted", _("interrupted")
         COMPLETED = "completed", _("completed")
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled by the client")
@@ -64,9 +75,21 @@ class AuditEvent(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # An export's last sign of life: set at its start, every EXPORT_HEARTBEAT while it streams,
+    # and at its end.
+    updated_at = models.DateTimeField(_("last heard of"), null=True, blank=True)
 
     class Meta:
         ordering = ["-at"]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.kind} {self.organisation_id}"
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome, with an export that stopped giving signs of life as "interrupted"."""
+        if self.outcome == self.Outcome.STARTED:
+            last = self.updated_at or self.at
+            if timezone.now() - last > EXPORT_SILENCE:
+                return self.Outcome.INTERRUPTED
+        return self.outcome

@@ -4,9 +4,11 @@ import logging
 import time
 from collections.abc import Iterator
 
+from django.utils import timezone
+
 from .client import contactship_client
 from .export import ExportFormat, Progress
-from .models import AuditEvent
+from .models import EXPORT_HEARTBEAT, AuditEvent
 from .organisations import Organisation
 from .types import ContactQuery
 
@@ -15,7 +17,9 @@ Outcome = AuditEvent.Outcome
 
 
 class _ExportRecord:
-    """Collects what one export did and writes its audit event once, when it ends."""
+    """The audit event of one export: written when it starts ("started"), refreshed while it
+    streams, completed when it ends. A replica killed mid-export leaves the started event behind,
+    shown as "interrupted" once it has been silent long enough (AuditEvent.shown_outcome)."""
 
     def __init__(
         self,
@@ -26,6 +30,8 @@ class _ExportRecord:
         query: ContactQuery,
         fmt: ExportFormat,
         source: str,
+        path: str = "",
+        ip_address: str | None = None,
     ) -> None:
         self.fields = {
             "kind": AuditEvent.Kind.EXPORT,
@@ -35,10 +41,47 @@ class _ExportRecord:
             "source": source,
             "export_format": fmt.name,
             "filters": query.params(),
+            "path": path[:300],
+            "ip_address": ip_address,
         }
         self.progress = Progress()
         self.size = 0
         self.started = time.monotonic()
+        self.event_id: int | None = None
+        self.heartbeat = self.started + EXPORT_HEARTBEAT.total_seconds()
+        try:
+            now = timezone.now()
+            event = AuditEvent.objects.create(
+                **self.fields, outcome=Outcome.STARTED, at=now, updated_at=now
+            )
+            self.event_id = event.pk
+        except Exception:
+            # The export itself must not fail because the audit could not be written.
+            log.exception("audit event not written for an export's start")
+
+    def _update(self, **fields) -> None:
+        values = {
+            "rows": self.progress.rows,
+            "bytes": self.size,
+            "duration_ms": round((time.monotonic() - self.started) * 1000),
+            "updated_at": timezone.now(),
+            **fields,
+        }
+        if self.event_id is not None:
+            AuditEvent.objects.filter(pk=self.event_id).update(**values)
+        else:
+            AuditEvent.objects.create(**self.fields, **values)
+
+    def beat(self) -> None:
+        """Refresh the event now and then while the export streams: a sign of life."""
+        now = time.monotonic()
+        if now < self.heartbeat:
+            return
+        self.heartbeat = now + EXPORT_HEARTBEAT.total_seconds()
+        try:
+            self._update()
+        except Exception:
+            log.exception("audit event of a running export not refreshed")
 
     def finish(self, outcome: str, error: BaseException | None = None) -> None:
         duration_ms = round((time.monotonic() - self.started) * 1000)
@@ -57,14 +100,7 @@ class _ExportRecord:
             error_name or "-",
         )
         try:
-            AuditEvent.objects.create(
-                **self.fields,
-                outcome=outcome,
-                rows=self.progress.rows,
-                bytes=self.size,
-                duration_ms=duration_ms,
-                error=error_name,
-            )
+            self._update(outcome=outcome, duration_ms=duration_ms, error=error_name)
         except Exception:
             # The export itself must not fail because the audit could not be written.
             log.exception("audit event not written for an export")
@@ -73,6 +109,7 @@ class _ExportRecord:
         try:
             for chunk in chunks:
                 self.size += len(chunk)
+                self.beat()
                 yield chunk
         except GeneratorExit:
             self.finish(Outcome.CANCELLED)
@@ -95,16 +132,26 @@ def contact_export(
     fmt: ExportFormat,
     source: str,
     bom: bool = True,
+    path: str = "",
+    ip_address: str | None = None,
 ) -> tuple[Iterator[bytes], Progress]:
     """Start an export: the first page is fetched now, so that an upstream that is down or
     refuses the key raises here (and becomes an error page) instead of breaking a download.
 
     Returns the bytes to send, and the progress counters they update. Any later failure
     propagates out of the byte stream: the caller must then abort, never end the file cleanly.
-    Every export leaves one audit event: completed, failed or cancelled.
+    Every export leaves one audit event, written as it starts (with the request's `path` and
+    the client's `ip_address`, for a web export) and completed, failed or cancelled as it ends.
     """
     record = _ExportRecord(
-        user=user, username=username, organisation=organisation, query=query, fmt=fmt, source=source
+        user=user,
+        username=username,
+        organisation=organisation,
+        query=query,
+        fmt=fmt,
+        source=source,
+        path=path,
+        ip_address=ip_address,
     )
     pages = contactship_client().contact_pages(organisation=organisation, query=query)
     try:

@@ -22,6 +22,7 @@ from .client import contactship_client
 from .errors import UpstreamBadRequest
 from .export import FORMATS
 from .filters import ContactFilter
+from .proxy import client_address
 from .services import contact_export as contact_export_service
 from .tables import ContactTable
 from .types import ContactQuery
@@ -184,6 +185,8 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
         fmt=export_format,
         source="web",
         bom=request.GET.get(BOM_PARAM) != "0",
+        path=request.path,
+        ip_address=client_address(request),
     )
     response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()

@@ -96,3 +96,49 @@ def test_the_xlsx_export_holds_the_same_rows(member_client, upstream):
 def test_the_excel_button_is_only_for_members_with_the_export_right(member_client, upstream):
     page = member_client.get(reverse("contact_list", args=["org-tejo"]) + "?email=gmail")
     assert 'href="/orgs/org-tejo/contacts/export.xlsx?email=gmail"' in page.content.decode()
+
+
+def test_an_export_is_recorded_when_it_starts_with_the_path_and_the_real_address(
+    member_client, upstream, settings
+):
+    settings.DASHBOARD_TRUSTED_PROXIES = ["10.0.0.5"]
+    url = reverse("contact_export_csv", args=["org-tejo"])
+    response = member_client.get(
+        url + "?full_name=a", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.20"
+    )
+    # Before a byte of the file is sent: the record is there, as started.
+    (event,) = AuditEvent.objects.filter(kind="export")
+    assert event.outcome == "started"
+    assert (event.path, event.ip_address) == (url, "198.51.100.20")
+    assert event.shown_outcome == "started"
+    b"".join(response.streaming_content)
+    event.refresh_from_db()
+    assert event.outcome == "completed"
+    assert (event.path, event.ip_address) == (url, "198.51.100.20")
+    assert AuditEvent.objects.filter(kind="export").count() == 1
+
+
+def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interrupted(
+    member_client, upstream, monkeypatch, admin_client
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts import services
+
+    monkeypatch.setattr(services, "EXPORT_HEARTBEAT", timedelta(0))
+    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    chunks = iter(response.streaming_content)
+    for _ in range(5):
+        next(chunks)
+    event = AuditEvent.objects.get(kind="export")
+    assert event.outcome == "started" and event.rows > 0 and event.bytes > 0
+    # Its process dies here: nothing ends the record. Once silent long enough, it shows so.
+    AuditEvent.objects.filter(pk=event.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5), at=timezone.now() - timedelta(minutes=6)
+    )
+    event.refresh_from_db()
+    assert event.shown_outcome == "interrupted"
+    page = admin_client.get(reverse("admin:contacts_auditevent_changelist"))
+    assert "interrupted" in page.content.decode()

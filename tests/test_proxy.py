@@ -1,0 +1,195 @@
+"""The proxy configuration (deploy/nginx/dashboard.conf.template) with Debian's nginx over TLS in
+front of two replicas, proving each promise the README makes of it. See tests/proxy.py."""
+
+import io
+import threading
+import time
+import zipfile
+
+import pytest
+import requests
+
+from contacts.demo.data import contacts_for
+from contacts.demo.faults import Faults
+from contacts.demo.server import serve_in_thread
+from tests.proxy import USERNAME, proxied, proxy_base, require_nginx
+
+ORG = "org-tejo"  # 2,345 contacts: 24 pages
+
+
+@pytest.fixture(scope="module")
+def base():
+    require_nginx()
+    with proxy_base() as prepared:
+        yield prepared
+
+
+@pytest.fixture(scope="module")
+def api(base):
+    with serve_in_thread(base.keys()) as server:
+        yield server
+
+
+@pytest.fixture
+def stack(base, api):
+    api.faults = Faults()
+    with proxied(base, api.base_url) as running:
+        yield running
+    api.faults = Faults()
+
+
+def export_events(base, since: int) -> list[tuple]:
+    return base.query(
+        "SELECT outcome, path, ip_address FROM contacts_auditevent "
+        "WHERE kind = 'export' AND id > ? ORDER BY id",
+        since,
+    )
+
+
+def last_event_id(base) -> int:
+    return base.query("SELECT COALESCE(MAX(id), 0) FROM contacts_auditevent")[0][0]
+
+
+def in_thread(target) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = target()
+        except Exception as exc:  # the test reads it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def test_login_works_through_the_proxy_on_a_port_other_than_443(stack):
+    assert stack.port != 443
+    session = stack.login()  # the CSRF check compares Origin with Host: the port must survive
+    page = session.get(stack.path(f"/orgs/{ORG}/contacts/"), timeout=30)
+    assert page.status_code == 200
+    assert "contacts" in page.text
+    # Replicas share the secret key and the database: every request, on either, is logged in.
+    for _ in range(4):
+        home = session.get(stack.path("/"), timeout=30, allow_redirects=False)
+        assert home.status_code == 200  # the organisation chooser, not a redirect to log in
+        assert f"/orgs/{ORG}/contacts/" in home.text
+        assert session.get(stack.path(f"/orgs/{ORG}/contacts/"), timeout=30).status_code == 200
+    answered_by = {line["upstream"] for line in stack.access_log() if line["uri"] != "/healthz"}
+    assert answered_by == {r.address for r in stack.replicas}
+
+
+def test_the_client_cannot_choose_its_forwarded_address_or_scheme(stack, base):
+    since = last_event_id(base)
+    session = stack.session()
+    session.get(stack.path("/accounts/login/"), timeout=30)
+    session.post(
+        stack.path("/accounts/login/"),
+        data={
+            "username": USERNAME,
+            "password": "wrong",
+            "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+        },
+        headers={
+            "Origin": stack.url,
+            "X-Forwarded-For": "203.0.113.66",
+            "X-Forwarded-Proto": "http",
+            "X-Forwarded-User": USERNAME,
+        },
+        timeout=30,
+    )
+    rows = base.query(
+        "SELECT kind, ip_address FROM contacts_auditevent WHERE id > ? ORDER BY id", since
+    )
+    assert rows == [("login_failed", "127.0.0.1")]
+
+
+def test_a_cut_export_is_an_incomplete_download_through_the_proxy(stack, api, base):
+    session = stack.login()
+    since = last_event_id(base)
+    api.faults = Faults(fail_from_offset=500)
+    with session.get(stack.path(f"/orgs/{ORG}/contacts/export.csv"), stream=True, timeout=60) as r:
+        assert r.status_code == 200
+        received = bytearray()
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for chunk in r.iter_content(8192):
+                received.extend(chunk)
+    # Part of the file came, then the download failed: never a short file that looks whole.
+    assert received.count(b"\r\n") >= 500
+    assert received.count(b"\r\n") < len(contacts_for(ORG))
+    assert export_events(base, since) == [
+        ("failed", f"/orgs/{ORG}/contacts/export.csv", "127.0.0.1")
+    ]
+
+
+def test_an_export_is_never_retried_on_the_other_replica(stack, api, base):
+    session = stack.login()
+    since = last_event_id(base)
+    api.faults = Faults(latency_ms=300)  # 24 pages, two in flight: a few seconds per export
+
+    def export():
+        response = session.get(stack.path(f"/orgs/{ORG}/contacts/export.xlsx"), timeout=120)
+        return response.status_code, response.content, response.headers.get("Content-Type")
+
+    # Two exports at once: nginx's round robin gives one to each replica.
+    runs = [in_thread(export) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while len(export_events(base, since)) < 2:
+        assert time.monotonic() < deadline, "the exports did not start"
+        time.sleep(0.05)
+    stack.replicas[0].kill()  # mid-export, before the workbook is complete
+    for thread, _ in runs:
+        thread.join(120)
+    results = sorted(result["value"] for _, result in runs)
+    (ok_status, ok_body, _), (cut_status, cut_body, cut_type) = results
+    assert ok_status == 200
+    zipfile.ZipFile(io.BytesIO(ok_body)).testzip()  # a whole workbook
+    # The other answers the dashboard's own "not answering" page, not nginx's, and no retry.
+    assert cut_status in (502, 503)
+    assert "text/html" in cut_type
+    assert b"The contacts dashboard is not answering" in cut_body
+    assert b"nginx" not in cut_body
+    # Two exports started, two recorded: nobody ran the cut one again. It never ended.
+    outcomes = sorted(outcome for outcome, _, _ in export_events(base, since))
+    assert outcomes == ["completed", "started"]
+    exports = [line for line in stack.access_log() if "export.xlsx" in line["uri"]]
+    assert len(exports) == 2
+    assert all("," not in line["upstream"] for line in exports), exports
+
+
+def test_a_killed_replicas_in_flight_gets_are_answered_by_the_other(stack, api):
+    session = stack.login()
+    api.faults = Faults(latency_ms=1500)
+    names = ["ana", "luis", "maria", "jose"]  # different searches: no cached answer
+
+    def search(name):
+        return lambda: session.get(
+            stack.path(f"/orgs/{ORG}/contacts/?full_name={name}"), timeout=60
+        )
+
+    runs = [in_thread(search(name)) for name in names]
+    time.sleep(0.6)  # every request is at a replica, waiting for the API
+    stack.replicas[0].kill()
+    for thread, _ in runs:
+        thread.join(60)
+    statuses = [
+        result.get("value").status_code if "value" in result else result for _, result in runs
+    ]
+    assert statuses == [200] * len(names)
+    # The killed replica had some of them; nginx asked the other one again.
+    searches = [line for line in stack.access_log() if "full_name=" in line["uri"]]
+    killed, survivor = (r.address for r in stack.replicas)
+    retried = [line for line in searches if line["upstream"] == f"{killed}, {survivor}"]
+    assert retried, searches
+    assert all(line["status"] == "200" for line in searches)
+
+
+def test_the_dashboards_own_page_when_no_replica_answers(stack):
+    for replica in stack.replicas:
+        replica.kill()
+    response = stack.session().get(stack.path("/accounts/login/"), timeout=30)
+    assert response.status_code in (502, 503)
+    assert "The contacts dashboard is not answering" in response.text
+    assert "El panel de contactos no responde" in response.text
+    assert "nginx" not in response.text

@@ -1,7 +1,10 @@
-"""Request-wide concerns: the compact layout inside a frame, and upstream failures as pages."""
+"""Request-wide concerns: the compact layout inside a frame, partitioned cookies for a frame of
+another site, and upstream failures as pages."""
 
 import logging
+from http.cookies import Morsel
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -72,3 +75,41 @@ class EmbeddedMiddleware:
 def embedded(request: HttpRequest) -> dict[str, bool]:
     """Template context: `embedded` is true inside the intranet's frame."""
     return {"embedded": getattr(request, "embedded", False)}
+
+
+class _PartitionedMorsel(Morsel):
+    """A cookie sent with the `Partitioned` attribute (CHIPS), which Python's Morsel lacks
+    before 3.14."""
+
+    def OutputString(self, attrs=None) -> str:
+        return super().OutputString(attrs) + "; Partitioned"
+
+
+class PartitionedCookieMiddleware:
+    """Marks the session, CSRF and language cookies `Partitioned` (installed by the settings
+    when a listed frame ancestor is on another site).
+
+    Chromium-based browsers keep partitioned cookies of a cross-site frame even when they block
+    third-party cookies, each in a jar for the top-level site. Deleting one (log out) must carry
+    the attribute too, or the browser would not find it: every Set-Cookie of these names does.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        names = (
+            settings.SESSION_COOKIE_NAME,
+            settings.CSRF_COOKIE_NAME,
+            settings.LANGUAGE_COOKIE_NAME,
+        )
+        for name in names:
+            morsel = response.cookies.get(name)
+            if morsel is None:
+                continue
+            if "partitioned" in Morsel._reserved:  # Python 3.14 and later
+                morsel["partitioned"] = True
+            else:
+                morsel.__class__ = _PartitionedMorsel
+        return response

@@ -8,11 +8,12 @@ import json
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+
+from contacts.sites import any_cross_site
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -195,21 +196,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 DASHBOARD_FRAME_ANCESTORS = env.str("DASHBOARD_FRAME_ANCESTORS", default="").split()
 
 
-def _site(host: str) -> str:
-    """The registrable part of a host name, roughly: its last two labels (an IP stays whole).
-
-    Rough on purpose: for suffixes such as co.uk it says "same site" too often, never too rarely
-    for the common case of a dashboard and an intranet under one company domain.
-    """
-    host = host.strip("[]").lower().rstrip(".")
-    if not host or host.replace(".", "").isdigit() or ":" in host:
-        return host
-    return ".".join(host.split(".")[-2:])
-
-
-DASHBOARD_FRAMED_CROSS_SITE = bool(DASHBOARD_FRAME_ANCESTORS) and not {
-    _site(urlsplit(origin).hostname or "") for origin in DASHBOARD_FRAME_ANCESTORS
-} <= {_site(host.lstrip(".")) for host in ALLOWED_HOSTS}
+# The origin browsers see the dashboard at (e.g. https://contacts.example.com). It states which
+# site the dashboard is on, to decide whether framing by DASHBOARD_FRAME_ANCESTORS is cross-site;
+# unset, every name in DJANGO_ALLOWED_HOSTS counts, with the scheme DASHBOARD_HTTPS implies.
+DASHBOARD_ORIGIN = env.str("DASHBOARD_ORIGIN", default="").rstrip("/")
+_own_origins = (
+    [DASHBOARD_ORIGIN]
+    if DASHBOARD_ORIGIN
+    else [
+        f"{'https' if DASHBOARD_HTTPS else 'http'}://{host.lstrip('.')}"
+        for host in ALLOWED_HOSTS
+        if host.lstrip(".") and host != "*"
+    ]
+)
+# Same site as browsers decide it: scheme and registrable domain (contacts.sites).
+DASHBOARD_FRAMED_CROSS_SITE = bool(DASHBOARD_FRAME_ANCESTORS) and any_cross_site(
+    DASHBOARD_FRAME_ANCESTORS, _own_origins
+)
 if DASHBOARD_FRAMED_CROSS_SITE:
     # A browser sends cookies to a framed page of another site only when they are
     # SameSite=None, and accepts SameSite=None only on Secure cookies: so HTTPS is required.
@@ -219,6 +222,12 @@ if DASHBOARD_FRAMED_CROSS_SITE:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
+    # ...and Partitioned (CHIPS): a browser that blocks third-party cookies still keeps these,
+    # in a jar of their own for this intranet site (Django has no setting for it).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "contacts.middleware.PartitionedCookieMiddleware",
+    )
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],

@@ -353,3 +353,82 @@ def test_gunicorn_binds_loopback_unless_told_otherwise(monkeypatch):
     assert importlib.reload(dashboard.gunicorn).bind == "127.0.0.1:8000"
     monkeypatch.setenv("GUNICORN_BIND", "10.0.0.11:8000")
     assert importlib.reload(dashboard.gunicorn).bind == "10.0.0.11:8000"
+
+
+# --- same site, as browsers decide it, and partitioned cookies ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("ancestor", "dashboard", "cross_site"),
+    [
+        ("https://intranet.example.com", "https://contacts.example.com", False),
+        ("https://intranet.example.co.uk", "https://contacts.example.co.uk", False),
+        ("https://intranet.example.org", "https://contacts.example.com", True),
+        # Two registrable domains under one public suffix (github.io is on the list).
+        ("https://team-a.github.io", "https://team-b.github.io", True),
+        ("https://a.example.co.uk", "https://b.other.co.uk", True),
+        # Schemeful: the same domain over http and https is two sites.
+        ("http://intranet.example.com", "https://contacts.example.com", True),
+        ("https://intranet.example:8443", "https://dashboard.test:8443", True),
+        ("http://127.0.0.1:8001", "http://127.0.0.1:8000", False),
+    ],
+)
+def test_same_site_is_scheme_and_registrable_domain(ancestor, dashboard, cross_site):
+    from contacts.sites import any_cross_site
+
+    assert any_cross_site([ancestor], [dashboard]) is cross_site
+
+
+def test_the_dashboards_origin_can_be_stated_explicitly():
+    env = {
+        **PRODUCTION,
+        "DJANGO_ALLOWED_HOSTS": "*",
+        "DASHBOARD_FRAME_ANCESTORS": "https://portal.team-a.github.io",
+    }
+    names = ("DASHBOARD_FRAMED_CROSS_SITE", "SESSION_COOKIE_SAMESITE", "MIDDLEWARE")
+    same = settings_under({**env, "DASHBOARD_ORIGIN": "https://contacts.team-a.github.io"}, *names)
+    assert same["DASHBOARD_FRAMED_CROSS_SITE"] is False
+    assert same["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert "contacts.middleware.PartitionedCookieMiddleware" not in same["MIDDLEWARE"]
+    other = settings_under({**env, "DASHBOARD_ORIGIN": "https://contacts.team-b.github.io"}, *names)
+    assert other["DASHBOARD_FRAMED_CROSS_SITE"] is True
+    assert other["SESSION_COOKIE_SAMESITE"] == "None"
+    assert "contacts.middleware.PartitionedCookieMiddleware" in other["MIDDLEWARE"]
+
+
+@pytest.fixture
+def partitioned(settings):
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(1, "contacts.middleware.PartitionedCookieMiddleware")
+    settings.MIDDLEWARE = middleware
+    for name in ("SESSION", "CSRF", "LANGUAGE"):
+        setattr(settings, f"{name}_COOKIE_SAMESITE", "None")
+        setattr(settings, f"{name}_COOKIE_SECURE", True)
+
+
+def set_cookie_lines(response) -> dict[str, str]:
+    return {name: morsel.output(header="") for name, morsel in response.cookies.items()}
+
+
+def test_cookies_of_a_cross_site_frame_are_partitioned_and_so_is_their_deletion(
+    client, member, partitioned
+):
+    login = client.get(reverse("login"))
+    csrf = set_cookie_lines(login)["csrftoken"]
+    assert "SameSite=None" in csrf and "Secure" in csrf and csrf.endswith("; Partitioned")
+    response = client.post(
+        reverse("login"),
+        {"username": "ana", "password": PASSWORD},
+        secure=True,
+    )
+    assert response.status_code == 302
+    session = set_cookie_lines(response)["sessionid"]
+    assert "SameSite=None" in session and session.endswith("; Partitioned")
+    logout = client.post(reverse("logout"), secure=True)
+    deletion = set_cookie_lines(logout)["sessionid"]
+    assert "Max-Age=0" in deletion and deletion.endswith("; Partitioned")
+
+
+def test_cookies_are_not_partitioned_without_a_cross_site_frame(client, member):
+    login = client.get(reverse("login"))
+    assert "Partitioned" not in set_cookie_lines(login)["csrftoken"]

@@ -281,7 +281,9 @@ http {{
 """
 
 
-def start_replica(base: ProxyBase, api_url: str, workdir: Path, name: str) -> Replica:
+def start_replica(
+    base: ProxyBase, api_url: str, workdir: Path, name: str, env: Mapping[str, str]
+) -> Replica:
     port = free_port()
     log = workdir / f"{name}.log"
     process = _start(
@@ -298,7 +300,7 @@ def start_replica(base: ProxyBase, api_url: str, workdir: Path, name: str) -> Re
             "GUNICORN_WORKERS": "1",
             "GUNICORN_THREADS": "6",
             "GUNICORN_GRACEFUL_TIMEOUT": "5",
-            # The control socket is one path per user, shared by every gunicorn it runs.
+            **env,
         },
         log,
     )
@@ -306,8 +308,19 @@ def start_replica(base: ProxyBase, api_url: str, workdir: Path, name: str) -> Re
 
 
 @contextmanager
-def proxied(base: ProxyBase, api_url: str, *, extra_http: str = "") -> Iterator[Proxied]:
-    """Two replicas and nginx in front of them, for the `with` block."""
+def proxied(
+    base: ProxyBase,
+    api_url: str,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_http: str = "",
+) -> Iterator[Proxied]:
+    """Two replicas and nginx in front of them, for the `with` block.
+
+    port: nginx's (default: a free one); env: more environment for the replicas; extra_http:
+    more nginx configuration for the `http {}` block (`{dir}` is the temporary directory).
+    """
     nginx = require_nginx()
     workdir = Path(tempfile.mkdtemp(prefix="contacts-nginx-"))
     workdir.chmod(0o755)
@@ -315,7 +328,7 @@ def proxied(base: ProxyBase, api_url: str, *, extra_http: str = "") -> Iterator[
         cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
         replicas = []
         for name in ("replica-a", "replica-b"):
-            replica = start_replica(base, api_url, workdir, name)
+            replica = start_replica(base, api_url, workdir, name, env or {})
             cleanup.callback(stop, replica.process)
             replicas.append(replica)
         for replica in replicas:
@@ -324,7 +337,7 @@ def proxied(base: ProxyBase, api_url: str, *, extra_http: str = "") -> Iterator[
                 replica.process, f"http://{replica.address}/healthz", replica.log, "a replica"
             )
 
-        port = free_port()
+        port = port or free_port()
         conf = render_template(
             {
                 "DASHBOARD_SERVER_NAME": f"{SERVER_NAME} localhost {HOST}",
@@ -337,7 +350,9 @@ def proxied(base: ProxyBase, api_url: str, *, extra_http: str = "") -> Iterator[
         (workdir / "dashboard.conf").write_text(conf)
         user = "user root;" if os.geteuid() == 0 else ""
         (workdir / "nginx.conf").write_text(
-            NGINX_CONF.format(user=user, dir=workdir, extra=extra_http)
+            NGINX_CONF.format(
+                user=user, dir=workdir, extra=extra_http.replace("{dir}", str(workdir))
+            )
         )
         process = _start(
             [nginx, "-e", str(workdir / "error.log"), "-p", str(workdir), "-c", "nginx.conf"],

@@ -88,7 +88,22 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per process instead of a connection kept by every thread: at most
+    # DATABASE_POOL_SIZE connections per gunicorn worker (default: its thread count, since a
+    # page holds its connection while it waits for Contactship), opened when needed and closed
+    # after DATABASE_POOL_IDLE seconds unused; a request waits up to DATABASE_POOL_TIMEOUT.
+    # PostgreSQL's max_connections must exceed replicas × workers × DATABASE_POOL_SIZE (README:
+    # connection budget). Pooled connections go back at the end of each request: no CONN_MAX_AGE.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=env.int("GUNICORN_THREADS", default=8)),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        "max_idle": env.float("DATABASE_POOL_IDLE", default=300.0),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -432,3 +432,22 @@ def test_cookies_of_a_cross_site_frame_are_partitioned_and_so_is_their_deletion(
 def test_cookies_are_not_partitioned_without_a_cross_site_frame(client, member):
     login = client.get(reverse("login"))
     assert "Partitioned" not in set_cookie_lines(login)["csrftoken"]
+
+
+def test_postgresql_connections_come_from_a_pool_sized_by_the_settings():
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://dashboard@db.internal:5432/dashboard"}
+    pooled = settings_under({**env, "DATABASE_POOL_SIZE": "3"}, "DATABASES")["DATABASES"]
+    assert pooled["default"]["OPTIONS"]["pool"]["max_size"] == 3
+    assert pooled["default"]["CONN_MAX_AGE"] == 0  # Django refuses persistent + pooled
+    by_threads = settings_under({**env, "GUNICORN_THREADS": "6"}, "DATABASES")["DATABASES"]
+    assert by_threads["default"]["OPTIONS"]["pool"]["max_size"] == 6
+
+
+def test_the_suite_uses_the_pool_when_it_runs_against_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("runs in CI's PostgreSQL pass (DATABASE_URL=postgres://...)")
+    connection.ensure_connection()
+    assert connection.pool is not None
+    assert connection.pool.max_size >= 1

@@ -80,7 +80,7 @@ def _run(name: str, check) -> str:
 
 
 def upstream_status() -> str:
-    """ "ok" or "failed", asked at most once per UPSTREAM_TTL by this process."""
+    """Whether the upstream answers ("ok" or "failed"), asked at most once per UPSTREAM_TTL."""
     global _upstream_answer
     with _upstream_lock:
         now = time.monotonic()

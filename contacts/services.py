@@ -105,6 +105,17 @@ class _ExportRecord:
             # The export itself must not fail because the audit could not be written.
             log.exception("audit event not written for an export")
 
+    def pages(self, pages: Iterator) -> Iterator:
+        """The upstream's pages, beating on each: an XLSX sends no byte until its end."""
+        try:
+            for page in pages:
+                self.beat()
+                yield page
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
     def stream(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         try:
             for chunk in chunks:
@@ -160,5 +171,5 @@ def contact_export(
         record.finish(Outcome.FAILED, exc)
         raise
     options = {"bom": bom} if fmt.name == "csv" else {}
-    chunks = fmt.chunks(first_page, pages, progress=record.progress, **options)
+    chunks = fmt.chunks(first_page, record.pages(pages), progress=record.progress, **options)
     return record.stream(chunks), record.progress

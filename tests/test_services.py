@@ -142,3 +142,20 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
     assert event.shown_outcome == "interrupted"
     page = admin_client.get(reverse("admin:contacts_auditevent_changelist"))
     assert "interrupted" in page.content.decode()
+
+
+def test_an_xlsx_export_beats_while_it_builds_the_workbook(member_client, upstream, monkeypatch):
+    from datetime import timedelta
+
+    from contacts import services
+
+    beats = []
+    real = services._ExportRecord.beat
+    monkeypatch.setattr(services, "EXPORT_HEARTBEAT", timedelta(0))
+    monkeypatch.setattr(services._ExportRecord, "beat", lambda self: beats.append(1) or real(self))
+    response = member_client.get(reverse("contact_export_xlsx", args=["org-tejo"]))
+    chunks = iter(response.streaming_content)
+    next(chunks)  # the workbook is complete before its first byte
+    assert len(beats) >= len(contacts_for("org-tejo")) // 100  # one per page at least
+    b"".join(chunks)
+    assert AuditEvent.objects.get(kind="export").outcome == "completed"

@@ -5,6 +5,7 @@ real demo API that takes its time, real sockets.
 """
 
 import os
+import re
 import signal
 import socket
 import threading
@@ -16,7 +17,7 @@ import requests
 
 from tests.live import live_stack
 
-LATENCY_MS = 700
+LATENCY_MS = 2000
 
 
 @pytest.fixture
@@ -66,29 +67,34 @@ def test_sigterm_makes_a_replica_unready_refuse_new_connections_and_finish_what_
             return r.status_code, body
 
     download, downloaded = _in_thread(export)
-    time.sleep(LATENCY_MS / 1000 / 3)
+    time.sleep(LATENCY_MS / 1000 / 3)  # both are waiting for the API now
     stopping_stack.gunicorn_process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    signalled = time.monotonic()
 
-    # Readiness fails at once, on a connection the replica already had.
-    started = time.monotonic()
-    ready = kept_alive.get(stopping_stack.url("/readyz"), timeout=10)
+    # Readiness fails at once, on a connection the replica already had (kept open by gunicorn
+    # for a moment after SIGTERM, to answer requests already on their way).
+    while (ready := kept_alive.get(stopping_stack.url("/readyz"), timeout=10)).status_code == 200:
+        assert time.monotonic() - signalled < 5, "still ready after SIGTERM"
+        time.sleep(0.05)
     assert ready.status_code == 503
     assert ready.json() == {"status": "draining"}
-    assert time.monotonic() - started < 2
 
-    # A new connection is refused at once instead of waiting in a backlog nobody reads.
+    # New connections are refused, instead of waiting in a backlog nobody reads (before,
+    # they were accepted by the kernel and hung until the worker exited).
     address = urlsplit(stopping_stack.dashboard_url)
-    started = time.monotonic()
-    with pytest.raises(OSError):
-        socket.create_connection((address.hostname, address.port), timeout=5).close()
-    assert time.monotonic() - started < 2
+    while True:
+        try:
+            socket.create_connection((address.hostname, address.port), timeout=5).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() - signalled < 5, "still accepting connections after SIGTERM"
+        time.sleep(0.05)
 
-    # The search that was running finishes normally.
+    # The search that was running when the replica was told to stop finishes normally.
     search.join(30)
     assert "error" not in searched, searched.get("error")
     assert searched["value"].status_code == 200
-    assert "matching your search" in searched["value"].text or "contacts" in searched["value"].text
+    assert re.search(r"/orgs/org-tejo/contacts/[0-9a-f-]{36}/", searched["value"].text)
 
     # The export outlives the graceful timeout: it is cut, visibly, never ended as if complete.
     download.join(30)

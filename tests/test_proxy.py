@@ -169,7 +169,7 @@ def test_an_export_is_never_retried_on_the_other_replica(stack, api, base):
 
 def test_a_killed_replicas_in_flight_gets_are_answered_by_the_other(stack, api):
     session = stack.login()
-    api.faults = Faults(latency_ms=1500)
+    api.faults = Faults(latency_ms=3000)
     names = ["ana", "luis", "maria", "jose"]  # different searches: no cached answer
 
     def search(name):
@@ -178,7 +178,7 @@ def test_a_killed_replicas_in_flight_gets_are_answered_by_the_other(stack, api):
         )
 
     runs = [in_thread(search(name)) for name in names]
-    time.sleep(0.6)  # every request is at a replica, waiting for the API
+    time.sleep(1.5)  # every request is at a replica, waiting for the API
     stack.replicas[0].kill()
     for thread, _ in runs:
         thread.join(60)

@@ -26,6 +26,7 @@ class _ExportRecord:
         query: ContactQuery,
         fmt: ExportFormat,
         source: str,
+        progress: Progress | None = None,
     ) -> None:
         self.fields = {
             "kind": AuditEvent.Kind.EXPORT,
@@ -36,7 +37,7 @@ class _ExportRecord:
             "export_format": fmt.name,
             "filters": query.params(),
         }
-        self.progress = Progress()
+        self.progress = progress if progress is not None else Progress()
         self.size = 0
         self.started = time.monotonic()
 
@@ -95,16 +96,24 @@ def contact_export(
     fmt: ExportFormat,
     source: str,
     bom: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[Iterator[bytes], Progress]:
     """Start an export: the first page is fetched now, so that an upstream that is down or
     refuses the key raises here (and becomes an error page) instead of breaking a download.
 
     Returns the bytes to send, and the progress counters they update. Any later failure
     propagates out of the byte stream: the caller must then abort, never end the file cleanly.
-    Every export leaves one audit event: completed, failed or cancelled.
+    Every export leaves one audit event: completed, failed or cancelled. `progress`, if given,
+    is the counters to update (the web view's record themselves for the page to show).
     """
     record = _ExportRecord(
-        user=user, username=username, organisation=organisation, query=query, fmt=fmt, source=source
+        user=user,
+        username=username,
+        organisation=organisation,
+        query=query,
+        fmt=fmt,
+        source=source,
+        progress=progress,
     )
     pages = contactship_client().contact_pages(organisation=organisation, query=query)
     try:

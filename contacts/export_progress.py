@@ -8,9 +8,11 @@ With several worker processes the cache must be shared (`REDIS_URL`), or a poll 
 process that has not seen the export; the page then just says the download is being prepared.
 """
 
+import functools
 import logging
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -37,6 +39,13 @@ REASONS = {
     "ExportTooLarge": _("The result is larger than an export may be. Narrow the search."),
 }
 UNEXPECTED = _("The export stopped unexpectedly. Please try again.")
+# Answers that refused an export before it started, by status.
+REFUSALS = {
+    400: _("The search is not valid: check the search fields."),
+    429: _("Too many downloads are running right now. Please try again in a moment."),
+    503: _("Too many downloads are running right now. Please try again in a moment."),
+}
+STATUS_CODE = re.compile(r"status-([0-9]{3})")
 
 
 def valid_token(token: str | None) -> bool:
@@ -61,6 +70,8 @@ def reason_text(code: str) -> str:
     """The words for a person, in the request's language, of a failure recorded as `code`."""
     if code in REASONS:
         return str(REASONS[code])
+    if status := STATUS_CODE.fullmatch(code):
+        return str(REFUSALS.get(int(status.group(1)), UNEXPECTED))
     cls = _error_classes().get(code)
     if cls is None:
         return str(UNEXPECTED)
@@ -109,6 +120,9 @@ class ProgressTracker(Progress):
     def cancelled(self) -> None:
         self._record(CANCELLED)
 
+    def refused(self, status: int) -> None:
+        self._record(FAILED, f"status-{status}")
+
 
 def tracker(*, organisation_id: str, user_id: object, token: str | None) -> ProgressTracker:
     """Counters for one export; recording only when the page sent a valid token."""
@@ -129,6 +143,50 @@ def read(*, organisation_id: str, user_id: object, token: str) -> dict:
         return {"state": UNKNOWN, "rows": 0, "reason": ""}
     reason = reason_text(found["reason"]) if found["state"] == FAILED else ""
     return {"state": found["state"], "rows": found["rows"], "reason": reason}
+
+
+def recorded(view: Callable) -> Callable:
+    """Record, under the page's token, how an export view answered: a failure raised (an
+    upstream error, before any byte) or an answer refusing the export (a 4xx/5xx page) becomes
+    "failed" with its reason, so that the page explains a download the browser reports as
+    failed. The view finds the counters in `request.export_progress`.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        progress = tracker(
+            organisation_id=request.organisation.id,
+            user_id=request.user.pk,
+            token=request.GET.get(PARAM),
+        )
+        request.export_progress = progress
+        progress.start()
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as exc:
+            progress.failed(exc)
+            raise
+        if response.status_code >= 400 and not response.streaming:
+            progress.refused(response.status_code)
+        return response
+
+    return wrapped
+
+
+def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The same bytes, the first already made: a format that sends nothing before it is
+    complete (XLSX) then fails, if it does, while the view can still answer with a page."""
+    first = next(chunks, b"")
+
+    def resume() -> Iterator[bytes]:
+        try:
+            if first:
+                yield first
+            yield from chunks
+        finally:
+            chunks.close()
+
+    return resume()
 
 
 def watch(chunks, progress: ProgressTracker):

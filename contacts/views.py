@@ -198,7 +198,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "error": error,
         "last_page": last_page,
         "last_page_url": pager.url(last_page) if last_page else "",
-        "first_page_url": pager.url(1),
+        "first_page_url": pager.url(1) if query else request.path,
         "paging_ignored": paging_ignored,
         # The search these results are for, as typed in the form: the page's script holds the
         # downloads and the paging back while the form says something else.
@@ -257,6 +257,7 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
 
 
 @organisation_member_required(export=True)
+@export_progress.recorded
 def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
     if not filterset.is_valid():
@@ -265,27 +266,22 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
 
     export_format = FORMATS[fmt]
     # The search page's token, if any: the page shows how far this export has got.
-    progress = export_progress.tracker(
-        organisation_id=request.organisation.id,
-        user_id=request.user.pk,
-        token=request.GET.get(export_progress.PARAM),
+    progress = request.export_progress
+    chunks, _ = contact_export_service(
+        user=request.user,
+        username=request.user.get_username(),
+        organisation=request.organisation,
+        query=filterset.qs,
+        fmt=export_format,
+        source="web",
+        bom=request.GET.get(BOM_PARAM) != "0",
+        progress=progress,
     )
-    progress.start()
-    try:
-        chunks, _ = contact_export_service(
-            user=request.user,
-            username=request.user.get_username(),
-            organisation=request.organisation,
-            query=filterset.qs,
-            fmt=export_format,
-            source="web",
-            bom=request.GET.get(BOM_PARAM) != "0",
-            progress=progress,
-        )
-    except Exception as exc:
-        progress.failed(exc)
-        raise
     chunks = export_progress.watch(chunks, progress)
+    if fmt == "xlsx":
+        # Its bytes only come when the workbook is complete: a failure until then becomes an
+        # error page (a failed download, from the search page) rather than the server's bare 500.
+        chunks = export_progress.started(chunks)
     response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
     name = slugify(request.organisation.name) or "export"

@@ -110,7 +110,7 @@ def test_a_page_that_repeats_the_previous_one_says_paging_is_ignored(member_clie
     assert "Contacts 101–200" not in text
     assert row_ids(response) == []
     assert 'rel="next"' not in text
-    assert 'href="?" hx-get="?">« First page' in text
+    assert 'href="/orgs/org-harbor/contacts/" hx-get="/orgs/org-harbor/contacts/">« First' in text
     assert "paging ignored org=org-harbor page=2" in caplog.text
 
 
@@ -250,3 +250,21 @@ def test_a_broken_cache_stops_the_recording_not_the_export(member_client, upstre
     monkeypatch.setattr(export_progress.cache, "set", broken)
     raw = b"".join(export(member_client, full_name="ana", progress=TOKEN).streaming_content)
     assert raw.count(b"\r\n") == len(matches("org-tejo", full_name="ana")) + 1
+
+
+def test_a_failed_xlsx_is_an_error_page_not_a_bare_500(member_client, faulty):
+    faulty(Faults(fail_from_offset=100))
+    response = export(member_client, "xlsx", progress=TOKEN)
+    assert response.status_code == 503
+    assert not response.streaming
+    assert "Contactship is not answering" in response.content.decode()
+    state = member_client.get(progress_url()).json()
+    assert state["state"] == "failed" and state["rows"] == 100
+
+
+def test_an_export_refused_with_a_page_is_recorded_as_failed(member_client, upstream):
+    response = export(member_client, phone_number="call me", progress=TOKEN)
+    assert response.status_code == 400
+    state = member_client.get(progress_url()).json()
+    assert state["state"] == "failed"
+    assert "The search is not valid" in state["reason"]

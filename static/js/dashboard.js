@@ -179,8 +179,11 @@
     const token = randomToken();
     const url = new URL(link.href, window.location.href);
     url.searchParams.set("progress", token);
-    // The browser follows the link after this handler: the download carries the token.
+    // The browser follows the link after this handler: the download carries the token. As a
+    // download (not a navigation), an error answer leaves the search page in place, where the
+    // status below explains it.
     link.href = url.pathname + url.search;
+    link.setAttribute("download", "");
     watchDownload(status, token, link.getAttribute("data-format") || "");
   }
 
@@ -352,6 +355,13 @@
     if (trigger && trigger.closest && trigger.closest(".pager") && summary) {
       summary.focus({ preventScroll: true });
       summary.scrollIntoView({ block: "start" });
+    }
+    // A page Contactship failed to give: start reading at the error, which has the ways on
+    // (not while typing in the form, which keeps the focus).
+    const failed = target.querySelector(".upstream-alert");
+    if (failed && !(trigger && trigger.closest && trigger.closest("form"))) {
+      failed.setAttribute("tabindex", "-1");
+      failed.focus({ preventScroll: true });
     }
   });
 

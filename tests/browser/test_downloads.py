@@ -243,6 +243,22 @@ def test_a_failed_download_says_why_on_the_page_and_offers_to_try_again(
     expect(status).to_contain_text("failed after 300 contacts")
 
 
+def test_a_failed_excel_download_leaves_the_search_and_says_why(failing_page, failing_late_stack):
+    """An XLSX is sent only when complete: a failure before that is a failed download (the
+    page stays, with its filters), explained on the page, never the server's bare error page."""
+    page = failing_page
+    page.goto(failing_late_stack.url(list_path(ORG, "full_name=a")))
+    status = page.locator("#download-status")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download Excel").click()
+    assert info.value.failure() is not None
+    expect(status).to_contain_text("The download of your Excel file failed after 300 contacts.")
+    expect(status).to_contain_text("Contactship is not answering")
+    expect(page).to_have_url(re.compile(r"\?full_name=a$"))
+    expect(page.get_by_label("Name")).to_have_value("a")
+    screenshot(page, "export-xlsx-failed-1280x800-light")
+
+
 def test_download_progress_in_the_intranet_frame(new_page, stack):
     from tests.browser.support import SIDEBAR
 

@@ -14,9 +14,9 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from .types import Contact, additional_field_names, iso_utc, scalar_text
+from .types import Contact, Scalar, additional_field_names, iso_utc, scalar_text
 
 CONTACT_COLUMNS = (
     "id",
@@ -40,6 +40,8 @@ FORMULA_START = "=+-@\t\r"
 PHONE_NUMBER = re.compile(r"\+[0-9]+")
 
 Cell = str | datetime | None
+# A typed cell (XLSX): numbers, yes/no values and dates keep their type.
+TypedCell = str | int | float | bool | datetime | None
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -70,10 +72,14 @@ class ExportLayout:
         self._no_extra = [""] * (len(self.extra_fields) + 1)
 
     @property
+    def names(self) -> list[str]:
+        """The column names as they are (for a format whose text cells cannot run)."""
+        return [*CONTACT_COLUMNS, *self.extra_fields, OTHER_COLUMN]
+
+    @property
     def header(self) -> list[str]:
         # Field names come from the data too, so they get the same treatment as values.
-        names = [*CONTACT_COLUMNS, *self.extra_fields, OTHER_COLUMN]
-        return [spreadsheet_safe(n) for n in names]
+        return [spreadsheet_safe(n) for n in self.names]
 
     def values(self, contact: Contact) -> list[Cell]:
         """One row: `created_at` as a datetime (or None), every other cell spreadsheet-safe text.
@@ -108,6 +114,54 @@ class ExportLayout:
         row: list[Cell] = [spreadsheet_safe(t) if t and t[0] in FORMULA_START else t for t in texts]
         row.insert(CREATED_AT, contact.created_at)
         return row
+
+    def typed_values(self, contact: Contact) -> list[TypedCell]:
+        """One row for a format with typed cells (XLSX): exactly the upstream's values.
+
+        No apostrophe is added: such a format can store formula-looking text as text. An
+        additional-data field with one value keeps its type (a number, yes/no, a date when its
+        type says `date`/`datetime`); repeated fields share a text cell as in the CSV.
+        """
+        row: list[TypedCell] = [
+            contact.id,
+            contact.created_at,
+            contact.full_name,
+            contact.email,
+            contact.phone_number,
+            contact.country,
+            contact.description,
+            contact.organization_id,
+        ]
+        found: dict[str, list[tuple[str, Scalar]]] = {}
+        other: list[str] = []
+        for kind, name, value in contact.additional_data:
+            if name in self._known:
+                found.setdefault(name, []).append((kind, value))
+            else:
+                other.append(f"{name}: {scalar_text(value)}")
+        for name in self.extra_fields:
+            entries = found.get(name)
+            if not entries:
+                row.append("")
+            elif len(entries) == 1:
+                row.append(_typed(*entries[0]))
+            else:
+                row.append(JOIN.join(scalar_text(value) for _kind, value in entries))
+        row.append(JOIN.join(other))
+        return row
+
+
+DATE_TYPES = ("date", "datetime")
+
+
+def _typed(kind: str, value: Scalar) -> TypedCell:
+    if kind in DATE_TYPES and value.__class__ is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed
+    return value
 
 
 class _Echo:

@@ -1,4 +1,6 @@
-"""The XLSX twin of `csv_chunks`: the same columns and cells (see `ExportLayout`), as a workbook.
+"""The XLSX twin of `csv_chunks`: the same columns (see `ExportLayout`), as a workbook of typed
+cells. Unlike the CSV, text is stored exactly as the upstream sent it: a text cell cannot run as
+a formula, so nothing is added to it; numbers, yes/no values and dates keep their types.
 
 Memory stays flat: openpyxl's write-only mode sends each row to a temporary file as it is
 appended. But an .xlsx file is a zip archive that openpyxl can only assemble at `save`, after the
@@ -7,6 +9,7 @@ therefore propagates before a single byte is sent, like the CSV's failure mid-st
 """
 
 import contextlib
+import math
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -14,13 +17,20 @@ from itertools import chain
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from .export import OTHER_COLUMN, Cell, ExportLayout, Progress, spreadsheet_safe
+from .export import (
+    FORMULA_START,
+    OTHER_COLUMN,
+    PHONE_NUMBER,
+    ExportLayout,
+    Progress,
+    TypedCell,
+)
 from .types import Contact
 
 SHEET_TITLE = "Contacts"
@@ -29,6 +39,8 @@ MAX_CELL_LENGTH = 32_767  # Excel's limit on the characters in one cell
 ELLIPSIS = "…"
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 DEFAULT_WIDTH = 18
+# Spreadsheets keep 15 significant digits of a number.
+MAX_EXACT_NUMBER = 10**15
 WIDTHS = {
     "id": 38,
     "organization_id": 38,
@@ -42,36 +54,62 @@ WIDTHS = {
 def _text(value: str) -> str:
     """A value openpyxl accepts: XML-illegal control characters removed, cut to Excel's limit."""
     cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if cleaned != value:
-        # Removing a leading control character may expose a formula ("\x01=SUM(A1)").
-        cleaned = spreadsheet_safe(cleaned)
     if len(cleaned) > MAX_CELL_LENGTH:
         cleaned = cleaned[: MAX_CELL_LENGTH - len(ELLIPSIS)] + ELLIPSIS
     return cleaned
 
 
 def _text_cell(sheet: WriteOnlyWorksheet, value: str) -> str | SheetCell | None:
+    """The upstream's text, exactly, as a text cell.
+
+    openpyxl would write a string starting with `=` as a formula and "#N/A" and the like as
+    error cells: those get an explicit text cell. A text cell never runs, so nothing is added to
+    the text; cells that a person editing them might turn into a formula (or a number) also get
+    the quote-prefix style, which Excel and LibreOffice show as a hidden apostrophe.
+    """
     if not value:
         return None  # a blank cell rather than an empty string (ISBLANK is true)
     text = _text(value)
-    if text in ERROR_CODES:  # openpyxl would write "#N/A" and the like as error cells
+    if not text:
+        return None
+    first = text[0]
+    if first in FORMULA_START or first == "#":
         cell = WriteOnlyCell(sheet, text)
         cell.data_type = "s"
+        if first in FORMULA_START and not PHONE_NUMBER.fullmatch(text):
+            cell.quotePrefix = True
         return cell
     return text
 
 
-def _date_cell(sheet: WriteOnlyWorksheet, value: datetime | None) -> SheetCell | None:
-    if value is None:
-        return None
-    # Excel has no time zones: the cell holds the UTC date and time, naive.
-    cell = WriteOnlyCell(sheet, value.astimezone(UTC).replace(tzinfo=None))
+def _date_cell(sheet: WriteOnlyWorksheet, value: datetime) -> SheetCell:
+    if value.tzinfo is not None:
+        # Excel has no time zones: the cell holds the UTC date and time, naive.
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    cell = WriteOnlyCell(sheet, value)
     cell.number_format = DATE_FORMAT
     return cell
 
 
-def _row(sheet: WriteOnlyWorksheet, values: list[Cell]) -> list[str | SheetCell | None]:
-    return [_text_cell(sheet, v) if isinstance(v, str) else _date_cell(sheet, v) for v in values]
+def _cell(sheet: WriteOnlyWorksheet, value: TypedCell) -> str | int | float | SheetCell | None:
+    if value.__class__ is str:
+        return _text_cell(sheet, value)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _date_cell(sheet, value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) >= MAX_EXACT_NUMBER:
+        # Beyond 15 digits a spreadsheet number loses digits: keep every one, as text.
+        return _text_cell(sheet, str(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return _text_cell(sheet, str(value))
+    return value
+
+
+def _row(sheet: WriteOnlyWorksheet, values: list[TypedCell]) -> list:
+    return [_cell(sheet, v) for v in values]
 
 
 def _discard(sheet: WriteOnlyWorksheet) -> None:
@@ -97,13 +135,13 @@ def xlsx_chunks(
     sheet = workbook.create_sheet(SHEET_TITLE)
     # Write-only sheets write their layout with the first row: set it up before appending.
     sheet.freeze_panes = "A2"
-    for index, name in enumerate(layout.header, 1):
+    for index, name in enumerate(layout.names, 1):
         sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(name, DEFAULT_WIDTH)
 
     bold = Font(bold=True)
     try:
         header = []
-        for name in layout.header:
+        for name in layout.names:
             cell = WriteOnlyCell(sheet, _text(name))
             cell.data_type = "s"  # a field name is text, whatever it looks like
             cell.font = bold
@@ -113,7 +151,7 @@ def xlsx_chunks(
             progress.rows += len(page)
             progress.pages += 1
             for contact in page:
-                sheet.append(_row(sheet, layout.values(contact)))
+                sheet.append(_row(sheet, layout.typed_values(contact)))
     except BaseException:
         _discard(sheet)
         raise

@@ -32,6 +32,7 @@ class _ExportRecord:
         source: str,
         path: str = "",
         ip_address: str | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.fields = {
             "kind": AuditEvent.Kind.EXPORT,
@@ -44,7 +45,7 @@ class _ExportRecord:
             "path": path[:300],
             "ip_address": ip_address,
         }
-        self.progress = Progress()
+        self.progress = progress if progress is not None else Progress()
         self.size = 0
         self.started = time.monotonic()
         self.event_id: int | None = None
@@ -145,6 +146,7 @@ def contact_export(
     bom: bool = True,
     path: str = "",
     ip_address: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Iterator[bytes], Progress]:
     """Start an export: the first page is fetched now, so that an upstream that is down or
     refuses the key raises here (and becomes an error page) instead of breaking a download.
@@ -153,6 +155,8 @@ def contact_export(
     propagates out of the byte stream: the caller must then abort, never end the file cleanly.
     Every export leaves one audit event, written as it starts (with the request's `path` and
     the client's `ip_address`, for a web export) and completed, failed or cancelled as it ends.
+    `progress`, if given, is the counters to update (the web view's record themselves for the
+    page to show).
     """
     record = _ExportRecord(
         user=user,
@@ -163,6 +167,7 @@ def contact_export(
         source=source,
         path=path,
         ip_address=ip_address,
+        progress=progress,
     )
     pages = contactship_client().contact_pages(organisation=organisation, query=query)
     try:

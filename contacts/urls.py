@@ -18,6 +18,11 @@ urlpatterns = [
         name="contact_export_xlsx",
     ),
     path(
+        "orgs/<str:org_id>/contacts/export-progress.json",
+        views.contact_export_progress,
+        name="contact_export_progress",
+    ),
+    path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",
         views.contact_detail,
         name="contact_detail",

@@ -5,11 +5,13 @@ the search page, whose complaint belongs next to the form fields. An export that
 first bytes cannot become a page: its stream raises, and the server aborts the download.
 """
 
+import json
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -17,9 +19,10 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django_htmx.http import push_url
 
+from . import export_progress
 from .access import accessible_organisations, organisation_member_required
 from .client import contactship_client
-from .errors import UpstreamBadRequest
+from .errors import UpstreamBadRequest, UpstreamError
 from .export import FORMATS
 from .filters import ContactFilter
 from .proxy import client_address
@@ -27,11 +30,16 @@ from .services import contact_export as contact_export_service
 from .tables import ContactTable
 from .types import ContactQuery
 
+log = logging.getLogger(__name__)
+
 PAGE_PARAM = "page"
 REFRESH_PARAM = "refresh"
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
 # Far beyond any real result; keeps the offset sent upstream a sane number.
 MAX_PAGE = 100_000
+# Finding the last page with rows behind a page past the end: a binary search over at most
+# MAX_PAGE pages takes 17 probes, each a cached API page.
+MAX_END_PROBES = 20
 
 
 def search_params(query: ContactQuery, number: int) -> dict[str, str]:
@@ -96,6 +104,33 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/home.html", {"accesses": accesses})
 
 
+def _last_page_with_rows(list_page, empty: int) -> int:
+    """The last page that has rows, below `empty`, a page that has none; 0 if none has.
+
+    The API gives no count: a binary search over the pages, which fill up from the first.
+    """
+    if not list_page(1):
+        return 0
+    low, high = 1, empty  # low has rows, high has none
+    for _ in range(MAX_END_PROBES):
+        if high - low <= 1:
+            break
+        middle = (low + high) // 2
+        if list_page(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _repeats_previous_page(list_page, number: int, contacts: list) -> bool:
+    """Whether page `number` holds contacts of the page before: the upstream ignores paging."""
+    if number <= 1 or not contacts:
+        return False
+    before = {c.id for c in list_page(number - 1) if c.id}
+    return any(c.id in before for c in contacts)
+
+
 @organisation_member_required()
 def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
@@ -104,20 +139,52 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     contacts = []
     status = 200
     query = ContactQuery()
+    error = None
+    last_page = None  # on a page past the end: the last page that has rows (0: none has)
+    paging_ignored = False
     if not filterset.is_valid():
         status = 400
     else:
         query = filterset.qs
-        try:
-            contacts = client.contact_list(
+
+        def list_page(page: int, refresh: bool = False) -> list:
+            return client.contact_list(
                 organisation=request.organisation,
                 query=query,
-                offset=(number - 1) * client.config.page_size,
-                refresh=REFRESH_PARAM in request.GET,
+                offset=(page - 1) * client.config.page_size,
+                refresh=refresh,
             )
+
+        try:
+            contacts = list_page(number, refresh=REFRESH_PARAM in request.GET)
+            if not contacts and number > 1:
+                last_page = _last_page_with_rows(list_page, number)
+            elif _repeats_previous_page(list_page, number, contacts):
+                # Showing them as rows 101-200 would pass the first page off as the second.
+                log.warning(
+                    "paging ignored org=%s page=%d: the page repeats the previous page's "
+                    "contacts; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
+                    org_id,
+                    number,
+                )
+                paging_ignored = True
+                contacts = []
         except UpstreamBadRequest as exc:
             filterset.form.add_error(None, exc.detail or str(exc.message))
             status = 400
+        except UpstreamError as exc:
+            # The search form and its filters stay; the error takes the results' place.
+            log.warning(
+                "upstream error shown org=%s path=%s error=%s detail=%s status=%d",
+                org_id,
+                request.path,
+                type(exc).__name__,
+                exc.detail,
+                exc.status,
+            )
+            error = exc
+            status = exc.status
+            contacts = []
     pager = Pager(number=number, page_size=client.config.page_size, rows=len(contacts), query=query)
     here = search_params(query, number)
     table = ContactTable(contacts, organisation_id=org_id, back_query=urlencode(here))
@@ -129,6 +196,20 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "pager": pager,
         "query": query,
         "failed": status != 200,
+        "error": error,
+        "last_page": last_page,
+        "last_page_url": pager.url(last_page) if last_page else "",
+        "first_page_url": pager.url(1) if query else request.path,
+        "paging_ignored": paging_ignored,
+        # The search these results are for, as typed in the form: the page's script holds the
+        # downloads and the paging back while the form says something else.
+        "shown_search": json.dumps(
+            {
+                name: request.GET[name].strip()
+                for name in filterset.form.fields
+                if request.GET.get(name, "").strip()
+            }
+        ),
         "export_query": urlencode(query.params()),
         "refresh_query": urlencode({**here, REFRESH_PARAM: "1"}),
     }
@@ -140,11 +221,18 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # The same URL answers a fragment or a page: caches (and the browser's back button) must not
     # hand out one for the other.
     patch_vary_headers(response, ["HX-Request"])
+    if error is not None and error.retry_after:
+        response["Retry-After"] = str(max(1, round(error.retry_after)))
     if partial:
         patch_cache_control(response, no_store=True)
         # The address bar shows the search itself, without empty fields or "refresh".
         canonical = request.path + (f"?{urlencode(here)}" if here else "")
         push_url(response, canonical if status == 200 else request.get_full_path())
+        if error is not None:
+            # htmx sends error statuses to the whole page (base.html); this one is the results.
+            response["HX-Retarget"] = "#results"
+            response["HX-Reswap"] = "innerHTML"
+            response["HX-Reselect"] = "unset"
     return response
 
 
@@ -170,6 +258,7 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
 
 
 @organisation_member_required(export=True)
+@export_progress.recorded
 def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
     if not filterset.is_valid():
@@ -177,6 +266,8 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
         return render(request, "contacts/export_invalid.html", context, status=400)
 
     export_format = FORMATS[fmt]
+    # The search page's token, if any: the page shows how far this export has got.
+    progress = request.export_progress
     chunks, _ = contact_export_service(
         user=request.user,
         username=request.user.get_username(),
@@ -187,7 +278,13 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
         bom=request.GET.get(BOM_PARAM) != "0",
         path=request.path,
         ip_address=client_address(request),
+        progress=progress,
     )
+    chunks = export_progress.watch(chunks, progress)
+    if fmt == "xlsx":
+        # Its bytes only come when the workbook is complete: a failure until then becomes an
+        # error page (a failed download, from the search page) rather than the server's bare 500.
+        chunks = export_progress.started(chunks)
     response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
     name = slugify(request.organisation.name) or "export"
@@ -196,4 +293,18 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     # Proxies such as nginx would otherwise buffer the whole file before sending a byte.
     response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@organisation_member_required(export=True)
+def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
+    """How far the requesting user's export with `?token=` has got: JSON for the search page."""
+    token = request.GET.get("token", "")
+    if not export_progress.valid_token(token):
+        return JsonResponse({"error": "a token of 16 to 64 letters, digits, - or _"}, status=400)
+    state = export_progress.read(
+        organisation_id=request.organisation.id, user_id=request.user.pk, token=token
+    )
+    response = JsonResponse(state)
+    response["Cache-Control"] = "no-store"
     return response

@@ -60,7 +60,7 @@ LATER = [[contact("3", ("dirección", "Calle 5"), ("edad", 42), ("vip", False))]
 def test_header_bold_frozen_and_columns_like_the_csv():
     sheet = sheet_of(xlsx_chunks(FIRST, iter(LATER), progress=Progress()))
     header = [c.value for c in sheet[1]]
-    assert header == ExportLayout(FIRST).header
+    assert header == ExportLayout(FIRST).header == ExportLayout(FIRST).names
     assert header[-1] == OTHER_COLUMN
     assert all(c.font.b for c in sheet[1])
     assert sheet.freeze_panes == "A2"
@@ -69,7 +69,7 @@ def test_header_bold_frozen_and_columns_like_the_csv():
     assert sheet.column_dimensions["G"].width == 40
 
 
-def test_cells_are_text_except_created_at():
+def test_cells_are_the_upstreams_text_except_created_at():
     sheet = sheet_of(xlsx_chunks(FIRST, iter(LATER), progress=Progress()))
     row = sheet[2]
     created = row[1]
@@ -81,12 +81,15 @@ def test_cells_are_text_except_created_at():
     assert row[0].value == ID
     assert row[4].value == "+5521757575651"
     assert sheet["E3"].value == "0044123"
-    assert row[6].value == "'=SUM(A1)"
+    # Formula-looking text is a text cell holding exactly the upstream's text, never a formula.
+    assert row[6].value == "=SUM(A1)" and row[6].data_type == "s"
+    assert row[6].quotePrefix  # Excel's hidden apostrophe: it stays text when edited
+    assert not row[4].quotePrefix  # a phone number is plain text, "+" included
     assert row[2].value == "José Ñúñez Çelik"
     assert sheet["C3"].value == "山田 太郎 Ωμέγα"
 
 
-def test_rows_equal_the_csv_rows_apart_from_created_at():
+def test_rows_equal_the_csv_rows_apart_from_created_at_and_the_csv_guard():
     xlsx = values(sheet_of(xlsx_chunks(FIRST, iter(LATER), progress=Progress())))
     csv_ = csv_rows(FIRST, iter(LATER))
     assert len(xlsx) == len(csv_) == 4
@@ -94,9 +97,14 @@ def test_rows_equal_the_csv_rows_apart_from_created_at():
     for got, want in zip(xlsx[1:], csv_[1:], strict=True):
         created = got.pop(1)
         assert want.pop(1) == (created.isoformat() + "Z" if created else "")
+        # The CSV's apostrophe guard is the CSV's alone.
+        want = [w.removeprefix("'") if w.startswith("'=") else w for w in want]
+        got = [str(v).lower() if isinstance(v, bool) else v for v in got]
         assert [v or "" for v in got] == want
     assert xlsx[3][-3:] == ["Calle 5", None, "edad: 42; vip: false"]
-    assert xlsx[2][-3:] == [None, "true", None]
+    # A lone yes/no value is typed; repeated fields share a text cell.
+    assert xlsx[2][-3:] == [None, True, None]
+    assert xlsx[1][-2] == "uno; dos"
 
 
 def test_an_empty_export_is_a_header_only_workbook():
@@ -121,7 +129,7 @@ def test_illegal_characters_are_removed_and_overlong_values_cut():
             ("no\x07tas", "a\x00b\x1fc"),
             full_name="Ana\x01 Ruiz\x0b",
             description="x" * (MAX_CELL_LENGTH + 10),
-            country="\x01=SUM(A1)",  # a formula behind a control character stays neutralised
+            country="\x01=SUM(A1)",  # a formula behind a control character stays text
             email="#N/A",
         )
     ]
@@ -130,7 +138,7 @@ def test_illegal_characters_are_removed_and_overlong_values_cut():
     assert header[8] == "notas"
     assert row[2] == "Ana Ruiz"
     assert row[8] == "abc"
-    assert row[5] == "'=SUM(A1)"
+    assert row[5] == "=SUM(A1)" and sheet["F2"].data_type == "s"
     assert row[6] == "x" * (MAX_CELL_LENGTH - 1) + "…" and len(row[6]) == MAX_CELL_LENGTH
     assert row[3] == "#N/A" and sheet["D2"].data_type == "s"
 
@@ -195,3 +203,55 @@ def test_memory_stays_flat_for_20000_contacts():
     assert progress == Progress(rows=20_000, pages=200)
     assert size > 100_000
     assert peak < 30 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+TYPED = [
+    Contact(
+        id="1",
+        full_name="-10% de desconto",
+        description="@ana +uno",
+        email='=HYPERLINK("http://x")',
+        country="'quoted'",
+        additional_data=(
+            AdditionalField("number", "pontuação", 87),
+            AdditionalField("number", "ratio", 2.5),
+            AdditionalField("boolean", "newsletter", False),
+            AdditionalField("date", "aniversário", "1990-05-17"),
+            AdditionalField("datetime", "visto", "2024-03-01T08:00:00+02:00"),
+            AdditionalField("number", "grande", 12345678901234567),
+            AdditionalField("text", "nota", "+34 600"),
+        ),
+    ),
+    Contact(
+        id="2",
+        additional_data=(
+            AdditionalField("number", "pontuação", 3),
+            AdditionalField("number", "pontuação", 4.5),
+            AdditionalField("date", "aniversário", "not a date"),
+        ),
+    ),
+]
+
+
+def test_typed_cells_exact_text_and_no_formula():
+    sheet = sheet_of(xlsx_chunks(TYPED, iter([]), progress=Progress()))
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["full_name"].value == "-10% de desconto" and row["full_name"].data_type == "s"
+    assert row["email"].value == '=HYPERLINK("http://x")' and row["email"].data_type == "s"
+    assert row["description"].value == "@ana +uno"
+    assert row["country"].value == "'quoted'"  # an apostrophe the upstream sent is kept
+    assert row["pontuação"].value == 87 and row["pontuação"].data_type == "n"
+    assert row["ratio"].value == 2.5 and row["ratio"].data_type == "n"
+    assert row["newsletter"].value is False and row["newsletter"].data_type == "b"
+    assert row["aniversário"].value == datetime(1990, 5, 17) and row["aniversário"].is_date
+    assert row["visto"].value == datetime(2024, 3, 1, 6, 0) and row["visto"].is_date
+    # More digits than a spreadsheet number keeps: text, every digit.
+    assert row["grande"].value == "12345678901234567" and row["grande"].data_type == "s"
+    assert row["nota"].value == "+34 600" and row["nota"].data_type == "s"
+    second = dict(zip(header, sheet[3], strict=True))
+    assert second["pontuação"].value == "3; 4.5"  # repeated: one text cell, as in the CSV
+    assert second["aniversário"].value == "not a date"
+    for line in sheet.iter_rows():
+        for cell in line:
+            assert cell.data_type != "f"

@@ -159,3 +159,45 @@ def test_an_xlsx_export_beats_while_it_builds_the_workbook(member_client, upstre
     assert len(beats) >= len(contacts_for("org-tejo")) // 100  # one per page at least
     b"".join(chunks)
     assert AuditEvent.objects.get(kind="export").outcome == "completed"
+
+
+def test_the_xlsx_holds_the_upstreams_values_typed_never_an_added_apostrophe(
+    member_client, upstream
+):
+    """Tejo Comercial's whole export read back: each text cell is exactly the API's text (its
+    formula-looking notes included), numbers and yes/no values are typed, no cell is a formula."""
+    import openpyxl
+
+    url = reverse("contact_export_xlsx", args=["org-tejo"])
+    raw = b"".join(member_client.get(url).streaming_content)
+    sheet = openpyxl.load_workbook(io.BytesIO(raw)).active
+    rows = sheet.iter_rows()
+    header = [c.value for c in next(rows)]
+    expected = {c["id"]: c for c in contacts_for("org-tejo")}
+    formula_like = numbers = booleans = 0
+    for line in rows:
+        cells = dict(zip(header, line, strict=True))
+        for cell in line:
+            assert cell.data_type != "f", cell.coordinate
+        upstream_contact = expected.pop(cells["id"].value)
+        for name in ("full_name", "email", "phone_number", "country", "description"):
+            cell = cells[name]
+            assert cell.value == (upstream_contact.get(name) or None), (name, cell.coordinate)
+            if cell.value:
+                assert cell.data_type == "s"
+                formula_like += cell.value[0] in "=+-@" and name != "phone_number"
+        data = {}
+        for entry in upstream_contact.get("additional_data") or []:
+            data.setdefault(entry["field"], []).append(entry["value"])
+        for name, found in data.items():
+            if name not in cells or len(found) != 1:
+                continue
+            value = cells[name].value
+            assert value == found[0], (name, cells[name].coordinate)
+            assert type(value) is type(found[0]) or isinstance(found[0], int | float)
+            numbers += isinstance(value, int | float) and not isinstance(value, bool)
+            booleans += isinstance(value, bool)
+            if isinstance(value, str) and value.startswith("'"):
+                assert found[0].startswith("'")  # the upstream's own apostrophe, not one added
+    assert not expected  # every contact, once
+    assert formula_like and numbers and booleans  # the data holds each case

@@ -226,3 +226,35 @@ def new_page(browser, stack, login_cookies) -> Iterator[Callable]:
 def page(new_page):
     """A logged-in English page, 1280×800, light."""
     return new_page()
+
+
+# Stacks with a slow or faulty Contactship, for what a person meets on its bad days (org-tejo
+# alone: 2,345 contacts, quick to start). No retries and no circuit breaker: quick, repeatable.
+STEADY = {"CONTACTSHIP_RETRIES": "0", "CONTACTSHIP_BREAKER_THRESHOLD": "1000"}
+
+
+@pytest.fixture(scope="package")
+def slow_stack(chromium) -> Iterator[LiveStack]:
+    """Every answer of Contactship takes 1.5 s, none cached: each search is in flight long
+    enough to click while it is."""
+    env = {**STEADY, "CONTACTSHIP_CACHE_TTL": "0"}
+    with live_stack(demo_args=["--latency-ms", "1500"], org_ids=["org-tejo"], env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def failing_late_stack(chromium) -> Iterator[LiveStack]:
+    """Contactship answers 500 from offset 300 on: page 4 fails, an export fails after 300 rows."""
+    with live_stack(
+        demo_args=["--fail-from-offset", "300", "--latency-ms", "200"],
+        org_ids=["org-tejo"],
+        env=STEADY,
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def paging_ignored_stack(chromium) -> Iterator[LiveStack]:
+    """Contactship ignores limit/offset: every page is the first."""
+    with live_stack(demo_args=["--ignore-paging"], org_ids=["org-tejo"], env=STEADY) as running:
+        yield running

@@ -539,9 +539,9 @@ def test_organisation_sizes() -> None:
 DIGEST_SCRIPT = """
 import hashlib, json, sys, time
 from contacts.demo.data import contacts_for
-started = time.perf_counter()
+started = time.process_time()
 datasets = {org: contacts_for(org) for org in sys.argv[1:]}
-seconds = time.perf_counter() - started
+seconds = time.process_time() - started
 digests = {
     org: hashlib.sha256(json.dumps(list(contacts), sort_keys=True).encode()).hexdigest()
     for org, contacts in datasets.items()
@@ -566,16 +566,16 @@ def test_data_is_the_same_in_every_process() -> None:
     for org in DEMO_ORGS:
         contacts = json.dumps(list(contacts_for(org)), sort_keys=True).encode()
         assert child["digests"][org] == hashlib.sha256(contacts).hexdigest(), org
-    # Generating all three, Faker pools included, takes about a second; calling Faker per
-    # contact took ten.
+    # Generating all three, Faker pools included, takes about a second of CPU; calling Faker per
+    # contact took ten. CPU time, not the clock: a busy machine must not fail this.
     assert child["seconds"] < 5
 
 
 def test_matching_60000_contacts_is_fast() -> None:
     matches("org-andes", full_name="x")  # generated already; warm
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a busy machine must not fail this
     found = matches("org-andes", full_name="ana", email="mail")
-    assert time.perf_counter() - started < 0.25
+    assert time.thread_time() - started < 0.25
     assert found
 
 

@@ -19,12 +19,18 @@ env = environ.Env()
 # Variables already in the environment win over the file, so `make run` and CI can override it.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a forgotten variable must fail closed (make run and make test ask).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-never-deployed"  # noqa: S105
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="" if not DEBUG else _DEV_SECRET_KEY)
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0.")
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
+    # It is in the repository: sessions and password-reset tokens signed with it can be forged.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the development value, which is public: set a secret one."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 

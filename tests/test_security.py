@@ -70,6 +70,24 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_a_forgotten_debug_variable_means_production():
+    # Fail closed: without DJANGO_DEBUG the dashboard is in production mode (and so needs a key).
+    found = settings_under(
+        {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, "DEBUG", "DASHBOARD_HTTPS"
+    )
+    assert found == {"DEBUG": False, "DASHBOARD_HTTPS": True}
+    assert run_manage("check", env={}).returncode != 0
+
+
+def test_production_refuses_the_development_secret_key():
+    from dashboard.settings import _DEV_SECRET_KEY
+
+    result = run_manage("check", env={**PRODUCTION, "DJANGO_SECRET_KEY": _DEV_SECRET_KEY})
+    assert result.returncode != 0
+    assert "development value" in result.stderr
+    assert _DEV_SECRET_KEY not in result.stderr + result.stdout
+
+
 def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
     framed = settings_under(
         {**PRODUCTION, "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
@@ -95,9 +113,8 @@ def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
 
 
 def test_session_age_is_a_setting():
-    assert settings_under({"DASHBOARD_SESSION_AGE": "600"}, "SESSION_COOKIE_AGE") == {
-        "SESSION_COOKIE_AGE": 600
-    }
+    env = {"DJANGO_DEBUG": "1", "DASHBOARD_SESSION_AGE": "600"}
+    assert settings_under(env, "SESSION_COOKIE_AGE") == {"SESSION_COOKIE_AGE": 600}
 
 
 # --- headers ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import requests
@@ -166,6 +166,16 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
+def contact_path(contact_id: str) -> str:
+    """The detail path of `contact_id`, which stays one path segment whatever it holds.
+
+    Everything but letters, digits and `-_~` is percent-encoded, dots included: `quote()` leaves
+    dots alone, and a segment `.` or `..` would be collapsed on the way out, so that `/contacts/.`
+    asked for the contact list and `/contacts/..` for the API's root, with the organisation's key.
+    """
+    return "/contacts/" + quote(contact_id, safe="").replace(".", "%2E")
+
+
 def decode_json(body: bytes) -> Any:
     """The documented answers are JSON; anything else is an unexpected answer."""
     try:
@@ -247,12 +257,15 @@ class ContactshipClient:
     ) -> Contact:
         return self._call(
             organisation,
-            f"/contacts/{quote(contact_id, safe='')}",
+            contact_path(contact_id),
             {"identifierType": "id"},
             parse=lambda body: contact_from_json(decode_json(body)),
             use_cache=True,
             refresh=refresh,
             deadline=deadline,
+            # One odd contact (or an id that names no contact) is not an upstream that is down:
+            # it must not open the organisation's circuit for everyone's searches.
+            bad_answer_is_failure=False,
         )
 
     def contact_pages(
@@ -344,6 +357,7 @@ class ContactshipClient:
         use_cache: bool,
         refresh: bool,
         deadline: float | None,
+        bad_answer_is_failure: bool = True,
     ) -> T:
         caching = use_cache and self.config.cache_ttl > 0
         cache_key = self._cache_key(organisation, path, params) if caching else ""
@@ -372,6 +386,10 @@ class ContactshipClient:
             result = parse(body)
         except CallsBusy:
             raise  # the dashboard's own limit says nothing about the upstream's health
+        except UpstreamBadResponse:
+            if bad_answer_is_failure:
+                self.breaker.record_failure(organisation.id)
+            raise
         except BREAKER_FAILURES:
             self.breaker.record_failure(organisation.id)
             raise
@@ -405,6 +423,11 @@ class ContactshipClient:
             self._templates[organisation.id] = template
         request = template.copy()
         request.prepare_url(self.config.base_url + path, params)
+        if "%2E" in path:
+            # requests decodes %2E back to "." (an unreserved character), and the HTTP client
+            # then collapses a "." or ".." segment: put the path back as encoded.
+            base_path = urlsplit(template.url).path.rstrip("/")
+            request.url = urlunsplit(urlsplit(request.url)._replace(path=base_path + path))
         return request
 
     def _get_body(

@@ -7,6 +7,7 @@ object where a contact should be is an unexpected answer.
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ from .errors import UpstreamBadResponse
 log = logging.getLogger(__name__)
 
 Scalar = str | int | float | bool | None
+
+# What a contact id can look like: the API's ids are UUIDs; this also admits other plain ids, but
+# never a dot segment, a slash, a query, a fragment, a percent sign or a URL.
+CONTACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~:@+-]{0,199}", re.ASCII)
 
 # The API's own filter names, which are also the dashboard's GET parameters.
 FILTER_FIELDS = ("full_name", "email", "phone_number")
@@ -88,6 +93,11 @@ class ContactQuery:
 
     def __bool__(self) -> bool:
         return bool(self.params())
+
+
+def plausible_contact_id(value: str) -> bool:
+    """Whether `value` can be a contact's id, so that asking the API for it makes sense."""
+    return CONTACT_ID.fullmatch(value) is not None
 
 
 def iso_utc(value: datetime | None) -> str:

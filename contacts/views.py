@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -24,7 +24,7 @@ from .export import FORMATS
 from .filters import ContactFilter
 from .services import contact_export as contact_export_service
 from .tables import ContactTable
-from .types import ContactQuery
+from .types import ContactQuery, plausible_contact_id
 
 PAGE_PARAM = "page"
 REFRESH_PARAM = "refresh"
@@ -149,6 +149,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
 
 @organisation_member_required()
 def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
+    if not plausible_contact_id(contact_id):
+        # `.`, `..`, `?x`, a URL...: no contact has such an id, and no call is made for it.
+        raise Http404("Not a contact id.")
     contact = contactship_client().contact_get(
         organisation=request.organisation,
         contact_id=contact_id,

@@ -14,6 +14,7 @@ import socketserver
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -85,6 +86,8 @@ class DemoServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._faults = faults
         self._requests_seen = 0
+        # The raw request targets of the current run, as they arrived (for tests).
+        self.paths_seen: deque[str] = deque(maxlen=1000)
         self._fault_random = random.Random(FAULT_SEED)
         super().__init__(address, DemoRequestHandler)
 
@@ -99,6 +102,7 @@ class DemoServer(ThreadingHTTPServer):
         with self._lock:
             self._faults = faults
             self._requests_seen = 0
+            self.paths_seen.clear()
             self._fault_random.seed(FAULT_SEED)
 
     @property
@@ -114,9 +118,10 @@ class DemoServer(ThreadingHTTPServer):
             host = f"[{host}]"
         return f"http://{host}:{port}{API_PREFIX}"
 
-    def count_request(self) -> int:
+    def count_request(self, path: str = "") -> int:
         """Count an API request; returns its number in the current run (1 for the first)."""
         with self._lock:
+            self.paths_seen.append(path)
             self._requests_seen += 1
             return self._requests_seen
 
@@ -241,7 +246,7 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def _apply_faults(self, faults: Faults) -> None:
         """Hang, latency, status, rate limit, error rate (in that order); shapes come later."""
         server = self.demo
-        number = server.count_request()
+        number = server.count_request(self.path)
         if faults.hang:
             # Sleep in small steps; give up (without answering) when the server stops or the
             # fault is switched off.

@@ -1,0 +1,97 @@
+"""Issue 11, "hold under abuse": what one member or one bad answer must not be able to do.
+
+Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
+"""
+
+import pytest
+from django.urls import reverse
+
+from contacts.client import contactship_client
+from contacts.demo.data import contacts_for
+from contacts.demo.faults import Faults
+from contacts.errors import UpstreamNotFound
+from contacts.organisations import organisation_get
+
+pytestmark = pytest.mark.django_db
+
+ORG = "org-harbor"
+CONTACT_ID = contacts_for(ORG)[0]["id"]
+
+# id → the exact target the upstream must receive: always one segment under /contacts/.
+ODD_IDS = {
+    ".": "/v1/contacts/%2E?identifierType=id",
+    "..": "/v1/contacts/%2E%2E?identifierType=id",
+    "%2E": "/v1/contacts/%252E?identifierType=id",
+    "a/b": "/v1/contacts/a%2Fb?identifierType=id",
+    "?x": "/v1/contacts/%3Fx?identifierType=id",
+    "#x": "/v1/contacts/%23x?identifierType=id",
+    "https://evil.example/x": "/v1/contacts/https%3A%2F%2Fevil%2Eexample%2Fx?identifierType=id",
+    "../../v1/contacts": "/v1/contacts/%2E%2E%2F%2E%2E%2Fv1%2Fcontacts?identifierType=id",
+}
+
+
+# --- 1. odd contact ids -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("contact_id", list(ODD_IDS))
+def test_the_client_keeps_any_id_one_path_segment(faulty, contact_id):
+    server = faulty(Faults())
+    with pytest.raises(UpstreamNotFound):
+        contactship_client().contact_get(organisation=organisation_get(ORG), contact_id=contact_id)
+    assert list(server.paths_seen) == [ODD_IDS[contact_id]]
+
+
+def test_a_plain_id_still_reaches_its_contact(faulty):
+    server = faulty(Faults())
+    contact = contactship_client().contact_get(
+        organisation=organisation_get(ORG), contact_id=CONTACT_ID
+    )
+    assert contact.id == CONTACT_ID
+    assert list(server.paths_seen) == [f"/v1/contacts/{CONTACT_ID}?identifierType=id"]
+
+
+# Paths as a browser or `curl --path-as-is` sends them.
+ODD_PATHS = [
+    f"/orgs/{ORG}/contacts/./",
+    f"/orgs/{ORG}/contacts/../",
+    f"/orgs/{ORG}/contacts/%2E/",
+    f"/orgs/{ORG}/contacts/%2E%2E/",
+    f"/orgs/{ORG}/contacts/%252E/",
+    f"/orgs/{ORG}/contacts/a%2Fb/",
+    f"/orgs/{ORG}/contacts/%3Fx/",
+    f"/orgs/{ORG}/contacts/%23x/",
+    f"/orgs/{ORG}/contacts/http:%2F%2Fevil.example/",
+    f"/orgs/{ORG}/contacts/.%20/",
+]
+
+
+def test_odd_contact_paths_are_404_without_a_call_and_leave_the_search_working(
+    faulty, member_client
+):
+    server = faulty(Faults())
+    for path in ODD_PATHS:
+        response = member_client.get(path)
+        assert response.status_code == 404, path
+    assert list(server.paths_seen) == []
+    search = member_client.get(reverse("contact_list", args=[ORG]), {"full_name": "a"})
+    assert search.status_code == 200
+
+
+def test_malformed_contact_answers_do_not_open_the_organisations_circuit(faulty, member_client):
+    server = faulty(Faults(wrong_shape=True))
+    detail = reverse("contact_detail", args=[ORG, CONTACT_ID])
+    for _ in range(10):
+        assert member_client.get(detail, {"refresh": "1"}).status_code == 502
+    server.faults = Faults()
+    search = member_client.get(reverse("contact_list", args=[ORG]), {"full_name": "a"})
+    assert search.status_code == 200
+    assert member_client.get(detail).status_code == 200
+
+
+def test_a_malformed_contact_list_still_counts_against_the_circuit(faulty, member_client, settings):
+    # The list endpoint answering nonsense is the upstream being unwell: the breaker opens.
+    faulty(Faults(wrong_shape=True))
+    search = reverse("contact_list", args=[ORG])
+    for number in range(settings.CONTACTSHIP_BREAKER_THRESHOLD):
+        assert member_client.get(search, {"full_name": f"x{number}"}).status_code == 502
+    assert member_client.get(search, {"full_name": "y"}).status_code == 503

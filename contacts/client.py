@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import requests
+import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -56,6 +57,9 @@ READ_AHEAD_PER_CALL = 2
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
+# Bytes asked of the socket per read; a read returns what has arrived, up to this.
+READ_SIZE = 256 * 1024
+
 T = TypeVar("T")
 
 
@@ -66,6 +70,10 @@ class CallsBusy(UpstreamRateLimited):
         "Many searches and exports are running for this organisation right now. "
         "Please try again in a moment."
     )
+
+
+class BodyTooLarge(Exception):
+    """An answer larger than CONTACTSHIP_MAX_BODY_BYTES: reading stops there."""
 
 
 class PagingIgnored(UpstreamBadResponse):
@@ -95,6 +103,8 @@ class ClientConfig:
     breaker_threshold: int
     breaker_cooldown: float
     max_concurrent_calls: int
+    max_body_bytes: int
+    cache_max_bytes: int
 
     @classmethod
     def from_settings(cls) -> "ClientConfig":
@@ -118,6 +128,8 @@ class ClientConfig:
             breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
             breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
             max_concurrent_calls=settings.CONTACTSHIP_MAX_CONCURRENT_CALLS,
+            max_body_bytes=settings.CONTACTSHIP_MAX_BODY_BYTES,
+            cache_max_bytes=settings.CONTACTSHIP_CACHE_MAX_BYTES,
         )
 
 
@@ -398,9 +410,10 @@ class ContactshipClient:
             raise
         self.breaker.record_success(organisation.id)
 
-        if caching:
+        if caching and len(body) <= self.config.cache_max_bytes:
             # The bytes as they came, which the cache stores with a copy: pickling a page of
-            # parsed contacts cost more than parsing the bytes again on a hit.
+            # parsed contacts cost more than parsing the bytes again on a hit. An odd, large
+            # answer is not kept: a few would evict everything else (or fill Redis).
             try:
                 cache.set(cache_key, body, timeout=self.config.cache_ttl)
             except Exception:
@@ -469,12 +482,22 @@ class ContactshipClient:
                         **environment(self.config.base_url),
                     ) as response,
                 ):
-                    # In one read as it arrives, not in requests' 10 KiB steps: a page
-                    # is ~40 KiB and each step costs as much as the bytes it reads.
-                    content = b"".join(response.iter_content(chunk_size=None))
+                    content = self._read_body(response, deadline)
             except NoSlot:
                 self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
                 raise CallsBusy("every call slot of the organisation stayed busy") from None
+            except BodyTooLarge:
+                outcome = "too-large"
+                error = UpstreamBadResponse(
+                    f"answer larger than {self.config.max_body_bytes} bytes "
+                    "(CONTACTSHIP_MAX_BODY_BYTES)"
+                )
+                log.error(
+                    "upstream answer too large org=%s path=%s: more than %d bytes",
+                    organisation.id,
+                    path,
+                    self.config.max_body_bytes,
+                )
             except requests.ConnectTimeout:
                 outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
             except requests.Timeout:
@@ -506,6 +529,43 @@ class ContactshipClient:
             if time.monotonic() + wait >= deadline:
                 raise error
             time.sleep(wait)
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        """The whole body, read as it arrives, within the deadline and the size cap.
+
+        A read timeout bounds each socket read, not the body: an answer trickling a byte at a
+        time would outlive any deadline. So the socket's timeout is cut to what is left of the
+        deadline before each read, and the deadline is checked between reads. Bodies above
+        CONTACTSHIP_MAX_BODY_BYTES (decoded) raise BodyTooLarge, announced or not.
+        """
+        cap = self.config.max_body_bytes
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > cap:
+            raise BodyTooLarge
+        raw = response.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise requests.ReadTimeout("deadline passed while reading the answer")
+                if sock is not None:
+                    sock.settimeout(min(self.config.read_timeout, remaining))
+                # As it arrives (one socket read each), not in requests' 10 KiB steps: a page
+                # is ~40 KiB and each step costs as much as the bytes it reads.
+                chunk = raw.read1(READ_SIZE)
+                if not chunk:
+                    return b"".join(parts)
+                size += len(chunk)
+                if size > cap:
+                    raise BodyTooLarge
+                parts.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.ReadTimeout(str(exc)) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise requests.ConnectionError(type(exc).__name__) from None
 
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter, so replicas retrying together do not stampede.

@@ -3,6 +3,8 @@
 Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
 """
 
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -95,3 +97,55 @@ def test_a_malformed_contact_list_still_counts_against_the_circuit(faulty, membe
     for number in range(settings.CONTACTSHIP_BREAKER_THRESHOLD):
         assert member_client.get(search, {"full_name": f"x{number}"}).status_code == 502
     assert member_client.get(search, {"full_name": "y"}).status_code == 503
+
+
+# --- 5. the upstream's body: bounded in time and size -------------------------------------------
+
+
+def _search(member_client, **params):
+    started = time.monotonic()
+    response = member_client.get(reverse("contact_list", args=[ORG]), params)
+    return response, time.monotonic() - started
+
+
+def test_a_trickling_answer_ends_at_the_deadline(faulty, member_client, settings):
+    # Each byte arrives well within the read timeout; the whole body would take minutes.
+    faulty(Faults(trickle_ms=50))
+    response, took = _search(member_client, full_name="a")
+    assert response.status_code == 504
+    assert "did not answer in time" in response.content.decode()
+    assert took < settings.CONTACTSHIP_DEADLINE + 2.0
+
+
+def test_a_huge_answer_is_refused_and_not_cached(faulty, member_client, settings):
+    settings.CONTACTSHIP_MAX_BODY_BYTES = 1024 * 1024
+    server = faulty(Faults(huge_body_mb=40))
+    response, took = _search(member_client, full_name="a")
+    assert response.status_code == 502
+    assert "does not understand" in response.content.decode()
+    assert took < 5.0
+    # Asked again, it is asked again: nothing was kept.
+    assert _search(member_client, full_name="a")[0].status_code == 502
+    assert server.requests_seen == 2
+
+
+def test_an_announced_length_above_the_cap_is_refused_before_reading(
+    faulty, member_client, settings
+):
+    settings.CONTACTSHIP_MAX_BODY_BYTES = 1000  # a page of 100 contacts is ~40 KB
+    faulty(Faults())
+    assert _search(member_client, full_name="a")[0].status_code == 502
+
+
+def test_answers_above_the_cache_limit_are_not_cached(faulty, member_client, settings):
+    server = faulty(Faults())
+    settings.CONTACTSHIP_CACHE_MAX_BYTES = 1000
+    assert _search(member_client, full_name="a")[0].status_code == 200
+    assert _search(member_client, full_name="a")[0].status_code == 200
+    assert server.requests_seen == 2
+    # Small answers still are.
+    settings.CONTACTSHIP_CACHE_MAX_BYTES = 10 * 1024 * 1024
+    server.faults = Faults()
+    _search(member_client, full_name="b")
+    _search(member_client, full_name="b")
+    assert server.requests_seen == 1

@@ -337,8 +337,40 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, MAINTENANCE_PAGE.encode(), HTML_TYPE)
         elif faults.wrong_shape:
             self._send_json(HTTPStatus.OK, wrong_shape)
+        elif faults.trickle_ms or faults.huge_body_mb:
+            self._send_slowly_or_hugely(json.dumps(payload, ensure_ascii=False).encode(), faults)
         else:
             self._send_json(HTTPStatus.OK, payload)
+
+    def _send_slowly_or_hugely(self, body: bytes, faults: Faults) -> None:
+        """A 200 whose body trickles (a byte at a time) or is padded to a huge size (valid JSON
+        followed by spaces, without a Content-Length: the client only learns it by reading)."""
+        stopping = self.demo.stopping
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", JSON_TYPE)
+        if faults.huge_body_mb:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            if faults.trickle_ms:
+                for byte in body:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                    if stopping.wait(faults.trickle_ms / 1000):
+                        raise _Drop
+            else:
+                self.wfile.write(body)
+            padding = faults.huge_body_mb * 1024 * 1024 - len(body)
+            block = b" " * 65536
+            while padding > 0 and not stopping.is_set():
+                self.wfile.write(block[: min(padding, len(block))])
+                padding -= len(block)
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def _send_json(self, status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
         encoded = json.dumps(body, ensure_ascii=False).encode("utf-8")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -197,8 +198,23 @@ def decode_json(body: bytes) -> Any:
         raise UpstreamBadResponse("body is not JSON") from None
 
 
-def _complaint(content: bytes) -> str:
-    """The upstream's own words about a 400, short and as plain text."""
+# Anything shaped like a key or token: a long run of letters, digits, `-` and `_` holding both a
+# letter and a digit. Words, numbers and phone numbers are not; UUIDs are hidden too.
+KEY_SHAPED = re.compile(r"(?<![\w-])(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[\w-]{20,}(?![\w-])", re.ASCII)
+REDACTED = "[hidden]"
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` without the given secrets or anything shaped like a key, for a page or a log."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return KEY_SHAPED.sub(REDACTED, text)
+
+
+def _complaint(content: bytes, api_key: str) -> str:
+    """The upstream's own words about a 400, short, as plain text, and never holding the
+    organisation's key (an upstream may echo the request, headers included)."""
     try:
         body = orjson.loads(content)
     except ValueError:
@@ -206,7 +222,8 @@ def _complaint(content: bytes) -> str:
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
             if isinstance(body.get(key), str):
-                return body[key][:300]
+                # Redacted before it is cut: a cut could leave a key's first part.
+                return redact(body[key], api_key)[:300]
     return ""
 
 
@@ -576,7 +593,7 @@ class ContactshipClient:
     ) -> tuple[UpstreamError, bool]:
         status = response.status_code
         if status == 400:
-            return UpstreamBadRequest(_complaint(content)), False
+            return UpstreamBadRequest(_complaint(content, organisation.api_key)), False
         if status in (401, 403):
             log.error(
                 "Contactship rejected the API key org=%s status=%d: an administrator must update "

@@ -3,20 +3,25 @@
 Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
 """
 
+import logging
+import secrets
 import time
 
 import pytest
+import responses
 from django.urls import reverse
 
-from contacts.client import contactship_client
+from contacts.client import contactship_client, redact
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.errors import UpstreamNotFound
 from contacts.organisations import organisation_get
+from tests.conftest import KEYS, ORGANISATIONS
 
 pytestmark = pytest.mark.django_db
 
 ORG = "org-harbor"
+FAKE_URL = "https://contactship.test/v1"
 CONTACT_ID = contacts_for(ORG)[0]["id"]
 
 # id → the exact target the upstream must receive: always one segment under /contacts/.
@@ -149,3 +154,32 @@ def test_answers_above_the_cache_limit_are_not_cached(faulty, member_client, set
     _search(member_client, full_name="b")
     _search(member_client, full_name="b")
     assert server.requests_seen == 1
+
+
+# --- 6. an upstream complaint never carries a key -----------------------------------------------
+
+
+def test_a_complaint_echoing_the_key_is_shown_and_logged_without_it(
+    settings, member_client, caplog
+):
+    settings.CONTACTSHIP_API_URL = FAKE_URL
+    settings.CONTACTSHIP_ORGANISATIONS = ORGANISATIONS
+    key = KEYS[ORG]
+    other = "sk_live_" + secrets.token_hex(16)
+    complaint = f"bad full_name; request had x-api-key: {key} (also tried {other})"
+    caplog.set_level(logging.INFO)
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FAKE_URL}/contacts", status=400, json={"error": complaint})
+        response = member_client.get(reverse("contact_list", args=[ORG]), {"full_name": "a"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "bad full_name; request had x-api-key: [hidden]" in page
+    for secret in (key, key[:12], other):
+        assert secret not in page
+        assert secret not in caplog.text
+
+
+def test_redaction_keeps_ordinary_words_numbers_and_phone_numbers():
+    text = "full_name must be at most 200 characters, phone +12124567890, internationalisation"
+    assert redact(text, "") == text
+    assert redact("key abcdefghij0123456789xyz here", "") == "key [hidden] here"

@@ -55,6 +55,9 @@ class Contact(NamedTuple):
     description: str = ""
     organization_id: str = ""
     additional_data: tuple[AdditionalField, ...] = ()
+    # The API's text of `created_at` when it is not a date the dashboard can use, for the
+    # contact page; "" when `created_at` holds it (or there is none).
+    created_at_text: str = ""
 
     @property
     def created_at_iso(self) -> str:
@@ -130,14 +133,21 @@ def _text(value: Any) -> str:
 
 
 def _timestamp(value: Any) -> datetime | None:
+    """The timestamp in UTC, or None when there is none or it is not a possible date.
+
+    Converted here, once: `0001-01-01T00:00:00+05:00` parses, but its UTC time falls before
+    year 1 (and `9999-12-31T23:59:59-05:00` after 9999), which no later conversion survives.
+    """
     if value.__class__ is not str or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            # A timestamp without an offset is taken as UTC, the API's documented zone.
+            return parsed.replace(tzinfo=UTC)
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    # A timestamp without an offset is taken as UTC, the API's documented zone.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _additional_data(value: Any) -> tuple[AdditionalField, ...]:
@@ -157,10 +167,12 @@ def contact_from_json(obj: Any) -> Contact:
     if obj.__class__ is not dict:
         raise UpstreamBadResponse(f"a contact is a {type(obj).__name__}, not an object")
     get = obj.get
+    raw_created = get("created_at")
+    created_at = _timestamp(raw_created)
     # Positional, in the fields' order: this runs for every row of an export.
     return Contact(
         _text(get("id")),
-        _timestamp(get("created_at")),
+        created_at,
         _text(get("full_name")),
         _text(get("email")),
         _text(get("phone_number")),
@@ -168,6 +180,7 @@ def contact_from_json(obj: Any) -> Contact:
         _text(get("description")),
         _text(get("organization_id")),
         _additional_data(get("additional_data")),
+        "" if created_at is not None or raw_created is None else _text(raw_created)[:100],
     )
 
 

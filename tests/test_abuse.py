@@ -3,6 +3,8 @@
 Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
 """
 
+import csv
+import io
 import logging
 import secrets
 import time
@@ -10,12 +12,15 @@ import time
 import pytest
 import responses
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from contacts.client import contactship_client, redact
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
+from contacts.demo.server import ODD_TIMESTAMPS
 from contacts.errors import UpstreamNotFound
 from contacts.organisations import organisation_get
+from contacts.types import contact_from_json
 from tests.conftest import KEYS, ORGANISATIONS
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +188,42 @@ def test_redaction_keeps_ordinary_words_numbers_and_phone_numbers():
     text = "full_name must be at most 200 characters, phone +12124567890, internationalisation"
     assert redact(text, "") == text
     assert redact("key abcdefghij0123456789xyz here", "") == "key [hidden] here"
+
+
+# --- 4. impossible timestamps ---------------------------------------------------------------------
+
+
+def test_out_of_range_timestamps_are_empty_dates_on_every_page_and_format(faulty, member_client):
+    faulty(Faults(odd_timestamps=True))
+    first, second, third = contacts_for(ORG)[:3]
+
+    search = member_client.get(reverse("contact_list", args=[ORG]))
+    assert search.status_code == 200
+    page = search.content.decode()
+    assert first["id"] in page and second["id"] in page and third["id"] in page
+
+    detail = member_client.get(reverse("contact_detail", args=[ORG, first["id"]]))
+    assert detail.status_code == 200
+    # The upstream's own text stays visible where a person reads one contact.
+    assert ODD_TIMESTAMPS[0] in detail.content.decode()
+
+    csv_response = member_client.get(reverse("contact_export_csv", args=[ORG]))
+    assert csv_response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(csv_response).decode("utf-8-sig"))))
+    assert len(rows) == len(contacts_for(ORG))
+    assert [row["created_at"] for row in rows[:3]] == ["", "", ""]
+    assert rows[3]["created_at"] == contacts_for(ORG)[3]["created_at"]
+
+    xlsx_response = member_client.get(reverse("contact_export_xlsx", args=[ORG]))
+    assert xlsx_response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx_response)), read_only=True).active
+    cells = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert len(cells) == len(contacts_for(ORG))
+    assert cells[:3] == [None, None, None]
+    assert cells[3] is not None
+
+
+def test_a_timestamp_with_an_offset_is_kept_as_its_utc_time():
+    contact = contact_from_json({"id": "x", "created_at": "2024-03-05T23:30:00-05:00"})
+    assert contact.created_at_iso == "2024-03-06T04:30:00Z"
+    assert contact.created_at_text == ""

@@ -26,6 +26,7 @@ class Faults:
     fail_from_offset: int | None = None  # list requests with offset >= this get HTTP 500
     trickle_ms: int = 0  # send 200 bodies one byte at a time, this many ms apart
     huge_body_mb: int = 0  # pad 200 bodies (valid JSON) to this many MB, without Content-Length
+    odd_timestamps: bool = False  # the first contacts of an answer get impossible created_at
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -78,6 +79,8 @@ class Faults:
             parts.append(f"bodies trickle a byte every {self.trickle_ms} ms")
         if self.huge_body_mb:
             parts.append(f"bodies padded to {self.huge_body_mb} MB")
+        if self.odd_timestamps:
+            parts.append("out-of-range timestamps")
         return ", ".join(parts) or "none"
 
     @classmethod
@@ -144,6 +147,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="MB",
         help="pad each 200 answer's JSON with spaces to MB megabytes, sent without a length",
+    )
+    group.add_argument(
+        "--odd-timestamps",
+        action="store_true",
+        help="give the first contacts of each answer created_at values that parse but overflow "
+        "when converted to UTC (0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00) or are "
+        "not dates",
     )
 
 

@@ -333,6 +333,8 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
 
     def _send_contacts(self, payload: Any, faults: Faults, *, wrong_shape: Any) -> None:
         """A 200 answer, unless a shape fault replaces it with HTML or JSON of the wrong shape."""
+        if faults.odd_timestamps:
+            payload = _with_odd_timestamps(payload)
         if faults.non_json:
             self._send(HTTPStatus.OK, MAINTENANCE_PAGE.encode(), HTML_TYPE)
         elif faults.wrong_shape:
@@ -404,6 +406,18 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.demo.verbose:
             super().log_message(format, *args)
+
+
+# Timestamps that parse as ISO 8601 but fall outside years 1-9999 in UTC, and one that is no date.
+ODD_TIMESTAMPS = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "yesterday-ish")
+
+
+def _with_odd_timestamps(payload: Any) -> Any:
+    """The answer with ODD_TIMESTAMPS as the created_at of its first contacts (copies)."""
+    if isinstance(payload, dict):
+        return {**payload, "created_at": ODD_TIMESTAMPS[0]}
+    odd = [{**c, "created_at": t} for c, t in zip(payload, ODD_TIMESTAMPS, strict=False)]
+    return odd + payload[len(odd) :]
 
 
 def _query_params(query: str) -> dict[str, str]:

@@ -100,17 +100,21 @@ if REDIS_URL:
     # Shared by every replica: cached pages, circuit breakers, upstream call slots, sessions.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, answering as a miss would while Redis does not answer.
+            "BACKEND": "contacts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dashboard",
             # A Redis that stops answering must not hold a request longer than this.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out.
+    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out
+    # (and, with the cache above, so that a Redis outage does not either).
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a failed Redis call, this process stops asking Redis for this many seconds, then tries one.
+DASHBOARD_CACHE_RETRY_SECONDS = env.float("DASHBOARD_CACHE_RETRY_SECONDS", default=5.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -5,9 +5,12 @@ the search page, whose complaint belongs next to the form fields. An export that
 first bytes cannot become a page: its stream raises, and the server aborts the download.
 """
 
+import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +24,13 @@ from .access import accessible_organisations, organisation_member_required
 from .client import contactship_client
 from .errors import UpstreamBadRequest
 from .export import FORMATS
+from .export_limits import ExportsBusy, LimitedStream, export_ticket
 from .filters import ContactFilter
 from .services import contact_export as contact_export_service
 from .tables import ContactTable
 from .types import ContactQuery, plausible_contact_id
+
+log = logging.getLogger(__name__)
 
 PAGE_PARAM = "page"
 REFRESH_PARAM = "refresh"
@@ -178,17 +184,27 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
         context = {"organisation": request.organisation, "filter": filterset}
         return render(request, "contacts/export_invalid.html", context, status=400)
 
+    try:
+        ticket = export_ticket(str(request.user.pk))
+    except ExportsBusy as busy:
+        return _exports_busy(request, busy)
     export_format = FORMATS[fmt]
-    chunks, _ = contact_export_service(
-        user=request.user,
-        username=request.user.get_username(),
-        organisation=request.organisation,
-        query=filterset.qs,
-        fmt=export_format,
-        source="web",
-        bom=request.GET.get(BOM_PARAM) != "0",
-    )
-    response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
+    try:
+        chunks, _ = contact_export_service(
+            user=request.user,
+            username=request.user.get_username(),
+            organisation=request.organisation,
+            query=filterset.qs,
+            fmt=export_format,
+            source="web",
+            bom=request.GET.get(BOM_PARAM) != "0",
+        )
+    except BaseException:
+        ticket.release()
+        raise
+    _bound_send_time(request)
+    stream = LimitedStream(chunks, ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS)
+    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
     name = slugify(request.organisation.name) or "export"
     filename = f"contacts-{name}-{today}.{export_format.extension}"
@@ -197,3 +213,30 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     # Proxies such as nginx would otherwise buffer the whole file before sending a byte.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
+    log.warning(
+        "export refused user=%s org=%s limit=%s running=%d max=%d",
+        request.user.get_username(),
+        request.organisation.id,
+        busy.scope,
+        busy.running,
+        busy.limit,
+    )
+    context = {"organisation": request.organisation, "busy": busy}
+    response = render(request, "contacts/export_busy.html", context, status=429)
+    response["Retry-After"] = "30"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bound_send_time(request: HttpRequest) -> None:
+    """Under gunicorn, a client that stops reading makes a send block: bound each send by
+    DASHBOARD_EXPORT_SEND_TIMEOUT, after which the server drops the connection and the export
+    ends (gunicorn makes the socket blocking again for the connection's next request)."""
+    sock = request.META.get("gunicorn.socket")
+    timeout = settings.DASHBOARD_EXPORT_SEND_TIMEOUT
+    if sock is not None and timeout > 0:
+        with suppress(OSError):
+            sock.settimeout(timeout)

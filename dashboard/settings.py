@@ -281,6 +281,15 @@ CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512
 CONTACTSHIP_BREAKER_THRESHOLD = env.int("CONTACTSHIP_BREAKER_THRESHOLD", default=5)
 CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default=30.0)
 
+# Exports at once: per user (across replicas with Redis) and per process, below the process's
+# threads (dashboard/gunicorn.py: 8) so that page views always find one. 0: no limit. A download
+# is aborted after DASHBOARD_EXPORT_MAX_SECONDS, and under gunicorn when one send to the client
+# waits longer than DASHBOARD_EXPORT_SEND_TIMEOUT (a reader that stopped reading).
+DASHBOARD_EXPORTS_PER_USER = env.int("DASHBOARD_EXPORTS_PER_USER", default=2)
+DASHBOARD_EXPORTS_PER_PROCESS = env.int("DASHBOARD_EXPORTS_PER_PROCESS", default=4)
+DASHBOARD_EXPORT_MAX_SECONDS = env.float("DASHBOARD_EXPORT_MAX_SECONDS", default=1800.0)
+DASHBOARD_EXPORT_SEND_TIMEOUT = env.float("DASHBOARD_EXPORT_SEND_TIMEOUT", default=60.0)
+
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -145,8 +145,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # The same URL answers a fragment or a page: caches (and the browser's back button) must not
     # hand out one for the other.
     patch_vary_headers(response, ["HX-Request"])
+    # Contacts: never kept by a shared cache, nor by the browser on disk.
+    patch_cache_control(response, private=True, no_store=True)
     if partial:
-        patch_cache_control(response, no_store=True)
         # The address bar shows the search itself, without empty fields or "refresh".
         canonical = request.path + (f"?{urlencode(here)}" if here else "")
         push_url(response, canonical if status == 200 else request.get_full_path())
@@ -174,7 +175,9 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
         "contact": contact,
         "back_query": urlencode(search_params(back, _page_number(request))),
     }
-    return render(request, "contacts/contact_detail.html", context)
+    response = render(request, "contacts/contact_detail.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @organisation_member_required(export=True)

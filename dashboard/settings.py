@@ -290,12 +290,18 @@ DASHBOARD_EXPORTS_PER_PROCESS = env.int("DASHBOARD_EXPORTS_PER_PROCESS", default
 DASHBOARD_EXPORT_MAX_SECONDS = env.float("DASHBOARD_EXPORT_MAX_SECONDS", default=1800.0)
 DASHBOARD_EXPORT_SEND_TIMEOUT = env.float("DASHBOARD_EXPORT_SEND_TIMEOUT", default=60.0)
 
+# Django's password-reset pages (they e-mail a link: set EMAIL_* too). Off unless asked for.
+DASHBOARD_PASSWORD_RESET = env.bool("DASHBOARD_PASSWORD_RESET", default=False)
+
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "filters": {
+        "forbidden_one_line": {"()": "contacts.log.ForbiddenWithoutTraceback"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -305,5 +311,7 @@ LOGGING = {
         # Propagates to the root handler (and so to pytest's caplog).
         "contacts": {"level": "INFO"},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A 403 as one line, without the PermissionDenied traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
     },
 }

@@ -268,3 +268,76 @@ def test_remove_member(upstream, django_user_model, capsys):
     assert "Removed: maria from org-tejo" in capsys.readouterr().out
     with pytest.raises(CommandError, match="not a member"):
         call_command("remove_member", "maria", "org-tejo")
+
+
+# --- issue 11: hardening ---------------------------------------------------------------------
+
+
+def test_pages_that_show_contacts_are_never_stored(member_client, upstream):
+    from contacts.demo.data import contacts_for
+
+    for url in (
+        reverse("contact_list", args=["org-harbor"]),
+        reverse("contact_detail", args=["org-harbor", contacts_for("org-harbor")[0]["id"]]),
+    ):
+        response = member_client.get(url)
+        assert response.status_code == 200
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives, url
+
+
+def test_anonymous_requests_create_no_session_rows(client):
+    from django.contrib.sessions.models import Session
+
+    for _ in range(5):
+        assert client.get(reverse("login") + "?embed=1").status_code == 200
+    later = client.get(reverse("login"))
+    assert b'<body class="embedded">' in later.content  # still remembered, in a cookie
+    assert Session.objects.count() == 0
+
+
+def test_names_and_descriptions_are_isolated_for_bidirectional_text(member_client, upstream):
+    from contacts.demo.data import contacts_for
+
+    page = member_client.get(reverse("contact_list", args=["org-harbor"])).content.decode()
+    assert page.count('<td dir="auto"') >= 100  # every name
+    assert page.count('<td class="optional wrap" dir="auto">') >= 100  # every description
+    contact_id = contacts_for("org-harbor")[0]["id"]
+    detail = member_client.get(reverse("contact_detail", args=["org-harbor", contact_id]))
+    assert '<h1 dir="auto">' in detail.content.decode()
+    assert '<dd dir="auto">' in detail.content.decode()
+
+
+def test_password_reset_pages_are_not_exposed_by_default(client):
+    for path in ("/accounts/password_reset/", "/accounts/reset/done/"):
+        assert client.get(path).status_code == 404
+    assert client.get(reverse("login")).status_code == 200
+
+
+def test_password_reset_pages_come_when_asked_for():
+    code = "from django.urls import reverse; print(reverse('password_reset'))"
+    env = {"DJANGO_DEBUG": "1", "DASHBOARD_PASSWORD_RESET": "1"}
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("/accounts/password_reset/")
+
+
+def test_a_403_is_logged_as_one_line(client, django_user_model, upstream):
+    import io
+    import logging
+
+    outsider = make_user(django_user_model, "outsider", {"org-tejo": False})
+    client.force_login(outsider)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        assert client.get(reverse("contact_list", args=["org-harbor"])).status_code == 403
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "WARNING django.request Forbidden (Permission denied): /orgs/org-harbor/contacts/"
+    ]

@@ -79,16 +79,14 @@ class ExportTicket:
                 _user_running[self.user_id] -= 1
                 if not _user_running[self.user_id]:
                     del _user_running[self.user_id]
-        if self.shared:
+        # While Redis rests after a failure, the entry is left to expire rather than waited on.
+        if self.shared and not outage.down:
             try:
-                _redis_client_or_raise().zrem(_user_key(self.user_id), self.token)
+                caches["default"]._cache.get_client(write=True).zrem(
+                    _user_key(self.user_id), self.token
+                )
             except Exception as exc:
                 outage.failed(exc)  # the entry expires by itself
-
-
-def _redis_client_or_raise():
-    backend = caches["default"]
-    return backend._cache.get_client(write=True)
 
 
 def _user_key(user_id: str) -> str:

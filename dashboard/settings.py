@@ -110,7 +110,8 @@ if REDIS_URL:
     }
     # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out
     # (and, with the cache above, so that a Redis outage does not either).
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Django's cached_db, carrying on with the database alone when the cache fails.
+    SESSION_ENGINE = "contacts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # After a failed Redis call, this process stops asking Redis for this many seconds, then tries one.

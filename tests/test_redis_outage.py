@@ -93,7 +93,7 @@ def redis_server(settings, upstream):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "contacts.sessions"
     settings.DASHBOARD_CACHE_RETRY_SECONDS = 2.0
     outage.reset()
     try:
@@ -178,3 +178,19 @@ def test_the_dashboard_keeps_answering_while_redis_is_killed_or_frozen(
     # may fail once more just after it.
     assert 2 <= len(outages) <= 4
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_sessions_carry_on_over_a_plain_redis_cache(redis_server, settings, django_user_model):
+    # Even with Django's own RedisCache (which raises when Redis is down), the session store
+    # falls back to the database: logins and pages answer.
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        }
+    }
+    make_user(django_user_model, "plain", {ORG: True})
+    before = _log_in("plain")
+    redis_server.kill()
+    _every_page_answers(before)
+    _every_page_answers(_log_in("plain"))

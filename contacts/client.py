@@ -570,9 +570,9 @@ class ContactshipClient:
                     raise requests.ReadTimeout("deadline passed while reading the answer")
                 if sock is not None:
                     sock.settimeout(min(self.config.read_timeout, remaining))
-                # As it arrives (one socket read each), not in requests' 10 KiB steps: a page
-                # is ~40 KiB and each step costs as much as the bytes it reads.
-                chunk = raw.read1(READ_SIZE)
+                # As it arrives (one socket read each, decoded if compressed), not in requests'
+                # 10 KiB steps: a page is ~40 KiB and each step costs as much as it reads.
+                chunk = raw.read1(READ_SIZE, decode_content=True)
                 if not chunk:
                     return b"".join(parts)
                 size += len(chunk)

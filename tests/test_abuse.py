@@ -4,6 +4,7 @@ Through the in-thread demo API (`faulty`), which records the raw request targets
 """
 
 import csv
+import gzip
 import io
 import logging
 import secrets
@@ -18,15 +19,16 @@ from contacts.client import contactship_client, redact
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.demo.server import ODD_TIMESTAMPS
-from contacts.errors import UpstreamNotFound
+from contacts.errors import UpstreamBadResponse, UpstreamNotFound
 from contacts.organisations import organisation_get
-from contacts.types import contact_from_json
+from contacts.types import ContactQuery, contact_from_json
 from tests.conftest import KEYS, ORGANISATIONS
 
 pytestmark = pytest.mark.django_db
 
 ORG = "org-harbor"
 FAKE_URL = "https://contactship.test/v1"
+JSON = "application/json"
 CONTACT_ID = contacts_for(ORG)[0]["id"]
 
 # id → the exact target the upstream must receive: always one segment under /contacts/.
@@ -227,3 +229,23 @@ def test_a_timestamp_with_an_offset_is_kept_as_its_utc_time():
     contact = contact_from_json({"id": "x", "created_at": "2024-03-05T23:30:00-05:00"})
     assert contact.created_at_iso == "2024-03-06T04:30:00Z"
     assert contact.created_at_text == ""
+
+
+def test_compressed_answers_are_decoded_and_capped_by_their_decoded_size(settings):
+    settings.CONTACTSHIP_API_URL = FAKE_URL
+    settings.CONTACTSHIP_ORGANISATIONS = ORGANISATIONS
+    settings.CONTACTSHIP_MAX_BODY_BYTES = 1024 * 1024
+    client = contactship_client()
+    org = organisation_get(ORG)
+    gzipped = {"Content-Encoding": "gzip"}
+    with responses.RequestsMock() as mock:
+        body = gzip.compress(b'[{"id": "a", "full_name": "Ana"}]')
+        mock.get(f"{FAKE_URL}/contacts", body=body, headers=gzipped, content_type=JSON)
+        page = client.contact_list(organisation=org, query=ContactQuery(full_name="a"))
+        assert [c.full_name for c in page] == ["Ana"]
+    with responses.RequestsMock() as mock:
+        # 10 MB of JSON in ~10 KB on the wire.
+        bomb = gzip.compress(b"[" + b" " * (10 * 1024 * 1024) + b"]")
+        mock.get(f"{FAKE_URL}/contacts", body=bomb, headers=gzipped, content_type=JSON)
+        with pytest.raises(UpstreamBadResponse):
+            client.contact_list(organisation=org, query=ContactQuery(full_name="b"))

@@ -16,6 +16,7 @@ outage and the recovery are logged once each.
 import logging
 import threading
 import time
+from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
@@ -99,6 +100,7 @@ def _tolerant(name: str, fallback: Any):
             result = operation(self, *args, **kwargs)
         except FAILURES as exc:
             outage.failed(exc)
+            self.drop_idle_connections()
             return fallback(*args, **kwargs) if callable(fallback) else fallback
         outage.succeeded()
         return result
@@ -110,6 +112,14 @@ def _tolerant(name: str, fallback: Any):
 
 class ResilientRedisCache(RedisCache):
     """`RedisCache` whose operations never raise because Redis is down or frozen."""
+
+    def drop_idle_connections(self) -> None:
+        """Close the pooled connections nobody is using: after a Redis restart each would fail
+        once when next used, and each failure would start another rest period."""
+        for pool in list(getattr(self._cache, "_pools", {}).values()):
+            # Best effort: a connection that cannot be closed fails and closes when used.
+            with suppress(Exception):
+                pool.disconnect(inuse_connections=False)
 
     get = _tolerant("get", lambda key, default=None, version=None: default)
     get_many = _tolerant("get_many", lambda keys, version=None: {})

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.sessions.backends import cached_db
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from .cache import outage
+from .cache import ResilientRedisCache, outage
 
 
 class _TolerantCache:
@@ -51,4 +51,6 @@ class _TolerantCache:
 class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
-        self._cache = _TolerantCache(self._cache)
+        # ResilientRedisCache already answers as a miss, and alone knows whether Redis did.
+        if not isinstance(self._cache, ResilientRedisCache):
+            self._cache = _TolerantCache(self._cache)

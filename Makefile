@@ -17,14 +17,17 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	touch $(STAMP)
 
 # DEMO_ARGS passes fault flags to the demo API, e.g. make run DEMO_ARGS="--latency-ms 1500".
+# DJANGO_DEBUG defaults to off (fail closed): the development server asks for it.
 run: install
-	$(BIN)/python manage.py rundemo --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --demo-args="$(DEMO_ARGS)"
 
 # The production setup, locally: DJANGO_DEBUG=0, collected static files, dashboard/gunicorn.py.
+# The launcher runs with development settings; it starts gunicorn with DJANGO_DEBUG=0.
 serve: install
-	$(BIN)/python manage.py rundemo --production --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --demo-args="$(DEMO_ARGS)"
 
 # PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
+# pytest reads dashboard.settings_test, which asks for DJANGO_DEBUG=1 itself.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

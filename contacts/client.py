@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -19,10 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import orjson
 import requests
+import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
@@ -56,6 +58,9 @@ READ_AHEAD_PER_CALL = 2
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
+# Bytes asked of the socket per read; a read returns what has arrived, up to this.
+READ_SIZE = 256 * 1024
+
 T = TypeVar("T")
 
 
@@ -66,6 +71,10 @@ class CallsBusy(UpstreamRateLimited):
         "Many searches and exports are running for this organisation right now. "
         "Please try again in a moment."
     )
+
+
+class BodyTooLarge(Exception):
+    """An answer larger than CONTACTSHIP_MAX_BODY_BYTES: reading stops there."""
 
 
 class PagingIgnored(UpstreamBadResponse):
@@ -95,6 +104,8 @@ class ClientConfig:
     breaker_threshold: int
     breaker_cooldown: float
     max_concurrent_calls: int
+    max_body_bytes: int
+    cache_max_bytes: int
 
     @classmethod
     def from_settings(cls) -> "ClientConfig":
@@ -118,6 +129,8 @@ class ClientConfig:
             breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
             breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
             max_concurrent_calls=settings.CONTACTSHIP_MAX_CONCURRENT_CALLS,
+            max_body_bytes=settings.CONTACTSHIP_MAX_BODY_BYTES,
+            cache_max_bytes=settings.CONTACTSHIP_CACHE_MAX_BYTES,
         )
 
 
@@ -166,6 +179,16 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
+def contact_path(contact_id: str) -> str:
+    """The detail path of `contact_id`, which stays one path segment whatever it holds.
+
+    Everything but letters, digits and `-_~` is percent-encoded, dots included: `quote()` leaves
+    dots alone, and a segment `.` or `..` would be collapsed on the way out, so that `/contacts/.`
+    asked for the contact list and `/contacts/..` for the API's root, with the organisation's key.
+    """
+    return "/contacts/" + quote(contact_id, safe="").replace(".", "%2E")
+
+
 def decode_json(body: bytes) -> Any:
     """The documented answers are JSON; anything else is an unexpected answer."""
     try:
@@ -175,8 +198,23 @@ def decode_json(body: bytes) -> Any:
         raise UpstreamBadResponse("body is not JSON") from None
 
 
-def _complaint(content: bytes) -> str:
-    """The upstream's own words about a 400, short and as plain text."""
+# Anything shaped like a key or token: a long run of letters, digits, `-` and `_` holding both a
+# letter and a digit. Words, numbers and phone numbers are not; UUIDs are hidden too.
+KEY_SHAPED = re.compile(r"(?<![\w-])(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[\w-]{20,}(?![\w-])", re.ASCII)
+REDACTED = "[hidden]"
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` without the given secrets or anything shaped like a key, for a page or a log."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return KEY_SHAPED.sub(REDACTED, text)
+
+
+def _complaint(content: bytes, api_key: str) -> str:
+    """The upstream's own words about a 400, short, as plain text, and never holding the
+    organisation's key (an upstream may echo the request, headers included)."""
     try:
         body = orjson.loads(content)
     except ValueError:
@@ -184,7 +222,8 @@ def _complaint(content: bytes) -> str:
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
             if isinstance(body.get(key), str):
-                return body[key][:300]
+                # Redacted before it is cut: a cut could leave a key's first part.
+                return redact(body[key], api_key)[:300]
     return ""
 
 
@@ -247,12 +286,15 @@ class ContactshipClient:
     ) -> Contact:
         return self._call(
             organisation,
-            f"/contacts/{quote(contact_id, safe='')}",
+            contact_path(contact_id),
             {"identifierType": "id"},
             parse=lambda body: contact_from_json(decode_json(body)),
             use_cache=True,
             refresh=refresh,
             deadline=deadline,
+            # One odd contact (or an id that names no contact) is not an upstream that is down:
+            # it must not open the organisation's circuit for everyone's searches.
+            bad_answer_is_failure=False,
         )
 
     def contact_pages(
@@ -344,6 +386,7 @@ class ContactshipClient:
         use_cache: bool,
         refresh: bool,
         deadline: float | None,
+        bad_answer_is_failure: bool = True,
     ) -> T:
         caching = use_cache and self.config.cache_ttl > 0
         cache_key = self._cache_key(organisation, path, params) if caching else ""
@@ -372,6 +415,10 @@ class ContactshipClient:
             result = parse(body)
         except CallsBusy:
             raise  # the dashboard's own limit says nothing about the upstream's health
+        except UpstreamBadResponse:
+            if bad_answer_is_failure:
+                self.breaker.record_failure(organisation.id)
+            raise
         except BREAKER_FAILURES:
             self.breaker.record_failure(organisation.id)
             raise
@@ -380,9 +427,10 @@ class ContactshipClient:
             raise
         self.breaker.record_success(organisation.id)
 
-        if caching:
+        if caching and len(body) <= self.config.cache_max_bytes:
             # The bytes as they came, which the cache stores with a copy: pickling a page of
-            # parsed contacts cost more than parsing the bytes again on a hit.
+            # parsed contacts cost more than parsing the bytes again on a hit. An odd, large
+            # answer is not kept: a few would evict everything else (or fill Redis).
             try:
                 cache.set(cache_key, body, timeout=self.config.cache_ttl)
             except Exception:
@@ -405,6 +453,11 @@ class ContactshipClient:
             self._templates[organisation.id] = template
         request = template.copy()
         request.prepare_url(self.config.base_url + path, params)
+        if "%2E" in path:
+            # requests decodes %2E back to "." (an unreserved character), and the HTTP client
+            # then collapses a "." or ".." segment: put the path back as encoded.
+            base_path = urlsplit(template.url).path.rstrip("/")
+            request.url = urlunsplit(urlsplit(request.url)._replace(path=base_path + path))
         return request
 
     def _get_body(
@@ -446,12 +499,22 @@ class ContactshipClient:
                         **environment(self.config.base_url),
                     ) as response,
                 ):
-                    # In one read as it arrives, not in requests' 10 KiB steps: a page
-                    # is ~40 KiB and each step costs as much as the bytes it reads.
-                    content = b"".join(response.iter_content(chunk_size=None))
+                    content = self._read_body(response, deadline)
             except NoSlot:
                 self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
                 raise CallsBusy("every call slot of the organisation stayed busy") from None
+            except BodyTooLarge:
+                outcome = "too-large"
+                error = UpstreamBadResponse(
+                    f"answer larger than {self.config.max_body_bytes} bytes "
+                    "(CONTACTSHIP_MAX_BODY_BYTES)"
+                )
+                log.error(
+                    "upstream answer too large org=%s path=%s: more than %d bytes",
+                    organisation.id,
+                    path,
+                    self.config.max_body_bytes,
+                )
             except requests.ConnectTimeout:
                 outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
             except requests.Timeout:
@@ -484,6 +547,43 @@ class ContactshipClient:
                 raise error
             time.sleep(wait)
 
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        """The whole body, read as it arrives, within the deadline and the size cap.
+
+        A read timeout bounds each socket read, not the body: an answer trickling a byte at a
+        time would outlive any deadline. So the socket's timeout is cut to what is left of the
+        deadline before each read, and the deadline is checked between reads. Bodies above
+        CONTACTSHIP_MAX_BODY_BYTES (decoded) raise BodyTooLarge, announced or not.
+        """
+        cap = self.config.max_body_bytes
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) > cap:
+            raise BodyTooLarge
+        raw = response.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        parts: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise requests.ReadTimeout("deadline passed while reading the answer")
+                if sock is not None:
+                    sock.settimeout(min(self.config.read_timeout, remaining))
+                # As it arrives (one socket read each, decoded if compressed), not in requests'
+                # 10 KiB steps: a page is ~40 KiB and each step costs as much as it reads.
+                chunk = raw.read1(READ_SIZE, decode_content=True)
+                if not chunk:
+                    return b"".join(parts)
+                size += len(chunk)
+                if size > cap:
+                    raise BodyTooLarge
+                parts.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.ReadTimeout(str(exc)) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise requests.ConnectionError(type(exc).__name__) from None
+
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter, so replicas retrying together do not stampede.
         return random.uniform(0, self.config.backoff * 2 ** (attempt - 1))  # noqa: S311
@@ -493,7 +593,7 @@ class ContactshipClient:
     ) -> tuple[UpstreamError, bool]:
         status = response.status_code
         if status == 400:
-            return UpstreamBadRequest(_complaint(content)), False
+            return UpstreamBadRequest(_complaint(content, organisation.api_key)), False
         if status in (401, 403):
             log.error(
                 "Contactship rejected the API key org=%s status=%d: an administrator must update "

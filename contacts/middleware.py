@@ -46,7 +46,7 @@ class UpstreamErrorMiddleware:
 
 
 EMBED_PARAM = "embed"
-EMBED_SESSION_KEY = "dashboard_embedded"
+EMBED_COOKIE = "dashboard_embed"
 
 
 class EmbeddedMiddleware:
@@ -54,7 +54,9 @@ class EmbeddedMiddleware:
 
     Browsers say so in `Sec-Fetch-Dest: iframe` on every navigation inside the frame, so the
     compact layout follows links and the login redirect by itself. `?embed=1` (or `0`) sets it
-    explicitly and is remembered in the session, for browsers that do not send the header.
+    explicitly and is remembered in a cookie for the browser session, for browsers that do not
+    send the header. A cookie, not the session: an anonymous visitor (the login page in a
+    frame) must not create a session row per request.
     """
 
     def __init__(self, get_response):
@@ -62,12 +64,20 @@ class EmbeddedMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         choice = request.GET.get(EMBED_PARAM)
-        if choice in ("0", "1") and hasattr(request, "session"):
-            request.session[EMBED_SESSION_KEY] = choice == "1"
-        remembered = getattr(request, "session", {}).get(EMBED_SESSION_KEY)
+        if choice not in ("0", "1"):
+            choice = request.COOKIES.get(EMBED_COOKIE)
         framed = request.headers.get("Sec-Fetch-Dest") == "iframe"
-        request.embedded = remembered if remembered is not None else framed
+        request.embedded = choice == "1" if choice in ("0", "1") else framed
         response = self.get_response(request)
+        if EMBED_PARAM in request.GET and choice in ("0", "1"):
+            # Sent wherever the session cookie is (SameSite=None inside another site's frame).
+            response.set_cookie(
+                EMBED_COOKIE,
+                choice,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
         patch_vary_headers(response, ["Sec-Fetch-Dest"])
         return response
 

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from .cache import cache_usable, outage
+
 log = logging.getLogger(__name__)
 
 KEY = "contactship:slots:v1:{org_id}"
@@ -36,9 +38,12 @@ def _local_semaphore(org_id: str, limit: int) -> threading.BoundedSemaphore:
 
 
 def _redis_client():
-    """The raw Redis client behind Django's cache, or None when the cache is not Redis."""
+    """The raw Redis client behind Django's cache, or None when the cache is not Redis (or is
+    resting after a failure: see `contacts.cache`; the limit then holds per process)."""
     backend = caches["default"]
-    return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
+    if not isinstance(backend, RedisCache) or not cache_usable():
+        return None
+    return backend._cache.get_client(write=True)
 
 
 @contextmanager
@@ -85,13 +90,16 @@ def call_slot(org_id: str, *, limit: int, deadline: float, hold: float) -> Itera
             time.sleep(POLL)
     except NoSlot:
         raise
-    except Exception:
-        log.warning("call slots: Redis unavailable, letting the call through", exc_info=True)
+    except Exception as exc:
+        # Logged once by the cache's own breaker, which now rests Redis for a while.
+        outage.failed(exc)
+    else:
+        outage.succeeded()
     try:
         yield
     finally:
         if held:
             try:
                 client.zrem(key, token)
-            except Exception:
-                log.warning("call slots: slot not released (it expires)", exc_info=True)
+            except Exception as exc:
+                outage.failed(exc)  # the slot expires by itself

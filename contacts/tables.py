@@ -159,7 +159,11 @@ class ContactTable(tables.Table):
     sorting the whole result.
     """
 
-    full_name = tables.Column(verbose_name=_("Name"), empty_values=())
+    # dir="auto" isolates the cell's text (browsers give [dir] elements unicode-bidi: isolate):
+    # a right-to-left override in a name or description cannot reorder what follows it.
+    full_name = tables.Column(
+        verbose_name=_("Name"), empty_values=(), attrs={"td": {"dir": "auto"}}
+    )
     email = tables.Column(verbose_name=_("Email"))
     phone_number = tables.Column(verbose_name=_("Phone"), attrs={"td": {"class": "nowrap"}})
     country = tables.Column(verbose_name=_("Country"))
@@ -169,7 +173,7 @@ class ContactTable(tables.Table):
     # "optional": hidden on narrow screens (static/css/dashboard.css); the contact page has them.
     description = tables.Column(
         verbose_name=_("Description"),
-        attrs={"th": {"class": "optional"}, "td": {"class": "wrap optional"}},
+        attrs={"th": {"class": "optional"}, "td": {"class": "wrap optional", "dir": "auto"}},
     )
     additional_data = tables.Column(
         verbose_name=_("Additional data"),

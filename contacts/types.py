@@ -7,6 +7,7 @@ object where a contact should be is an unexpected answer.
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ from .errors import UpstreamBadResponse
 log = logging.getLogger(__name__)
 
 Scalar = str | int | float | bool | None
+
+# What a contact id can look like: the API's ids are UUIDs; this also admits other plain ids, but
+# never a dot segment, a slash, a query, a fragment, a percent sign or a URL.
+CONTACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~:@+-]{0,199}", re.ASCII)
 
 # The API's own filter names, which are also the dashboard's GET parameters.
 FILTER_FIELDS = ("full_name", "email", "phone_number")
@@ -50,6 +55,9 @@ class Contact(NamedTuple):
     description: str = ""
     organization_id: str = ""
     additional_data: tuple[AdditionalField, ...] = ()
+    # The API's text of `created_at` when it is not a date the dashboard can use, for the
+    # contact page; "" when `created_at` holds it (or there is none).
+    created_at_text: str = ""
 
     @property
     def created_at_iso(self) -> str:
@@ -90,6 +98,11 @@ class ContactQuery:
         return bool(self.params())
 
 
+def plausible_contact_id(value: str) -> bool:
+    """Whether `value` can be a contact's id, so that asking the API for it makes sense."""
+    return CONTACT_ID.fullmatch(value) is not None
+
+
 def iso_utc(value: datetime | None) -> str:
     """ISO 8601 in UTC with a `Z`, as the API writes timestamps."""
     if value is None:
@@ -120,14 +133,21 @@ def _text(value: Any) -> str:
 
 
 def _timestamp(value: Any) -> datetime | None:
+    """The timestamp in UTC, or None when there is none or it is not a possible date.
+
+    Converted here, once: `0001-01-01T00:00:00+05:00` parses, but its UTC time falls before
+    year 1 (and `9999-12-31T23:59:59-05:00` after 9999), which no later conversion survives.
+    """
     if value.__class__ is not str or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            # A timestamp without an offset is taken as UTC, the API's documented zone.
+            return parsed.replace(tzinfo=UTC)
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    # A timestamp without an offset is taken as UTC, the API's documented zone.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _additional_data(value: Any) -> tuple[AdditionalField, ...]:
@@ -147,10 +167,12 @@ def contact_from_json(obj: Any) -> Contact:
     if obj.__class__ is not dict:
         raise UpstreamBadResponse(f"a contact is a {type(obj).__name__}, not an object")
     get = obj.get
+    raw_created = get("created_at")
+    created_at = _timestamp(raw_created)
     # Positional, in the fields' order: this runs for every row of an export.
     return Contact(
         _text(get("id")),
-        _timestamp(get("created_at")),
+        created_at,
         _text(get("full_name")),
         _text(get("email")),
         _text(get("phone_number")),
@@ -158,6 +180,7 @@ def contact_from_json(obj: Any) -> Contact:
         _text(get("description")),
         _text(get("organization_id")),
         _additional_data(get("additional_data")),
+        "" if created_at is not None or raw_created is None else _text(raw_created)[:100],
     )
 
 

@@ -7,11 +7,13 @@ first bytes cannot become a page: its stream raises, and the server aborts the d
 
 import json
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -24,11 +26,14 @@ from .access import accessible_organisations, organisation_member_required
 from .client import contactship_client
 from .errors import UpstreamBadRequest, UpstreamError
 from .export import FORMATS
+from .export_limits import ExportsBusy, LimitedStream, export_ticket
 from .filters import ContactFilter
 from .proxy import client_address
 from .services import contact_export as contact_export_service
 from .tables import ContactTable
-from .types import ContactQuery
+from .types import ContactQuery, plausible_contact_id
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +228,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     patch_vary_headers(response, ["HX-Request"])
     if error is not None and error.retry_after:
         response["Retry-After"] = str(max(1, round(error.retry_after)))
+    # Contacts: never kept by a shared cache, nor by the browser on disk.
+    patch_cache_control(response, private=True, no_store=True)
     if partial:
-        patch_cache_control(response, no_store=True)
         # The address bar shows the search itself, without empty fields or "refresh".
         canonical = request.path + (f"?{urlencode(here)}" if here else "")
         push_url(response, canonical if status == 200 else request.get_full_path())
@@ -238,6 +244,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
 
 @organisation_member_required()
 def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
+    if not plausible_contact_id(contact_id):
+        # `.`, `..`, `?x`, a URL...: no contact has such an id, and no call is made for it.
+        raise Http404("Not a contact id.")
     contact = contactship_client().contact_get(
         organisation=request.organisation,
         contact_id=contact_id,
@@ -254,7 +263,9 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
         "contact": contact,
         "back_query": urlencode(search_params(back, _page_number(request))),
     }
-    return render(request, "contacts/contact_detail.html", context)
+    response = render(request, "contacts/contact_detail.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @organisation_member_required(export=True)
@@ -265,27 +276,38 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
         context = {"organisation": request.organisation, "filter": filterset}
         return render(request, "contacts/export_invalid.html", context, status=400)
 
+    try:
+        ticket = export_ticket(str(request.user.pk))
+    except ExportsBusy as busy:
+        return _exports_busy(request, busy)
     export_format = FORMATS[fmt]
     # The search page's token, if any: the page shows how far this export has got.
     progress = request.export_progress
-    chunks, _ = contact_export_service(
-        user=request.user,
-        username=request.user.get_username(),
-        organisation=request.organisation,
-        query=filterset.qs,
-        fmt=export_format,
-        source="web",
-        bom=request.GET.get(BOM_PARAM) != "0",
-        path=request.path,
-        ip_address=client_address(request),
-        progress=progress,
-    )
-    chunks = export_progress.watch(chunks, progress)
-    if fmt == "xlsx":
-        # Its bytes only come when the workbook is complete: a failure until then becomes an
-        # error page (a failed download, from the search page) rather than the server's bare 500.
-        chunks = export_progress.started(chunks)
-    response = StreamingHttpResponse(chunks, content_type=export_format.content_type)
+    try:
+        chunks, _ = contact_export_service(
+            user=request.user,
+            username=request.user.get_username(),
+            organisation=request.organisation,
+            query=filterset.qs,
+            fmt=export_format,
+            source="web",
+            bom=request.GET.get(BOM_PARAM) != "0",
+            path=request.path,
+            ip_address=client_address(request),
+            progress=progress,
+        )
+        chunks = export_progress.watch(chunks, progress)
+        if fmt == "xlsx":
+            # Its bytes only come when the workbook is complete: a failure until then becomes an
+            # error page (a failed download, from the search page) rather than the server's
+            # bare 500.
+            chunks = export_progress.started(chunks)
+    except BaseException:
+        ticket.release()
+        raise
+    _bound_send_time(request)
+    stream = LimitedStream(chunks, ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS)
+    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
     name = slugify(request.organisation.name) or "export"
     filename = f"contacts-{name}-{today}.{export_format.extension}"
@@ -308,3 +330,30 @@ def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
     response = JsonResponse(state)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
+    log.warning(
+        "export refused user=%s org=%s limit=%s running=%d max=%d",
+        request.user.get_username(),
+        request.organisation.id,
+        busy.scope,
+        busy.running,
+        busy.limit,
+    )
+    context = {"organisation": request.organisation, "busy": busy}
+    response = render(request, "contacts/export_busy.html", context, status=429)
+    response["Retry-After"] = "30"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bound_send_time(request: HttpRequest) -> None:
+    """Under gunicorn, a client that stops reading makes a send block: bound each send by
+    DASHBOARD_EXPORT_SEND_TIMEOUT, after which the server drops the connection and the export
+    ends (gunicorn makes the socket blocking again for the connection's next request)."""
+    sock = request.META.get("gunicorn.socket")
+    timeout = settings.DASHBOARD_EXPORT_SEND_TIMEOUT
+    if sock is not None and timeout > 0:
+        with suppress(OSError):
+            sock.settimeout(timeout)

@@ -21,12 +21,18 @@ env = environ.Env()
 # Variables already in the environment win over the file, so `make run` and CI can override it.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off unless asked for: a forgotten variable must fail closed (make run and make test ask).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-never-deployed"  # noqa: S105
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="" if not DEBUG else _DEV_SECRET_KEY)
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0.")
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
+    # It is in the repository: sessions and password-reset tokens signed with it can be forged.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the development value, which is public: set a secret one."
+    )
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -111,17 +117,22 @@ if REDIS_URL:
     # Shared by every replica: cached pages, circuit breakers, upstream call slots, sessions.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, answering as a miss would while Redis does not answer.
+            "BACKEND": "contacts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dashboard",
             # A Redis that stops answering must not hold a request longer than this.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out
+    # (and, with the cache above, so that a Redis outage does not either).
+    # Django's cached_db, carrying on with the database alone when the cache fails.
+    SESSION_ENGINE = "contacts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# After a failed Redis call, this process stops asking Redis for this many seconds, then tries one.
+DASHBOARD_CACHE_RETRY_SECONDS = env.float("DASHBOARD_CACHE_RETRY_SECONDS", default=5.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -301,8 +312,24 @@ CONTACTSHIP_MAX_EXPORT_PAGES = env.int("CONTACTSHIP_MAX_EXPORT_PAGES", default=2
 # to work on. Each counts against CONTACTSHIP_MAX_CONCURRENT_CALLS.
 CONTACTSHIP_EXPORT_CALLS = env.int("CONTACTSHIP_EXPORT_CALLS", default=2)
 CONTACTSHIP_CACHE_TTL = env.int("CONTACTSHIP_CACHE_TTL", default=60)
+# An answer larger than this is refused as unexpected (a page of 100 contacts is ~40 KB), and one
+# larger than CONTACTSHIP_CACHE_MAX_BYTES is not cached.
+CONTACTSHIP_MAX_BODY_BYTES = env.int("CONTACTSHIP_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512 * 1024)
 CONTACTSHIP_BREAKER_THRESHOLD = env.int("CONTACTSHIP_BREAKER_THRESHOLD", default=5)
 CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default=30.0)
+
+# Exports at once: per user (across replicas with Redis) and per process, below the process's
+# threads (dashboard/gunicorn.py: 8) so that page views always find one. 0: no limit. A download
+# is aborted after DASHBOARD_EXPORT_MAX_SECONDS, and under gunicorn when one send to the client
+# waits longer than DASHBOARD_EXPORT_SEND_TIMEOUT (a reader that stopped reading).
+DASHBOARD_EXPORTS_PER_USER = env.int("DASHBOARD_EXPORTS_PER_USER", default=2)
+DASHBOARD_EXPORTS_PER_PROCESS = env.int("DASHBOARD_EXPORTS_PER_PROCESS", default=4)
+DASHBOARD_EXPORT_MAX_SECONDS = env.float("DASHBOARD_EXPORT_MAX_SECONDS", default=1800.0)
+DASHBOARD_EXPORT_SEND_TIMEOUT = env.float("DASHBOARD_EXPORT_SEND_TIMEOUT", default=60.0)
+
+# Django's password-reset pages (they e-mail a link: set EMAIL_* too). Off unless asked for.
+DASHBOARD_PASSWORD_RESET = env.bool("DASHBOARD_PASSWORD_RESET", default=False)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
@@ -310,6 +337,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "filters": {
+        "forbidden_one_line": {"()": "contacts.log.ForbiddenWithoutTraceback"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
@@ -319,5 +349,7 @@ LOGGING = {
         # Propagates to the root handler (and so to pytest's caplog).
         "contacts": {"level": "INFO"},
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A 403 as one line, without the PermissionDenied traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
     },
 }

@@ -1,8 +1,18 @@
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
+# Log in, log out, change password; the password-reset pages only when configured on purpose
+# (DASHBOARD_PASSWORD_RESET): they send mail and invite guessing at accounts.
+account_patterns = [
+    pattern
+    for pattern in auth_urls.urlpatterns
+    if settings.DASHBOARD_PASSWORD_RESET or not pattern.name.startswith("password_reset")
+]
+
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
     # The language switcher posts here (set_language); the same for everybody, no data.
     path("i18n/", include("django.conf.urls.i18n")),

@@ -58,6 +58,7 @@ class LiveStack:
     workdir: Path
     api_process: subprocess.Popen = field(repr=False)
     gunicorn_process: subprocess.Popen = field(repr=False)
+    env: dict[str, str] = field(repr=False, default_factory=dict)  # the dashboard's environment
 
     def url(self, path: str) -> str:
         """The dashboard's address of `path` (which starts with a slash)."""
@@ -89,6 +90,43 @@ class LiveStack:
             timeout=10,
         )
         response.raise_for_status()
+        if "sessionid" not in session.cookies:
+            raise StackError(f"login failed (status {response.status_code}, at {response.url})")
+        return session
+
+    def add_member(self, username: str, password: str, org_id: str, *, can_export: bool) -> None:
+        """Another user, a member of `org_id` (the password goes through the environment)."""
+        code = (
+            "import os; from django.contrib.auth import get_user_model; "
+            "from contacts.models import Membership; "
+            "user = get_user_model().objects.create_user("
+            "os.environ['LIVE_USERNAME'], password=os.environ['LIVE_PASSWORD']); "
+            "Membership.objects.create(user=user, organisation_id=os.environ['LIVE_ORG'], "
+            "can_export=os.environ['LIVE_EXPORT'] == '1')"
+        )
+        extra = {
+            "LIVE_USERNAME": username,
+            "LIVE_PASSWORD": password,
+            "LIVE_ORG": org_id,
+            "LIVE_EXPORT": "1" if can_export else "0",
+        }
+        _manage(["shell", "-c", code], {**self.env, **extra})
+
+    def login_as(self, username: str, password: str) -> requests.Session:
+        """A session logged in as `username` through the login form."""
+        session = requests.Session()
+        login_url = self.url("/accounts/login/")
+        session.get(login_url, timeout=10).raise_for_status()
+        response = session.post(
+            login_url,
+            data={
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken"),
+            },
+            headers={"Referer": login_url},
+            timeout=10,
+        )
         if "sessionid" not in session.cookies:
             raise StackError(f"login failed (status {response.status_code}, at {response.url})")
         return session
@@ -356,4 +394,5 @@ def live_stack(
             workdir=workdir,
             api_process=api,
             gunicorn_process=gunicorn,
+            env=dashboard_env,
         )

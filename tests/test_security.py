@@ -73,6 +73,24 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_a_forgotten_debug_variable_means_production():
+    # Fail closed: without DJANGO_DEBUG the dashboard is in production mode (and so needs a key).
+    found = settings_under(
+        {"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}, "DEBUG", "DASHBOARD_HTTPS"
+    )
+    assert found == {"DEBUG": False, "DASHBOARD_HTTPS": True}
+    assert run_manage("check", env={}).returncode != 0
+
+
+def test_production_refuses_the_development_secret_key():
+    from dashboard.settings import _DEV_SECRET_KEY
+
+    result = run_manage("check", env={**PRODUCTION, "DJANGO_SECRET_KEY": _DEV_SECRET_KEY})
+    assert result.returncode != 0
+    assert "development value" in result.stderr
+    assert _DEV_SECRET_KEY not in result.stderr + result.stdout
+
+
 def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
     framed = settings_under(
         {**PRODUCTION, "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
@@ -98,9 +116,8 @@ def test_framing_by_another_site_makes_cookies_samesite_none_and_secure():
 
 
 def test_session_age_is_a_setting():
-    assert settings_under({"DASHBOARD_SESSION_AGE": "600"}, "SESSION_COOKIE_AGE") == {
-        "SESSION_COOKIE_AGE": 600
-    }
+    env = {"DJANGO_DEBUG": "1", "DASHBOARD_SESSION_AGE": "600"}
+    assert settings_under(env, "SESSION_COOKIE_AGE") == {"SESSION_COOKIE_AGE": 600}
 
 
 # --- headers ------------------------------------------------------------------------------
@@ -451,3 +468,76 @@ def test_the_suite_uses_the_pool_when_it_runs_against_postgresql():
     connection.ensure_connection()
     assert connection.pool is not None
     assert connection.pool.max_size >= 1
+
+
+# --- issue 11: hardening ---------------------------------------------------------------------
+
+
+def test_pages_that_show_contacts_are_never_stored(member_client, upstream):
+    from contacts.demo.data import contacts_for
+
+    for url in (
+        reverse("contact_list", args=["org-harbor"]),
+        reverse("contact_detail", args=["org-harbor", contacts_for("org-harbor")[0]["id"]]),
+    ):
+        response = member_client.get(url)
+        assert response.status_code == 200
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives, url
+
+
+def test_anonymous_requests_create_no_session_rows(client):
+    from django.contrib.sessions.models import Session
+
+    for _ in range(5):
+        assert client.get(reverse("login") + "?embed=1").status_code == 200
+    later = client.get(reverse("login"))
+    assert b'<body class="embedded">' in later.content  # still remembered, in a cookie
+    assert Session.objects.count() == 0
+
+
+def test_names_and_descriptions_are_isolated_for_bidirectional_text(member_client, upstream):
+    from contacts.demo.data import contacts_for
+
+    page = member_client.get(reverse("contact_list", args=["org-harbor"])).content.decode()
+    assert page.count('<td dir="auto"') >= 100  # every name
+    assert page.count('<td class="optional wrap" dir="auto">') >= 100  # every description
+    contact_id = contacts_for("org-harbor")[0]["id"]
+    detail = member_client.get(reverse("contact_detail", args=["org-harbor", contact_id]))
+    assert '<h1 dir="auto">' in detail.content.decode()
+    assert '<dd dir="auto">' in detail.content.decode()
+
+
+def test_password_reset_pages_are_not_exposed_by_default(client):
+    for path in ("/accounts/password_reset/", "/accounts/reset/done/"):
+        assert client.get(path).status_code == 404
+    assert client.get(reverse("login")).status_code == 200
+
+
+def test_password_reset_pages_come_when_asked_for():
+    code = "from django.urls import reverse; print(reverse('password_reset'))"
+    env = {"DJANGO_DEBUG": "1", "DASHBOARD_PASSWORD_RESET": "1"}
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("/accounts/password_reset/")
+
+
+def test_a_403_is_logged_as_one_line(client, django_user_model, upstream):
+    import io
+    import logging
+
+    outsider = make_user(django_user_model, "outsider", {"org-tejo": False})
+    client.force_login(outsider)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        assert client.get(reverse("contact_list", args=["org-harbor"])).status_code == 403
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "WARNING django.request Forbidden (Permission denied): /orgs/org-harbor/contacts/"
+    ]

@@ -24,6 +24,9 @@ class Faults:
     rate_limit_count: int = 0  # 0: every request is rate limited; N: only the first N
     ignore_paging: bool = False  # ignore limit/offset: always the first 100 matches
     fail_from_offset: int | None = None  # list requests with offset >= this get HTTP 500
+    trickle_ms: int = 0  # send 200 bodies one byte at a time, this many ms apart
+    huge_body_mb: int = 0  # pad 200 bodies (valid JSON) to this many MB, without Content-Length
+    odd_timestamps: bool = False  # the first contacts of an answer get impossible created_at
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -38,6 +41,8 @@ class Faults:
             raise ValueError("rate_limit_count must not be negative")
         if self.fail_from_offset is not None and self.fail_from_offset < 0:
             raise ValueError("fail_from_offset must not be negative")
+        if self.trickle_ms < 0 or self.huge_body_mb < 0:
+            raise ValueError("trickle_ms and huge_body_mb must not be negative")
 
     @property
     def active(self) -> bool:
@@ -70,6 +75,12 @@ class Faults:
             parts.append("limit/offset ignored")
         if self.fail_from_offset is not None:
             parts.append(f"500 from offset {self.fail_from_offset}")
+        if self.trickle_ms:
+            parts.append(f"bodies trickle a byte every {self.trickle_ms} ms")
+        if self.huge_body_mb:
+            parts.append(f"bodies padded to {self.huge_body_mb} MB")
+        if self.odd_timestamps:
+            parts.append("out-of-range timestamps")
         return ", ".join(parts) or "none"
 
     @classmethod
@@ -122,6 +133,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_non_negative,
         metavar="N",
         help="answer 500 to list requests with offset >= N",
+    )
+    group.add_argument(
+        "--trickle-ms",
+        type=_non_negative,
+        default=0,
+        metavar="MS",
+        help="send each 200 answer's body one byte at a time, MS milliseconds apart",
+    )
+    group.add_argument(
+        "--huge-body-mb",
+        type=_non_negative,
+        default=0,
+        metavar="MB",
+        help="pad each 200 answer's JSON with spaces to MB megabytes, sent without a length",
+    )
+    group.add_argument(
+        "--odd-timestamps",
+        action="store_true",
+        help="give the first contacts of each answer created_at values that parse but overflow "
+        "when converted to UTC (0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00) or are "
+        "not dates",
     )
 
 

@@ -14,6 +14,7 @@ import socketserver
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -85,6 +86,8 @@ class DemoServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._faults = faults
         self._requests_seen = 0
+        # The raw request targets of the current run, as they arrived (for tests).
+        self.paths_seen: deque[str] = deque(maxlen=1000)
         self._fault_random = random.Random(FAULT_SEED)
         super().__init__(address, DemoRequestHandler)
 
@@ -99,6 +102,7 @@ class DemoServer(ThreadingHTTPServer):
         with self._lock:
             self._faults = faults
             self._requests_seen = 0
+            self.paths_seen.clear()
             self._fault_random.seed(FAULT_SEED)
 
     @property
@@ -114,9 +118,10 @@ class DemoServer(ThreadingHTTPServer):
             host = f"[{host}]"
         return f"http://{host}:{port}{API_PREFIX}"
 
-    def count_request(self) -> int:
+    def count_request(self, path: str = "") -> int:
         """Count an API request; returns its number in the current run (1 for the first)."""
         with self._lock:
+            self.paths_seen.append(path)
             self._requests_seen += 1
             return self._requests_seen
 
@@ -241,7 +246,7 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def _apply_faults(self, faults: Faults) -> None:
         """Hang, latency, status, rate limit, error rate (in that order); shapes come later."""
         server = self.demo
-        number = server.count_request()
+        number = server.count_request(self.path)
         if faults.hang:
             # Sleep in small steps; give up (without answering) when the server stops or the
             # fault is switched off.
@@ -328,12 +333,46 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
 
     def _send_contacts(self, payload: Any, faults: Faults, *, wrong_shape: Any) -> None:
         """A 200 answer, unless a shape fault replaces it with HTML or JSON of the wrong shape."""
+        if faults.odd_timestamps:
+            payload = _with_odd_timestamps(payload)
         if faults.non_json:
             self._send(HTTPStatus.OK, MAINTENANCE_PAGE.encode(), HTML_TYPE)
         elif faults.wrong_shape:
             self._send_json(HTTPStatus.OK, wrong_shape)
+        elif faults.trickle_ms or faults.huge_body_mb:
+            self._send_slowly_or_hugely(json.dumps(payload, ensure_ascii=False).encode(), faults)
         else:
             self._send_json(HTTPStatus.OK, payload)
+
+    def _send_slowly_or_hugely(self, body: bytes, faults: Faults) -> None:
+        """A 200 whose body trickles (a byte at a time) or is padded to a huge size (valid JSON
+        followed by spaces, without a Content-Length: the client only learns it by reading)."""
+        stopping = self.demo.stopping
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", JSON_TYPE)
+        if faults.huge_body_mb:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            if faults.trickle_ms:
+                for byte in body:
+                    self.wfile.write(bytes((byte,)))
+                    self.wfile.flush()
+                    if stopping.wait(faults.trickle_ms / 1000):
+                        raise _Drop
+            else:
+                self.wfile.write(body)
+            padding = faults.huge_body_mb * 1024 * 1024 - len(body)
+            block = b" " * 65536
+            while padding > 0 and not stopping.is_set():
+                self.wfile.write(block[: min(padding, len(block))])
+                padding -= len(block)
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def _send_json(self, status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
         encoded = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -367,6 +406,18 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if self.demo.verbose:
             super().log_message(format, *args)
+
+
+# Timestamps that parse as ISO 8601 but fall outside years 1-9999 in UTC, and one that is no date.
+ODD_TIMESTAMPS = ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "yesterday-ish")
+
+
+def _with_odd_timestamps(payload: Any) -> Any:
+    """The answer with ODD_TIMESTAMPS as the created_at of its first contacts (copies)."""
+    if isinstance(payload, dict):
+        return {**payload, "created_at": ODD_TIMESTAMPS[0]}
+    odd = [{**c, "created_at": t} for c, t in zip(payload, ODD_TIMESTAMPS, strict=False)]
+    return odd + payload[len(odd) :]
 
 
 def _query_params(query: str) -> dict[str, str]:

@@ -16,15 +16,19 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
 
+PORT ?= 8000
+API_PORT ?= 8001
+
+# PORT and API_PORT choose the dashboard's and the demo API's ports.
 # DEMO_ARGS passes fault flags to the demo API, e.g. make run DEMO_ARGS="--latency-ms 1500".
 # DJANGO_DEBUG defaults to off (fail closed): the development server asks for it.
 run: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
 
 # The production setup, locally: DJANGO_DEBUG=0, collected static files, dashboard/gunicorn.py.
 # The launcher runs with development settings; it starts gunicorn with DJANGO_DEBUG=0.
 serve: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
 
 # PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
 # pytest reads dashboard.settings_test, which asks for DJANGO_DEBUG=1 itself.

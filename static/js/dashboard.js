@@ -181,9 +181,11 @@
     url.searchParams.set("progress", token);
     // The browser follows the link after this handler: the download carries the token. As a
     // download (not a navigation), an error answer leaves the search page in place, where the
-    // status below explains it.
+    // status below explains it. Not in a frame: Chromium sends a download's request without the
+    // frame's partitioned cookies (a cross-site embed has no others), so there the link
+    // navigates as without JavaScript, and the attachment still leaves the page in place.
     link.href = url.pathname + url.search;
-    link.setAttribute("download", "");
+    if (window.self === window.top) link.setAttribute("download", "");
     watchDownload(status, token, link.getAttribute("data-format") || "");
   }
 

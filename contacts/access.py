@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit
 from .models import AuditEvent, Membership
-from .organisations import Organisation, organisation_get, organisation_list
+from .upstream.organisations import Organisation, organisation_get, organisation_list
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Messages name organisations, never keys.
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from .organisations import api_key_of
+from .upstream.organisations import api_key_of
 
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
-from . import errors
-from .export import Progress
+from .exports.csv import Progress
+from .upstream import errors
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .types import ContactQuery
+from .upstream.types import ContactQuery
 
 MAX_FILTER_LENGTH = 200
 # Separators people type in phone numbers; the API stores "+12124567890".

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from .errors import UpstreamError
+from .upstream.errors import UpstreamError
 
 log = logging.getLogger(__name__)
 

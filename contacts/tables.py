@@ -41,7 +41,7 @@ from django_tables2.rows import BoundRow
 from django_tables2.utils import signature
 
 from .templatetags.contact_display import plain_value
-from .types import Contact
+from .upstream.types import Contact
 
 # The additional data shown in a table cell; the contact page shows all of it.
 ADDITIONAL_DATA_PREVIEW = 2

@@ -23,17 +23,15 @@ from django_htmx.http import push_url
 
 from . import export_progress
 from .access import accessible_organisations, organisation_member_required
-from .client import contactship_client
-from .errors import UpstreamBadRequest, UpstreamError
-from .export import FORMATS
 from .export_limits import ExportsBusy, LimitedStream, export_ticket
+from .exports.csv import FORMATS
+from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
 from .proxy import client_address
-from .services import contact_export as contact_export_service
 from .tables import ContactTable
-from .types import ContactQuery, plausible_contact_id
-
-log = logging.getLogger(__name__)
+from .upstream.client import contactship_client
+from .upstream.errors import UpstreamBadRequest, UpstreamError
+from .upstream.types import ContactQuery, plausible_contact_id
 
 log = logging.getLogger(__name__)
 

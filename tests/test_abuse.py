@@ -17,13 +17,13 @@ import responses
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from contacts.client import contactship_client, redact
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.demo.server import ODD_TIMESTAMPS
-from contacts.errors import UpstreamBadResponse, UpstreamNotFound
-from contacts.organisations import organisation_get
-from contacts.types import ContactQuery, contact_from_json
+from contacts.upstream.client import contactship_client, redact
+from contacts.upstream.errors import UpstreamBadResponse, UpstreamNotFound
+from contacts.upstream.organisations import organisation_get
+from contacts.upstream.types import ContactQuery, contact_from_json
 from tests.conftest import KEYS, ORGANISATIONS
 
 pytestmark = pytest.mark.django_db

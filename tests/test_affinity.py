@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from contacts.affinity import core_for, one_core
-from contacts.client import contactship_client
-from contacts.organisations import organisation_get
-from contacts.types import ContactQuery
+from contacts.upstream.client import contactship_client
+from contacts.upstream.organisations import organisation_get
+from contacts.upstream.types import ContactQuery
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity"), reason="CPU affinity is a Linux feature"

@@ -9,17 +9,22 @@ import pytest
 import requests
 import responses
 
-from contacts.client import READ_AHEAD_PER_CALL, ExportTooLarge, contactship_client, environment
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
-from contacts.errors import (
+from contacts.upstream.client import (
+    READ_AHEAD_PER_CALL,
+    ExportTooLarge,
+    contactship_client,
+    environment,
+)
+from contacts.upstream.errors import (
     UpstreamBadResponse,
     UpstreamRateLimited,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from contacts.organisations import organisation_get
-from contacts.types import Contact, ContactQuery
+from contacts.upstream.organisations import organisation_get
+from contacts.upstream.types import Contact, ContactQuery
 from tests.conftest import KEYS, upstream_lines
 
 FAKE_URL = "https://contactship.test/v1"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.export import OTHER_COLUMN, ExportLayout, Progress, csv_chunks, spreadsheet_safe
-from contacts.types import AdditionalField, Contact
+from contacts.exports.csv import OTHER_COLUMN, ExportLayout, Progress, csv_chunks, spreadsheet_safe
+from contacts.upstream.types import AdditionalField, Contact
 
 
 def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:

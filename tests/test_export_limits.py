@@ -14,8 +14,8 @@ from django.urls import reverse
 from contacts import export_limits
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.errors import UpstreamUnavailable
 from contacts.export_limits import ExportTimeLimit
+from contacts.upstream.errors import UpstreamUnavailable
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 from openpyxl.worksheet import _writer
 
-from contacts import export_xlsx
-from contacts.export import OTHER_COLUMN, ExportLayout, Progress, csv_chunks
-from contacts.export_xlsx import DATE_FORMAT, MAX_CELL_LENGTH, xlsx_chunks
-from contacts.types import AdditionalField, Contact
+from contacts.exports import xlsx as export_xlsx
+from contacts.exports.csv import OTHER_COLUMN, ExportLayout, Progress, csv_chunks
+from contacts.exports.xlsx import DATE_FORMAT, MAX_CELL_LENGTH, xlsx_chunks
+from contacts.upstream.types import AdditionalField, Contact
 
 
 def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from contacts.client import PagingIgnored
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.errors import UpstreamUnavailable
+from contacts.upstream.client import PagingIgnored
+from contacts.upstream.errors import UpstreamUnavailable
 from tests.conftest import upstream_lines
 
 pytestmark = pytest.mark.django_db

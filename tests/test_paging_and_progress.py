@@ -11,10 +11,10 @@ import pytest
 from django.urls import reverse
 
 from contacts import export_progress
-from contacts.client import PagingIgnored
 from contacts.demo.data import matches
 from contacts.demo.faults import Faults
-from contacts.errors import UpstreamUnavailable
+from contacts.upstream.client import PagingIgnored
+from contacts.upstream.errors import UpstreamUnavailable
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

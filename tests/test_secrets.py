@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.errors import UpstreamError
-from contacts.organisations import organisation_get
+from contacts.upstream.errors import UpstreamError
+from contacts.upstream.organisations import organisation_get
 from tests.conftest import KEYS
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError, SystemCheckError
 from django.urls import reverse
 
 from contacts.models import AuditEvent, Membership
-from contacts.organisations import organisation_get
+from contacts.upstream.organisations import organisation_get
 from tests.conftest import PASSWORD, ROOT, make_user
 
 pytestmark = pytest.mark.django_db

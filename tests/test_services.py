@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
-from contacts.errors import UpstreamUnavailable
 from contacts.models import AuditEvent
+from contacts.upstream.errors import UpstreamUnavailable
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django_tables2.rows import BoundRow
 
 from contacts.demo.data import contacts_for
 from contacts.tables import ContactTable, _date_only
-from contacts.types import AdditionalField, Contact, contacts_from_json
+from contacts.upstream.types import AdditionalField, Contact, contacts_from_json
 
 ORG_ID = "org-harbor"
 BACK = "full_name=ana&page=2"
@@ -210,7 +210,7 @@ def test_dates_are_formatted_once_per_day_only_for_formats_of_dates(date_format,
 
 def test_an_id_no_url_can_carry_shows_the_name_without_a_link():
     from contacts.tables import ContactTable
-    from contacts.types import Contact
+    from contacts.upstream.types import Contact
 
     table = ContactTable(
         [Contact(id="a/b", full_name="Slash Id")], organisation_id="org-tejo", back_query=""

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.errors import UpstreamBadResponse
 from contacts.filters import ContactFilter
-from contacts.types import ContactQuery, contact_from_json, contacts_from_json
+from contacts.upstream.errors import UpstreamBadResponse
+from contacts.upstream.types import ContactQuery, contact_from_json, contacts_from_json
 
 
 def test_a_documented_contact_parses_into_typed_fields():

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from contacts.types import AdditionalField
+from contacts.upstream.types import AdditionalField
 
 register = template.Library()
 

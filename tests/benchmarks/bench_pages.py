@@ -370,7 +370,7 @@ def measure_render(repeats: int) -> dict[str, float] | None:
 
         from contacts.demo.data import matches
         from contacts.tables import ContactTable
-        from contacts.types import contacts_from_json
+        from contacts.upstream.types import contacts_from_json
     except Exception as exc:
         print(f"  table render not measured: {type(exc).__name__}: {exc}")
         return None

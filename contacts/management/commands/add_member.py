@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.models import Membership
-from contacts.organisations import organisation_get
+from contacts.upstream.organisations import organisation_get
 
 
 class Command(BaseCommand):

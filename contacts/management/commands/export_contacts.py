@@ -6,11 +6,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.errors import UpstreamError
-from contacts.export import FORMATS, Progress
+from contacts.exports.csv import FORMATS, Progress
+from contacts.exports.service import contact_export
 from contacts.filters import ContactFilter
-from contacts.organisations import organisation_get
-from contacts.services import contact_export
+from contacts.upstream.errors import UpstreamError
+from contacts.upstream.organisations import organisation_get
 
 
 class Command(BaseCommand):

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
-from .client import contactship_client
-from .export import ExportFormat, Progress
-from .models import EXPORT_HEARTBEAT, AuditEvent
-from .organisations import Organisation
-from .types import ContactQuery
+from contacts.models import EXPORT_HEARTBEAT, AuditEvent
+from contacts.upstream.client import contactship_client
+from contacts.upstream.organisations import Organisation
+from contacts.upstream.types import ContactQuery
+
+from .csv import ExportFormat, Progress
 
 log = logging.getLogger(__name__)
 Outcome = AuditEvent.Outcome

@@ -31,7 +31,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 
-from .affinity import one_core
+from contacts.affinity import one_core
+
 from .breaker import CircuitBreaker
 from .errors import (
     CircuitOpen,
@@ -44,8 +45,8 @@ from .errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from .limit import NoSlot, call_slot
 from .organisations import Organisation
-from .slots import NoSlot, call_slot
 from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from contacts.slots import NoSlot, call_slot
+from contacts.upstream.limit import NoSlot, call_slot
 
 pytestmark = pytest.mark.django_db
 

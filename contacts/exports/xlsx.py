@@ -23,7 +23,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from .export import (
+from contacts.upstream.types import Contact
+
+from .csv import (
     FORMULA_START,
     OTHER_COLUMN,
     PHONE_NUMBER,
@@ -31,7 +33,6 @@ from .export import (
     Progress,
     TypedCell,
 )
-from .types import Contact
 
 SHEET_TITLE = "Contacts"
 CHUNK_SIZE = 64 * 1024

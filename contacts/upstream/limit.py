@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
-from .cache import cache_usable, outage
+from contacts.cache import cache_usable, outage
 
 log = logging.getLogger(__name__)
 

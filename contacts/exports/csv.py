@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .types import Contact, Scalar, additional_field_names, iso_utc, scalar_text
+from contacts.upstream.types import Contact, Scalar, additional_field_names, iso_utc, scalar_text
 
 CONTACT_COLUMNS = (
     "id",
@@ -216,7 +216,7 @@ class ExportFormat:
 
 
 def _xlsx_chunks(*args, **kwargs) -> Iterator[bytes]:
-    from .export_xlsx import xlsx_chunks  # openpyxl is only imported when someone asks for XLSX
+    from .xlsx import xlsx_chunks  # openpyxl is only imported when someone asks for XLSX
 
     return xlsx_chunks(*args, **kwargs)
 

@@ -31,8 +31,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 
-from contacts.affinity import one_core
-
 from .breaker import CircuitBreaker
 from .errors import (
     CircuitOpen,
@@ -306,8 +304,7 @@ class ContactshipClient:
         Background threads request the following pages (`export_calls` at a time, at most
         READ_AHEAD_PER_CALL pages per call ahead of the one being written) while this thread
         decodes and the caller writes, so the API always has the next page to work on and an
-        export takes about as long as fetching its pages. They and this thread share one core
-        while the export runs (`affinity.one_core`). The first page is asked alone: a
+        export takes about as long as fetching its pages. The first page is asked alone: a
         result of one page makes one call. Stops after a short page; requests already made for
         pages after it are then discarded, errors included. Each page has its own deadline (an
         export takes longer than one page view may). Raises `PagingIgnored` when a page repeats
@@ -324,45 +321,43 @@ class ContactshipClient:
                 organisation, params, parse=bytes, use_cache=False, refresh=False, deadline=None
             )
 
-        # The threads started here inherit the pin (see `affinity`).
-        with one_core():
-            pool = ThreadPoolExecutor(
-                max_workers=self.config.export_calls, thread_name_prefix="contactship-read-ahead"
-            )
-            pending = deque([pool.submit(fetch, 0)])
-            requested = 1
+        pool = ThreadPoolExecutor(
+            max_workers=self.config.export_calls, thread_name_prefix="contactship-read-ahead"
+        )
+        pending = deque([pool.submit(fetch, 0)])
+        requested = 1
 
-            def read_ahead(number: int) -> None:
-                nonlocal requested
-                while requested < min(number + 1 + ahead, max_pages):
-                    pending.append(pool.submit(fetch, requested))
-                    requested += 1
+        def read_ahead(number: int) -> None:
+            nonlocal requested
+            while requested < min(number + 1 + ahead, max_pages):
+                pending.append(pool.submit(fetch, requested))
+                requested += 1
 
-            seen: set[str] = set()
-            try:
-                for number in range(max_pages):
-                    body = pending.popleft().result()
-                    if number:
-                        read_ahead(number)  # before decoding, so the API is kept busy meanwhile
-                    page = contacts_from_json(decode_json(body))
-                    ids = [c.id for c in page if c.id]
-                    if seen.intersection(ids):
-                        log.warning(
-                            "paging ignored org=%s offset=%d: the page repeats contacts already "
-                            "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
-                            organisation.id,
-                            number * size,
-                        )
-                        raise PagingIgnored(f"page at offset {number * size} repeats contacts")
-                    seen.update(ids)
-                    if number == 0 and len(page) == size:
-                        read_ahead(number)
-                    yield page
-                    if len(page) < size:
-                        return
-            finally:
-                # A finished or cancelled export must not wait for pages nobody will read.
-                pool.shutdown(wait=False, cancel_futures=True)
+        seen: set[str] = set()
+        try:
+            for number in range(max_pages):
+                body = pending.popleft().result()
+                if number:
+                    read_ahead(number)  # before decoding, so the API is kept busy meanwhile
+                page = contacts_from_json(decode_json(body))
+                ids = [c.id for c in page if c.id]
+                if seen.intersection(ids):
+                    log.warning(
+                        "paging ignored org=%s offset=%d: the page repeats contacts already "
+                        "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
+                        organisation.id,
+                        number * size,
+                    )
+                    raise PagingIgnored(f"page at offset {number * size} repeats contacts")
+                seen.update(ids)
+                if number == 0 and len(page) == size:
+                    read_ahead(number)
+                yield page
+                if len(page) < size:
+                    return
+        finally:
+            # A finished or cancelled export must not wait for pages nobody will read.
+            pool.shutdown(wait=False, cancel_futures=True)
         log.error(
             "export stopped org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
             organisation.id,

@@ -58,7 +58,7 @@ def _key(*, organisation_id: str, user_id: object, token: str) -> str:
 
 def _error_classes() -> dict[str, type]:
     found: dict[str, type] = {}
-    pending = [errors.UpstreamError]
+    pending = [errors.DashboardError]
     while pending:
         cls = pending.pop()
         found[cls.__name__] = cls

@@ -1,5 +1,5 @@
 """Request-wide concerns: the compact layout inside a frame, partitioned cookies for a frame of
-another site, and upstream failures as pages."""
+another site, and failed upstream calls as pages."""
 
 import logging
 from http.cookies import Morsel
@@ -9,12 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from .upstream.errors import UpstreamError
+from .upstream.errors import DashboardError, DashboardRefusal
 
 log = logging.getLogger(__name__)
 
 
 class UpstreamErrorMiddleware:
+    """A `DashboardError` raised by a view becomes a page written for a person, with one log
+    line for the operator saying whether Contactship failed or the dashboard refused."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -22,12 +25,13 @@ class UpstreamErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, UpstreamError):
+        if not isinstance(exception, DashboardError):
             return None
         organisation = getattr(request, "organisation", None)
         # The detail is the operator's: short, typed, never a key (the client writes it).
         log.warning(
-            "upstream error shown org=%s path=%s error=%s detail=%s status=%d",
+            "%s shown org=%s path=%s error=%s detail=%s status=%d",
+            "refusal" if isinstance(exception, DashboardRefusal) else "upstream error",
             getattr(organisation, "id", "-"),
             request.path,
             type(exception).__name__,

@@ -30,7 +30,7 @@ from .filters import ContactFilter
 from .proxy import client_address
 from .tables import ContactTable
 from .upstream.client import contactship_client
-from .upstream.errors import UpstreamBadRequest, UpstreamError
+from .upstream.errors import DashboardError, DashboardRefusal, UpstreamBadRequest
 from .upstream.types import ContactQuery, plausible_contact_id
 
 log = logging.getLogger(__name__)
@@ -175,10 +175,11 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         except UpstreamBadRequest as exc:
             filterset.form.add_error(None, exc.detail or str(exc.message))
             status = 400
-        except UpstreamError as exc:
+        except DashboardError as exc:
             # The search form and its filters stay; the error takes the results' place.
             log.warning(
-                "upstream error shown org=%s path=%s error=%s detail=%s status=%d",
+                "%s shown org=%s path=%s error=%s detail=%s status=%d",
+                "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
                 org_id,
                 request.path,
                 type(exc).__name__,

@@ -71,3 +71,17 @@ def test_bad_arguments_are_explained(upstream, tmp_path):
         )
     with pytest.raises(CommandError, match="does not exist"):
         call_command("export_contacts", "org-tejo", "--output", str(tmp_path / "no" / "x.csv"))
+
+
+def test_an_export_over_the_page_cap_says_so_not_that_contactship_failed(
+    upstream, settings, tmp_path
+):
+    settings.CONTACTSHIP_MAX_EXPORT_PAGES = 3  # org-tejo's 2,345 contacts need 24 pages
+    target = tmp_path / "tejo.csv"
+    with pytest.raises(CommandError) as raised:
+        call_command("export_contacts", "org-tejo", "--output", str(target))
+    message = str(raised.value)
+    assert "Export failed: This export is too large" in message
+    assert "not answering" not in message
+    assert "ExportTooLarge" in message
+    assert list(tmp_path.iterdir()) == []

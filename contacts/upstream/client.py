@@ -28,12 +28,15 @@ import urllib3
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 from requests.adapters import HTTPAdapter
 
 from .breaker import CircuitBreaker
 from .errors import (
+    BodyTooLarge,
+    CallsBusy,
     CircuitOpen,
+    ExportTooLarge,
+    PagingIgnored,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamBadResponse,
@@ -61,28 +64,6 @@ BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 READ_SIZE = 256 * 1024
 
 T = TypeVar("T")
-
-
-class CallsBusy(UpstreamRateLimited):
-    """The dashboard's own limit on calls in flight for an organisation stayed reached."""
-
-    message = _(
-        "Many searches and exports are running for this organisation right now. "
-        "Please try again in a moment."
-    )
-
-
-class BodyTooLarge(Exception):
-    """An answer larger than CONTACTSHIP_MAX_BODY_BYTES: reading stops there."""
-
-
-class PagingIgnored(UpstreamBadResponse):
-    """A page repeated contacts already seen: the upstream ignores the paging parameters."""
-
-
-class ExportTooLarge(UpstreamError):
-    status = 413
-    retryable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +174,8 @@ def decode_json(body: bytes) -> Any:
     try:
         # orjson: decoding is most of an export's own CPU time, and it decodes 3-4x faster.
         return orjson.loads(body)
-    except ValueError:
-        raise UpstreamBadResponse("body is not JSON") from None
+    except ValueError as exc:
+        raise UpstreamBadResponse("body is not JSON") from exc
 
 
 # Anything shaped like a key or token: a long run of letters, digits, `-` and `_` holding both a
@@ -270,10 +251,10 @@ class ContactshipClient:
     def _list(self, organisation: Organisation, params: dict[str, Any], **call: Any) -> Any:
         try:
             return self._call(organisation, "/contacts", params, **call)
-        except UpstreamNotFound:
+        except UpstreamNotFound as exc:
             # The list itself cannot be "not found": the base URL is wrong.
             log.error("contact list answered 404: check CONTACTSHIP_API_URL")
-            raise UpstreamBadResponse("the contact list answered 404") from None
+            raise UpstreamBadResponse("the contact list answered 404") from exc
 
     def contact_get(
         self,
@@ -409,8 +390,6 @@ class ContactshipClient:
         try:
             body = self._get_body(organisation, path, params, deadline, cache_state)
             result = parse(body)
-        except CallsBusy:
-            raise  # the dashboard's own limit says nothing about the upstream's health
         except UpstreamBadResponse:
             if bad_answer_is_failure:
                 self.breaker.record_failure(organisation.id)
@@ -477,6 +456,7 @@ class ContactshipClient:
             )
             started = time.monotonic()
             error: UpstreamError
+            cause: Exception | None = None
             retry = False
             try:
                 with (
@@ -496,11 +476,11 @@ class ContactshipClient:
                     ) as response,
                 ):
                     content = self._read_body(response, deadline)
-            except NoSlot:
+            except NoSlot as exc:
                 self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
-                raise CallsBusy("every call slot of the organisation stayed busy") from None
-            except BodyTooLarge:
-                outcome = "too-large"
+                raise CallsBusy("every call slot of the organisation stayed busy") from exc
+            except BodyTooLarge as exc:
+                outcome, cause = "too-large", exc
                 error = UpstreamBadResponse(
                     f"answer larger than {self.config.max_body_bytes} bytes "
                     "(CONTACTSHIP_MAX_BODY_BYTES)"
@@ -511,19 +491,22 @@ class ContactshipClient:
                     path,
                     self.config.max_body_bytes,
                 )
-            except requests.ConnectTimeout:
+            except requests.ConnectTimeout as exc:
                 outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
-            except requests.Timeout:
+                cause = exc
+            except requests.Timeout as exc:
                 # A read timeout is not retried: another wait as long would outrun the deadline.
-                outcome, error = "read-timeout", UpstreamTimeout("read timeout")
-            except requests.ConnectionError:
+                outcome, error, cause = "read-timeout", UpstreamTimeout("read timeout"), exc
+            except requests.ConnectionError as exc:
                 outcome, error, retry = (
                     "connection-error",
                     UpstreamUnavailable("connection failed"),
                     True,
                 )
+                cause = exc
             except requests.RequestException as exc:
                 outcome, error = "request-error", UpstreamUnavailable(type(exc).__name__)
+                cause = exc
             else:
                 outcome = str(response.status_code)
                 if 200 <= response.status_code < 300:
@@ -533,14 +516,14 @@ class ContactshipClient:
 
             self._log(organisation, path, params, outcome, started, attempt, cache_state)
             if not retry or attempt > self.config.retries:
-                raise error
+                raise error from cause
             wait = self._backoff(attempt)
             if error.retry_after is not None:
                 if error.retry_after > self.config.retry_after_cap:
-                    raise error
+                    raise error from cause
                 wait = max(wait, error.retry_after)
             if time.monotonic() + wait >= deadline:
-                raise error
+                raise error from cause
             time.sleep(wait)
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
@@ -576,9 +559,9 @@ class ContactshipClient:
                     raise BodyTooLarge
                 parts.append(chunk)
         except urllib3.exceptions.ReadTimeoutError as exc:
-            raise requests.ReadTimeout(str(exc)) from None
+            raise requests.ReadTimeout(str(exc)) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise requests.ConnectionError(type(exc).__name__) from None
+            raise requests.ConnectionError(type(exc).__name__) from exc
 
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter, so replicas retrying together do not stampede.

@@ -1,14 +1,23 @@
-"""What can go wrong upstream, as the client reports it.
+"""Every error a call to Contactship can end in, as the person who asked is told it.
 
-The client turns every `requests` exception and every non-2xx answer into one of these; the
-middleware turns each into a page. Messages are written for a team member and never hold a key.
+Two branches under `DashboardError`, because they mean different things to whoever reads them:
+
+- `UpstreamError`: Contactship itself failed or refused (a 5xx, a timeout, a 401, an answer that
+  is not the documented JSON...). Its subclasses say which.
+- `DashboardRefusal`: the dashboard declined to make (or finish) the call on its own account (its
+  limit on calls in flight, an open circuit breaker, an export over the page cap). Contactship
+  may be perfectly well; an operator must not read these as upstream failures.
+
+The client raises them with the low-level cause chained (`raise ... from`); the middleware and the
+`export_contacts` command turn each into a page or a message. Messages are written for a team
+member and never hold a key; `detail` is the operator's short, typed note.
 """
 
 from django.utils.translation import gettext_lazy as _
 
 
-class UpstreamError(Exception):
-    """Contactship could not give a usable answer."""
+class DashboardError(Exception):
+    """Something went wrong with a call to Contactship; what a person is shown about it."""
 
     status = 503
     title = _("Contactship is not answering")
@@ -21,17 +30,20 @@ class UpstreamError(Exception):
         self.retry_after = retry_after
 
 
+class BodyTooLarge(Exception):
+    """An answer larger than CONTACTSHIP_MAX_BODY_BYTES: reading stops there. Internal to the
+    client, which reports it as `UpstreamBadResponse`."""
+
+
+# --- Contactship failed --------------------------------------------------------------------------
+
+
+class UpstreamError(DashboardError):
+    """Contactship could not give a usable answer."""
+
+
 class UpstreamUnavailable(UpstreamError):
     """A 5xx answer, a refused or reset connection."""
-
-
-class CircuitOpen(UpstreamUnavailable):
-    """Recent calls for this organisation failed; calls are refused for a cool-down."""
-
-    message = _(
-        "The contacts service failed several times in a row, so the dashboard is giving it a "
-        "short rest. Please try again in a little while."
-    )
 
 
 class UpstreamRateLimited(UpstreamUnavailable):
@@ -58,8 +70,13 @@ class UpstreamBadResponse(UpstreamError):
     )
 
 
+class PagingIgnored(UpstreamBadResponse):
+    """A page repeated contacts already seen: the upstream ignores the paging parameters."""
+
+
 class UpstreamAuthError(UpstreamError):
-    """401: the organisation's key was rejected. Only an administrator can fix that."""
+    """401: the organisation's key was rejected (or none is configured). Only an administrator
+    can fix that."""
 
     status = 502
     title = _("This organisation's access to Contactship was refused")
@@ -83,4 +100,43 @@ class UpstreamNotFound(UpstreamError):
     status = 404
     title = _("Contact not found")
     message = _("This contact does not exist in Contactship, or it was deleted.")
+    retryable = False
+
+
+# --- The dashboard declined -----------------------------------------------------------------------
+
+
+class DashboardRefusal(DashboardError):
+    """The dashboard declined the call itself; nothing says Contactship is unwell."""
+
+
+class CallsBusy(DashboardRefusal):
+    """The organisation's limit on calls in flight (CONTACTSHIP_MAX_CONCURRENT_CALLS) stayed
+    reached until the deadline."""
+
+    title = _("Many searches and exports are running")
+    message = _(
+        "Many searches and exports are running for this organisation right now. "
+        "Please try again in a moment."
+    )
+
+
+class CircuitOpen(DashboardRefusal):
+    """Recent calls for this organisation failed; calls are refused for a cool-down."""
+
+    message = _(
+        "The contacts service failed several times in a row, so the dashboard is giving it a "
+        "short rest. Please try again in a little while."
+    )
+
+
+class ExportTooLarge(DashboardRefusal):
+    """The result needs more pages than CONTACTSHIP_MAX_EXPORT_PAGES: refused rather than cut."""
+
+    status = 413
+    title = _("This export is too large")
+    message = _(
+        "The contacts matching these filters are more than one export may hold. Narrow the "
+        "filters (for example by name or email) and export the parts separately."
+    )
     retryable = False

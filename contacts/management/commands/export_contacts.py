@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contacts.exports.csv import FORMATS, Progress
 from contacts.exports.service import contact_export
 from contacts.filters import ContactFilter
-from contacts.upstream.errors import UpstreamError
+from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
 
 
@@ -73,7 +73,7 @@ class Command(BaseCommand):
                     if show_progress:
                         self._progress(progress)
             os.replace(partial, target)
-        except UpstreamError as exc:
+        except DashboardError as exc:
             raise CommandError(
                 f"Export failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
             ) from None

@@ -1,14 +1,30 @@
-"""The per-organisation limit on calls in flight, in this process or across replicas (Redis)."""
+"""The per-organisation limit on calls in flight, in this process or across replicas (Redis).
 
+The replica tests start their own `redis-server` (Debian's; `.ci/run` installs it) on a free
+loopback port, and run the limit in two separate processes that share it.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import time
+from pathlib import Path
+from unittest import mock
 
 import pytest
+import redis
 from django.urls import reverse
 
+from contacts.cache import outage
 from contacts.upstream.limit import NoSlot, call_slot
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_a_slot_is_given_back_and_the_limit_holds():
@@ -61,3 +77,163 @@ def test_a_search_says_busy_when_no_slot_frees_in_time(member_client, upstream, 
     assert busy.status_code == 503
     assert b"Many searches and exports are running" in busy.content
     assert member_client.get(url).status_code == 200  # the slot is free again
+
+
+def test_a_scan_leaves_the_reserved_slots_to_page_views():
+    deadline = time.monotonic() + 0.2
+    with call_slot("org-r", limit=3, reserve=2, deadline=deadline, hold=5):
+        # A second scan call waits: two of the three slots are kept for page views...
+        with (
+            pytest.raises(NoSlot),
+            call_slot("org-r", limit=3, reserve=2, deadline=deadline, hold=5),
+        ):
+            pass
+        # ...which get them.
+        with (
+            call_slot("org-r", limit=3, deadline=deadline, hold=5),
+            call_slot("org-r", limit=3, deadline=deadline, hold=5),
+        ):
+            pass
+
+
+# --- across replicas: a real Redis ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
+    port = _free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own arguments
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path_factory.mktemp("redis"),
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer"
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# One replica: THREADS threads each take a slot ROUNDS times, and while they hold it count the
+# holders in Redis (INCR/DECR), keeping the highest count seen.
+REPLICA = textwrap.dedent(
+    """
+    import json, os, sys, threading, time
+    import django
+    django.setup()
+    import redis
+    from contacts.upstream.limit import call_slot
+
+    limit, threads, rounds = (int(a) for a in sys.argv[1:4])
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    count = client.register_script(
+        "local n = redis.call('INCR', KEYS[1]) "
+        "if n > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], n) end "
+        "return n"
+    )
+    done = []
+
+    def work():
+        for _ in range(rounds):
+            with call_slot("org-shared", limit=limit, deadline=time.monotonic() + 30, hold=30):
+                count(keys=["test:holders", "test:peak"])
+                time.sleep(0.01)
+                client.decr("test:holders")
+            done.append(1)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    print(json.dumps({"done": len(done)}))
+    """
+)
+
+
+def _replica(url: str, *args: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DJANGO_DEBUG": "1",
+        "REDIS_URL": url,
+    }
+    argv = [sys.executable, "-c", REPLICA, *map(str, args)]
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
+
+
+def test_two_replicas_sharing_redis_never_exceed_the_limit_together(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    limit, threads, rounds = 3, 4, 15
+    replicas = [_replica(redis_url, limit, threads, rounds) for _ in range(2)]
+    for replica in replicas:
+        out, _ = replica.communicate(timeout=120)
+        assert replica.returncode == 0
+        assert json.loads(out) == {"done": threads * rounds}
+    # Eight threads in two processes wanted slots at once: the limit was reached, never passed.
+    assert int(client.get("test:peak")) == limit
+    assert int(client.get("test:holders")) == 0
+    assert client.zcard("dashboard:contactship:calls:v2:org-shared") == 0  # all given back
+
+
+def test_holds_expire_by_redis_time_not_this_replicas_clock(redis_url, settings, redis_answering):
+    settings.REDIS_URL = redis_url
+    redis.Redis.from_url(redis_url).flushdb()
+    # A replica whose clock is a day ahead must not see the slot as expired and take it.
+    with (
+        call_slot("org-clock", limit=1, deadline=time.monotonic() + 1, hold=30),
+        mock.patch("time.time", return_value=time.time() + 86_400),
+        pytest.raises(NoSlot),
+        call_slot("org-clock", limit=1, deadline=time.monotonic() + 0.2, hold=30),
+    ):
+        pass
+
+
+def test_a_slot_of_a_replica_that_died_comes_back_after_its_hold(
+    redis_url, settings, redis_answering
+):
+    settings.REDIS_URL = redis_url
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    slot = call_slot("org-dead", limit=1, deadline=time.monotonic() + 1, hold=0.3)
+    slot.__enter__()  # and never left: the replica died
+    with call_slot("org-dead", limit=1, deadline=time.monotonic() + 5, hold=5):
+        pass
+
+
+@pytest.fixture
+def redis_answering():
+    """Redis counted as answering, before and after: the outage state is the process's."""
+    outage.reset()
+    yield
+    outage.reset()
+
+
+def test_calls_go_through_when_redis_is_down(settings, caplog, redis_answering):
+    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    with (
+        call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),
+        call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),
+    ):
+        pass
+    assert "cache unavailable" in caplog.text

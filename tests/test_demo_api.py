@@ -483,6 +483,34 @@ def test_faults_apply_in_order(api: DemoServer, http: requests.Session) -> None:
     assert get(http, api).status_code == 429
 
 
+def test_max_concurrent_refuses_what_arrives_beyond_the_limit(api: DemoServer) -> None:
+    api.faults = Faults(latency_ms=300, max_concurrent=2)
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def one() -> None:
+        with requests.Session() as session:
+            barrier.wait()
+            statuses.append(get(session, api, limit=1).status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 200, 429, 429]
+    stats = requests.get(api.base_url.removesuffix("/v1") + "/_demo/stats", timeout=TIMEOUT).json()
+    assert stats["refused_concurrent"] == 2
+    assert stats["peak_in_flight"] in (3, 4)  # refused ones count while they are answered
+    assert stats["in_flight"] == 0
+    # One at a time is never refused.
+    with requests.Session() as session:
+        assert [get(session, api, limit=1).status_code for _ in range(3)] == [200] * 3
+    assert Faults(max_concurrent=3).describe() == "429 beyond 3 concurrent requests"
+    parsed = Faults.from_args(build_parser().parse_args(["--max-concurrent", "3"]))
+    assert parsed == Faults(max_concurrent=3)
+
+
 def test_faults_description_and_options() -> None:
     assert Faults().describe() == "none"
     assert not Faults().active

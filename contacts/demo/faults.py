@@ -27,6 +27,7 @@ class Faults:
     trickle_ms: int = 0  # send 200 bodies one byte at a time, this many ms apart
     huge_body_mb: int = 0  # pad 200 bodies (valid JSON) to this many MB, without Content-Length
     odd_timestamps: bool = False  # the first contacts of an answer get impossible created_at
+    max_concurrent: int = 0  # 0: no limit; N: 429 to a request arriving while N are in flight
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:
@@ -43,6 +44,8 @@ class Faults:
             raise ValueError("fail_from_offset must not be negative")
         if self.trickle_ms < 0 or self.huge_body_mb < 0:
             raise ValueError("trickle_ms and huge_body_mb must not be negative")
+        if self.max_concurrent < 0:
+            raise ValueError("max_concurrent must not be negative")
 
     @property
     def active(self) -> bool:
@@ -81,6 +84,8 @@ class Faults:
             parts.append(f"bodies padded to {self.huge_body_mb} MB")
         if self.odd_timestamps:
             parts.append("out-of-range timestamps")
+        if self.max_concurrent:
+            parts.append(f"429 beyond {self.max_concurrent} concurrent requests")
         return ", ".join(parts) or "none"
 
     @classmethod
@@ -154,6 +159,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="give the first contacts of each answer created_at values that parse but overflow "
         "when converted to UTC (0001-01-01T00:00:00+05:00, 9999-12-31T23:59:59-05:00) or are "
         "not dates",
+    )
+    group.add_argument(
+        "--max-concurrent",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help=(
+            "answer 429 (without Retry-After) to a request that arrives while N others are in "
+            "flight; GET /_demo/stats reports the most seen at once (default 0: no limit)"
+        ),
     )
 
 

@@ -30,6 +30,7 @@ NO_FAULTS = Faults()
 API_PREFIX = "/v1"
 CONTACTS_PATH = f"{API_PREFIX}/contacts"
 HEALTH_PATH = "/healthz"
+STATS_PATH = "/_demo/stats"  # concurrency seen, for tests and benchmarks; no key, no faults
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100  # larger limits are capped, like the real API's 100 contacts per request
@@ -89,6 +90,9 @@ class DemoServer(ThreadingHTTPServer):
         # The raw request targets of the current run, as they arrived (for tests).
         self.paths_seen: deque[str] = deque(maxlen=1000)
         self._fault_random = random.Random(FAULT_SEED)
+        self.in_flight = 0  # API requests being handled now, refused ones included
+        self.peak_in_flight = 0  # the most at once since the faults were last set
+        self.refused_concurrent = 0  # 429s of the max_concurrent fault
         super().__init__(address, DemoRequestHandler)
 
     @property
@@ -104,6 +108,8 @@ class DemoServer(ThreadingHTTPServer):
             self._requests_seen = 0
             self.paths_seen.clear()
             self._fault_random.seed(FAULT_SEED)
+            self.peak_in_flight = self.in_flight
+            self.refused_concurrent = 0
 
     @property
     def requests_seen(self) -> int:
@@ -124,6 +130,29 @@ class DemoServer(ThreadingHTTPServer):
             self.paths_seen.append(path)
             self._requests_seen += 1
             return self._requests_seen
+
+    def arrive(self, limit: int) -> bool:
+        """Count a request in flight; False if `limit` (when not 0) were in flight already."""
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            if limit and self.in_flight > limit:
+                self.refused_concurrent += 1
+                return False
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "in_flight": self.in_flight,
+                "peak_in_flight": self.peak_in_flight,
+                "refused_concurrent": self.refused_concurrent,
+                "requests": self._requests_seen,
+            }
 
     def roll(self) -> float:
         """A draw in [0, 1) from the seeded fault generator."""
@@ -224,9 +253,16 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         if self.command == "GET" and url.path == HEALTH_PATH:
             self._send_json(HTTPStatus.OK, {"status": "ok"})  # no key, no faults
             return
+        if self.command == "GET" and url.path == STATS_PATH:
+            self._send_json(HTTPStatus.OK, self.demo.stats())
+            return
         # One snapshot per request: a test swapping faults mid-request never mixes two configs.
         faults = self.demo.faults
+        admitted = self.demo.arrive(faults.max_concurrent)
         try:
+            if not admitted:
+                # Refused on arrival, as a concurrency limit in front of an API does.
+                raise _Reply(HTTPStatus.TOO_MANY_REQUESTS, "Too many concurrent requests")
             self._apply_faults(faults)
             if self.command != "GET":
                 raise _Reply(
@@ -240,6 +276,8 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             self._send_json(reply.status, {"error": reply.message}, reply.headers)
         except _Drop:
             self.close_connection = True
+        finally:
+            self.demo.leave()
 
     # --- faults -----------------------------------------------------------------------------
 

@@ -308,9 +308,12 @@ CONTACTSHIP_PAGE_SIZE = env.int("CONTACTSHIP_PAGE_SIZE", default=100)
 CONTACTSHIP_LIMIT_PARAM = env.str("CONTACTSHIP_LIMIT_PARAM", default="limit")
 CONTACTSHIP_OFFSET_PARAM = env.str("CONTACTSHIP_OFFSET_PARAM", default="offset")
 CONTACTSHIP_MAX_EXPORT_PAGES = env.int("CONTACTSHIP_MAX_EXPORT_PAGES", default=2000)
-# Calls an export keeps in flight while it writes: with two, the API always has the next page
-# to work on. Each counts against CONTACTSHIP_MAX_CONCURRENT_CALLS.
-CONTACTSHIP_EXPORT_CALLS = env.int("CONTACTSHIP_EXPORT_CALLS", default=2)
+# A scan (an export walking every page) adapts its calls in flight to the upstream's answers,
+# starting at CONTACTSHIP_SCAN_CALLS_START, never above CONTACTSHIP_SCAN_CALLS_MAX nor above
+# CONTACTSHIP_MAX_CONCURRENT_CALLS less CONTACTSHIP_RESERVED_CALLS, the slots kept for page views.
+CONTACTSHIP_SCAN_CALLS_START = env.int("CONTACTSHIP_SCAN_CALLS_START", default=2)
+CONTACTSHIP_SCAN_CALLS_MAX = env.int("CONTACTSHIP_SCAN_CALLS_MAX", default=16)
+CONTACTSHIP_RESERVED_CALLS = env.int("CONTACTSHIP_RESERVED_CALLS", default=2)
 CONTACTSHIP_CACHE_TTL = env.int("CONTACTSHIP_CACHE_TTL", default=60)
 # An answer larger than this is refused as unexpected (a page of 100 contacts is ~40 KB), and one
 # larger than CONTACTSHIP_CACHE_MAX_BYTES is not cached.

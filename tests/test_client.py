@@ -9,14 +9,8 @@ import pytest
 import requests
 import responses
 
-from contacts.demo.data import contacts_for, matches
-from contacts.demo.faults import Faults
-from contacts.upstream.client import (
-    READ_AHEAD_PER_CALL,
-    ExportTooLarge,
-    contactship_client,
-    environment,
-)
+from contacts.demo.data import matches
+from contacts.upstream.client import contactship_client, environment
 from contacts.upstream.errors import (
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -85,17 +79,6 @@ def test_log_line_names_org_path_params_status_time_attempt_and_cache(upstream, 
     assert 'params={"full_name": "ana", "limit": 100, "offset": 100} status=200' in caplog.text
 
 
-def test_pages_walk_the_whole_result_without_duplicates(upstream):
-    pages = list(
-        contactship_client().contact_pages(
-            organisation=organisation_get("org-tejo"), query=ContactQuery()
-        )
-    )
-    ids = [c.id for page in pages for c in page]
-    assert ids == [c["id"] for c in contacts_for("org-tejo")]
-    assert len(pages) == len(ids) // 100 + 1
-
-
 def test_paging_parameter_names_are_settings(upstream, settings, caplog):
     settings.CONTACTSHIP_LIMIT_PARAM = "per_page"
     settings.CONTACTSHIP_OFFSET_PARAM = "skip"
@@ -103,17 +86,6 @@ def test_paging_parameter_names_are_settings(upstream, settings, caplog):
         organisation=organisation_get("org-harbor"), query=ContactQuery(), offset=100
     )
     assert upstream_lines(caplog)[0]["params"] == {"per_page": 100, "skip": 100}
-
-
-def test_the_page_cap_refuses_to_end_an_export_quietly(upstream, settings):
-    settings.CONTACTSHIP_MAX_EXPORT_PAGES = 3
-    pages = contactship_client().contact_pages(
-        organisation=organisation_get("org-tejo"), query=ContactQuery()
-    )
-    assert len(next(pages)) == 100
-    next(pages), next(pages)
-    with pytest.raises(ExportTooLarge):
-        next(pages)
 
 
 # --- paths the demo cannot produce ------------------------------------------------------------
@@ -272,28 +244,3 @@ def test_the_ca_bundle_of_the_environment_is_used(monkeypatch):
         assert environment(FAKE_URL)["verify"] == "/etc/ssl/certs/example-bundle.pem"
     finally:
         environment.cache_clear()
-
-
-def test_a_result_of_one_page_makes_one_call(faulty):
-    server = faulty(Faults())
-    pages = list(
-        contactship_client().contact_pages(
-            organisation=organisation_get("org-tejo"), query=ContactQuery(full_name="ana júlia")
-        )
-    )
-    assert 0 < len(pages[0]) < 100 and len(pages) == 1
-    assert server.requests_seen == 1
-
-
-@pytest.mark.parametrize("calls", [1, 2, 3])
-def test_an_export_reads_ahead_within_its_calls_and_ends_at_the_short_page(faulty, settings, calls):
-    settings.CONTACTSHIP_EXPORT_CALLS = calls
-    server = faulty(Faults())
-    pages = list(
-        contactship_client().contact_pages(
-            organisation=organisation_get("org-tejo"), query=ContactQuery()
-        )
-    )
-    assert [c.id for page in pages for c in page] == [c["id"] for c in contacts_for("org-tejo")]
-    # Every page once, and past the short last page at most what was read ahead.
-    assert len(pages) <= server.requests_seen <= len(pages) + READ_AHEAD_PER_CALL * calls

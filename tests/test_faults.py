@@ -14,8 +14,7 @@ from django.urls import reverse
 
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.upstream.client import PagingIgnored
-from contacts.upstream.errors import UpstreamUnavailable
+from contacts.upstream.errors import PagingIgnored, UpstreamUnavailable
 from tests.conftest import upstream_lines
 
 pytestmark = pytest.mark.django_db

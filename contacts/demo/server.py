@@ -259,6 +259,7 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         # One snapshot per request: a test swapping faults mid-request never mixes two configs.
         faults = self.demo.faults
         admitted = self.demo.arrive(faults.max_concurrent)
+        self._counted = True
         try:
             if not admitted:
                 # Refused on arrival, as a concurrency limit in front of an API does.
@@ -277,6 +278,14 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
         except _Drop:
             self.close_connection = True
         finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """The request is no longer in flight: once its answer is ready (before it is written,
+        so a client's next request never meets its previous one still counted), or when it
+        ends without one."""
+        if getattr(self, "_counted", False):
+            self._counted = False
             self.demo.leave()
 
     # --- faults -----------------------------------------------------------------------------
@@ -419,6 +428,7 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes, content_type: str, headers: Iterable[tuple[str, str]] = ()
     ) -> None:
+        self._leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         # Always a Content-Length: without it a keep-alive client cannot tell where a body ends.

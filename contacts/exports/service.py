@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from django.utils import timezone
 
 from contacts.models import EXPORT_HEARTBEAT, AuditEvent
-from contacts.upstream.client import contactship_client
 from contacts.upstream.organisations import Organisation
+from contacts.upstream.scan import Scan, contact_scan
 from contacts.upstream.types import ContactQuery
 
 from .csv import ExportFormat, Progress
@@ -118,7 +118,7 @@ class _ExportRecord:
             if close is not None:
                 close()
 
-    def stream(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    def stream(self, chunks: Iterator[bytes], scan: Scan) -> Iterator[bytes]:
         try:
             for chunk in chunks:
                 self.size += len(chunk)
@@ -134,6 +134,7 @@ class _ExportRecord:
             self.finish(Outcome.COMPLETED)
         finally:
             chunks.close()
+            scan.close()  # its threads end with the export, however it ended
 
 
 def contact_export(
@@ -170,12 +171,13 @@ def contact_export(
         ip_address=ip_address,
         progress=progress,
     )
-    pages = contactship_client().contact_pages(organisation=organisation, query=query)
+    scan = contact_scan(organisation=organisation, query=query)
     try:
-        first_page = next(pages, [])
+        first_page = next(scan, [])
     except Exception as exc:
+        scan.close()
         record.finish(Outcome.FAILED, exc)
         raise
     options = {"bom": bom} if fmt.name == "csv" else {}
-    chunks = fmt.chunks(first_page, record.pages(pages), progress=record.progress, **options)
-    return record.stream(chunks), record.progress
+    chunks = fmt.chunks(first_page, record.pages(scan), progress=record.progress, **options)
+    return record.stream(chunks, scan), record.progress

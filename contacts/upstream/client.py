@@ -1,9 +1,10 @@
 """The one module that talks to Contactship.
 
 It owns the HTTP session (pooled, one per process), the timeouts and the deadline, retries, the
-circuit breaker, the cache of identical requests, the log line of every call, and the translation
-of every failure into the typed errors of `contacts.errors`. It returns typed contacts: nothing
-past this module sees `requests` or raw JSON. The organisation's key is read here and only here.
+circuit breaker, the call limit, the cache of identical requests, the log line of every call, and
+the translation of every failure into the typed errors of `errors`. It returns typed contacts, or
+for the scan engine (`scan`) a page's bytes: nothing past this package sees `requests`. The
+organisation's key is read here and only here.
 """
 
 import functools
@@ -14,9 +15,7 @@ import random
 import re
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -30,13 +29,13 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
 
+from .adaptive import Answer
 from .breaker import CircuitBreaker
 from .errors import (
     BodyTooLarge,
     CallsBusy,
+    Cancelled,
     CircuitOpen,
-    ExportTooLarge,
-    PagingIgnored,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamBadResponse,
@@ -55,8 +54,8 @@ log = logging.getLogger(__name__)
 USER_AGENT = "contacts-dashboard/1.0"
 CACHE_PREFIX = "contactship:v2"  # v2: the cache holds the API's bytes, not parsed contacts
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Export pages requested ahead of the one being written, per call in flight.
-READ_AHEAD_PER_CALL = 2
+# Answers that ask for fewer calls in flight (see `adaptive`); timeouts too.
+OVERLOAD_STATUSES = frozenset({429, 503, 504})
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
 BREAKER_FAILURES = (UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse)
 
@@ -79,7 +78,9 @@ class ClientConfig:
     limit_param: str
     offset_param: str
     max_export_pages: int
-    export_calls: int
+    scan_calls_start: int
+    scan_calls_max: int
+    reserved_calls: int
     cache_ttl: int
     breaker_threshold: int
     breaker_cooldown: float
@@ -104,7 +105,9 @@ class ClientConfig:
             limit_param=settings.CONTACTSHIP_LIMIT_PARAM,
             offset_param=settings.CONTACTSHIP_OFFSET_PARAM,
             max_export_pages=settings.CONTACTSHIP_MAX_EXPORT_PAGES,
-            export_calls=max(1, settings.CONTACTSHIP_EXPORT_CALLS),
+            scan_calls_start=max(1, settings.CONTACTSHIP_SCAN_CALLS_START),
+            scan_calls_max=max(1, settings.CONTACTSHIP_SCAN_CALLS_MAX),
+            reserved_calls=max(0, settings.CONTACTSHIP_RESERVED_CALLS),
             cache_ttl=settings.CONTACTSHIP_CACHE_TTL,
             breaker_threshold=settings.CONTACTSHIP_BREAKER_THRESHOLD,
             breaker_cooldown=settings.CONTACTSHIP_BREAKER_COOLDOWN,
@@ -232,8 +235,9 @@ class ContactshipClient:
         deadline: float | None = None,
     ) -> list[Contact]:
         """One page of contacts matching `query`, starting at `offset`."""
-        return self._list(
+        return self._call(
             organisation,
+            "/contacts",
             self._list_params(query, offset),
             parse=lambda body: contacts_from_json(decode_json(body)),
             use_cache=use_cache,
@@ -247,14 +251,6 @@ class ContactshipClient:
             self.config.limit_param: self.config.page_size,
             self.config.offset_param: offset,
         }
-
-    def _list(self, organisation: Organisation, params: dict[str, Any], **call: Any) -> Any:
-        try:
-            return self._call(organisation, "/contacts", params, **call)
-        except UpstreamNotFound as exc:
-            # The list itself cannot be "not found": the base URL is wrong.
-            log.error("contact list answered 404: check CONTACTSHIP_API_URL")
-            raise UpstreamBadResponse("the contact list answered 404") from exc
 
     def contact_get(
         self,
@@ -277,74 +273,64 @@ class ContactshipClient:
             bad_answer_is_failure=False,
         )
 
-    def contact_pages(
-        self, *, organisation: Organisation, query: ContactQuery
-    ) -> Iterator[list[Contact]]:
-        """Every contact matching `query`, a page at a time, fresh from the API.
+    def scan_page(
+        self,
+        *,
+        organisation: Organisation,
+        query: ContactQuery,
+        offset: int,
+        observe: Callable[[Answer, float, float | None], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> bytes:
+        """The API's bytes of one page of a scan (see `scan`), fresh, with its own deadline.
 
-        Background threads request the following pages (`export_calls` at a time, at most
-        READ_AHEAD_PER_CALL pages per call ahead of the one being written) while this thread
-        decodes and the caller writes, so the API always has the next page to work on and an
-        export takes about as long as fetching its pages. The first page is asked alone: a
-        result of one page makes one call. Stops after a short page; requests already made for
-        pages after it are then discarded, errors included. Each page has its own deadline (an
-        export takes longer than one page view may). Raises `PagingIgnored` when a page repeats
-        contacts, and `ExportTooLarge` rather than stopping quietly at the page cap: a result
-        that silently ends early would look complete.
+        Neither cached nor counted by the breaker: the scan tells the breaker about the pages it
+        uses, in order, and not about speculative ones past the end. The call leaves
+        `reserved_calls` of the organisation's slots to page views. `observe` hears each
+        attempt's outcome; `stop` set ends the call before its next attempt (`Cancelled`).
         """
-        size = self.config.page_size
-        max_pages = self.config.max_export_pages
-        ahead = READ_AHEAD_PER_CALL * self.config.export_calls
-
-        def fetch(number: int) -> bytes:
-            params = self._list_params(query, number * size)
-            return self._list(
-                organisation, params, parse=bytes, use_cache=False, refresh=False, deadline=None
-            )
-
-        pool = ThreadPoolExecutor(
-            max_workers=self.config.export_calls, thread_name_prefix="contactship-read-ahead"
+        self._require_key(organisation)
+        deadline = time.monotonic() + self.config.deadline
+        return self._get_body(
+            organisation,
+            "/contacts",
+            self._list_params(query, offset),
+            deadline,
+            "off",
+            reserve=self.config.reserved_calls,
+            observe=observe,
+            stop=stop,
         )
-        pending = deque([pool.submit(fetch, 0)])
-        requested = 1
 
-        def read_ahead(number: int) -> None:
-            nonlocal requested
-            while requested < min(number + 1 + ahead, max_pages):
-                pending.append(pool.submit(fetch, requested))
-                requested += 1
+    # --- the breaker, for the scan engine too ---------------------------------------------------
 
-        seen: set[str] = set()
-        try:
-            for number in range(max_pages):
-                body = pending.popleft().result()
-                if number:
-                    read_ahead(number)  # before decoding, so the API is kept busy meanwhile
-                page = contacts_from_json(decode_json(body))
-                ids = [c.id for c in page if c.id]
-                if seen.intersection(ids):
-                    log.warning(
-                        "paging ignored org=%s offset=%d: the page repeats contacts already "
-                        "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
-                        organisation.id,
-                        number * size,
-                    )
-                    raise PagingIgnored(f"page at offset {number * size} repeats contacts")
-                seen.update(ids)
-                if number == 0 and len(page) == size:
-                    read_ahead(number)
-                yield page
-                if len(page) < size:
-                    return
-        finally:
-            # A finished or cancelled export must not wait for pages nobody will read.
-            pool.shutdown(wait=False, cancel_futures=True)
-        log.error(
-            "export stopped org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
-            organisation.id,
-            max_pages,
-        )
-        raise ExportTooLarge(f"more than {max_pages} pages")
+    def breaker_check(self, organisation: Organisation) -> None:
+        """Raise `CircuitOpen` if calls for `organisation` are failing fast now."""
+        if not self.breaker.allow(organisation.id):
+            self._log(organisation, "/contacts", {}, "circuit-open", 0.0, 0, "skip")
+            raise CircuitOpen("circuit open")
+
+    def breaker_record(
+        self,
+        organisation: Organisation,
+        error: BaseException | None,
+        *,
+        bad_answer_is_failure: bool = True,
+    ) -> None:
+        """Tell the breaker how a call ended: a 400, 401 or 404 says the upstream is alive. An
+        odd answer for one contact (`bad_answer_is_failure=False`) counts neither way, so that
+        nobody can open an organisation's circuit by asking for odd contacts."""
+        if isinstance(error, UpstreamBadResponse) and not bad_answer_is_failure:
+            return
+        if isinstance(error, BREAKER_FAILURES):
+            self.breaker.record_failure(organisation.id)
+        elif error is None or isinstance(error, UpstreamError):
+            self.breaker.record_success(organisation.id)
+
+    def _require_key(self, organisation: Organisation) -> None:
+        if not organisation.api_key:
+            log.error("no API key configured org=%s", organisation.id)
+            raise UpstreamAuthError("no API key configured")
 
     # --- one logical call: cache, breaker, retries --------------------------------------------
 
@@ -377,12 +363,8 @@ class ContactshipClient:
                 self._log(organisation, path, params, "cached", 0.0, 0, "hit")
                 return parse(hit)
 
-        if not self.breaker.allow(organisation.id):
-            self._log(organisation, path, params, "circuit-open", 0.0, 0, "skip")
-            raise CircuitOpen("circuit open")
-        if not organisation.api_key:
-            log.error("no API key configured org=%s", organisation.id)
-            raise UpstreamAuthError("no API key configured")
+        self.breaker_check(organisation)
+        self._require_key(organisation)
 
         cache_state = "refresh" if refresh else ("miss" if caching else "off")
         if deadline is None:
@@ -390,17 +372,10 @@ class ContactshipClient:
         try:
             body = self._get_body(organisation, path, params, deadline, cache_state)
             result = parse(body)
-        except UpstreamBadResponse:
-            if bad_answer_is_failure:
-                self.breaker.record_failure(organisation.id)
+        except UpstreamError as exc:
+            self.breaker_record(organisation, exc, bad_answer_is_failure=bad_answer_is_failure)
             raise
-        except BREAKER_FAILURES:
-            self.breaker.record_failure(organisation.id)
-            raise
-        except UpstreamError:
-            self.breaker.record_success(organisation.id)
-            raise
-        self.breaker.record_success(organisation.id)
+        self.breaker_record(organisation, None)
 
         if caching and len(body) <= self.config.cache_max_bytes:
             # The bytes as they came, which the cache stores with a copy: pickling a page of
@@ -442,11 +417,17 @@ class ContactshipClient:
         params: dict[str, Any],
         deadline: float,
         cache_state: str,
+        *,
+        reserve: int = 0,
+        observe: Callable[[Answer, float, float | None], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> bytes:
         request = self._prepared(organisation, path, params)
         attempt = 0
         while True:
             attempt += 1
+            if stop is not None and stop.is_set():
+                raise Cancelled("the scan was closed")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise UpstreamTimeout("deadline passed before the call")
@@ -454,28 +435,29 @@ class ContactshipClient:
                 min(self.config.connect_timeout, remaining),
                 min(self.config.read_timeout, remaining),
             )
-            started = time.monotonic()
+            started = sent = time.monotonic()
             error: UpstreamError
             cause: Exception | None = None
             retry = False
+            answer = Answer.ERROR
             try:
-                with (
-                    call_slot(
-                        organisation.id,
-                        limit=self.config.max_concurrent_calls,
-                        deadline=deadline,
-                        hold=self.config.deadline + 5,
-                    ),
-                    self.session.send(
+                with call_slot(
+                    organisation.id,
+                    limit=self.config.max_concurrent_calls,
+                    deadline=deadline,
+                    hold=self.config.deadline + 5,
+                    reserve=reserve,
+                ):
+                    sent = time.monotonic()  # the wait for a slot is not the upstream's latency
+                    with self.session.send(
                         request,
                         timeout=timeout,
                         # A redirect could carry the key header to another host.
                         allow_redirects=False,
                         stream=True,
                         **environment(self.config.base_url),
-                    ) as response,
-                ):
-                    content = self._read_body(response, deadline)
+                    ) as response:
+                        content = self._read_body(response, deadline)
             except NoSlot as exc:
                 self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
                 raise CallsBusy("every call slot of the organisation stayed busy") from exc
@@ -494,9 +476,11 @@ class ContactshipClient:
             except requests.ConnectTimeout as exc:
                 outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
                 cause = exc
+                answer = Answer.OVERLOAD
             except requests.Timeout as exc:
                 # A read timeout is not retried: another wait as long would outrun the deadline.
                 outcome, error, cause = "read-timeout", UpstreamTimeout("read timeout"), exc
+                answer = Answer.OVERLOAD
             except requests.ConnectionError as exc:
                 outcome, error, retry = (
                     "connection-error",
@@ -511,10 +495,16 @@ class ContactshipClient:
                 outcome = str(response.status_code)
                 if 200 <= response.status_code < 300:
                     self._log(organisation, path, params, outcome, started, attempt, cache_state)
+                    if observe is not None:
+                        observe(Answer.OK, time.monotonic() - sent, None)
                     return content
-                error, retry = self._error_for(organisation, response, content)
+                error, retry = self._error_for(organisation, path, response, content)
+                if response.status_code in OVERLOAD_STATUSES:
+                    answer = Answer.OVERLOAD
 
             self._log(organisation, path, params, outcome, started, attempt, cache_state)
+            if observe is not None:
+                observe(answer, time.monotonic() - sent, error.retry_after)
             if not retry or attempt > self.config.retries:
                 raise error from cause
             wait = self._backoff(attempt)
@@ -524,7 +514,10 @@ class ContactshipClient:
                 wait = max(wait, error.retry_after)
             if time.monotonic() + wait >= deadline:
                 raise error from cause
-            time.sleep(wait)
+            if stop is not None:
+                stop.wait(wait)  # a closed scan does not wait out its backoff
+            else:
+                time.sleep(wait)
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The whole body, read as it arrives, within the deadline and the size cap.
@@ -568,7 +561,7 @@ class ContactshipClient:
         return random.uniform(0, self.config.backoff * 2 ** (attempt - 1))  # noqa: S311
 
     def _error_for(
-        self, organisation: Organisation, response: requests.Response, content: bytes
+        self, organisation: Organisation, path: str, response: requests.Response, content: bytes
     ) -> tuple[UpstreamError, bool]:
         status = response.status_code
         if status == 400:
@@ -582,6 +575,10 @@ class ContactshipClient:
             )
             return UpstreamAuthError(f"key rejected ({status})"), False
         if status == 404:
+            if path == "/contacts":
+                # The list itself cannot be "not found": the base URL is wrong.
+                log.error("contact list answered 404: check CONTACTSHIP_API_URL")
+                return UpstreamBadResponse("the contact list answered 404"), False
             return UpstreamNotFound("not found"), False
         if status == 429:
             return UpstreamRateLimited(

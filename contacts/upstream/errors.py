@@ -35,6 +35,11 @@ class BodyTooLarge(Exception):
     client, which reports it as `UpstreamBadResponse`."""
 
 
+class Cancelled(Exception):
+    """A scan's call ended because the scan was closed. Not a `DashboardError`: nobody is shown
+    it; the scan that asked is gone."""
+
+
 # --- Contactship failed --------------------------------------------------------------------------
 
 

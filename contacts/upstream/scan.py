@@ -1,0 +1,273 @@
+"""The scan engine: every contact matching a search, page by page, for any consumer.
+
+The CSV and XLSX exports read their contacts through it; a result summary and bulk lookups are
+meant to. A scan owns:
+
+- paging: pages of CONTACTSHIP_PAGE_SIZE, in order, stopping after a short page. A page that
+  repeats contacts already seen means the upstream ignores the paging parameters
+  (`PagingIgnored`). A result of more than CONTACTSHIP_MAX_EXPORT_PAGES pages fails
+  (`ExportTooLarge`) rather than stop short, since a result that silently ends early would look
+  complete; one of exactly that many pages is fine (the page after them is asked, and is empty).
+- the calls in flight: the first page is asked alone (a result of one page makes one call); then
+  worker threads ask for the following pages while the consumer works on one, as many at once as
+  `AdaptiveLimit` allows. Each call takes a slot of the organisation's call limit and leaves
+  CONTACTSHIP_RESERVED_CALLS of them to page views.
+- the circuit breaker: it is consulted before the first page, and told the outcome of each page
+  the scan uses, in order. A speculative page past the end, answered or failed, is not counted.
+- cancellation: `close()` (also when the consumer stops the iteration, or leaves a `with` block)
+  drops the pages not yet asked for, and the threads end: idle ones at once, busy ones after the
+  call they are making (CLOSE_GRACE is how long `close` waits for them; they start nothing more).
+- progress: pages and rows handed to the consumer, calls made, the calls in flight allowed now
+  and the most allowed; one log line when the scan ends.
+"""
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from .adaptive import AdaptiveLimit
+from .client import ContactshipClient, contactship_client, decode_json
+from .errors import ExportTooLarge, PagingIgnored
+from .limit import slots_to_fill
+from .organisations import Organisation
+from .types import Contact, ContactQuery, contacts_from_json
+
+log = logging.getLogger(__name__)
+
+CLOSE_GRACE = 1.0  # seconds `close` waits for workers still in a call
+THREAD_NAME = "contactship-scan"
+
+
+@dataclass
+class ScanProgress:
+    pages: int = 0  # handed to the consumer
+    rows: int = 0
+    calls: int = 0  # pages handed to the workers, speculative ones included
+    in_flight: int = 0  # calls in flight allowed now
+    in_flight_peak: int = 0
+    overloads: int = 0  # answers that asked for less (429, 503, 504, timeouts)
+
+
+class Scan:
+    """Iterate for the pages (lists of `Contact`); close when done, or use it in `with`.
+
+    A consumer that drops a scan without closing it ends it too: the worker threads hold only
+    the engine, never the scan or its generator, so dropping the scan closes the generator.
+    """
+
+    def __init__(
+        self, *, client: ContactshipClient, organisation: Organisation, query: ContactQuery
+    ) -> None:
+        self._engine = _Engine(client=client, organisation=organisation, query=query)
+        self._pages = self._engine.run()
+        self.progress = self._engine.progress
+        self.limit = self._engine.limit
+
+    def __iter__(self) -> Iterator[list[Contact]]:
+        return self
+
+    def __next__(self) -> list[Contact]:
+        return next(self._pages)
+
+    def close(self) -> None:
+        self._pages.close()
+        self._engine.stop()  # also when iteration never started
+
+    def __enter__(self) -> "Scan":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def threads_alive(self) -> int:
+        return sum(thread.is_alive() for thread in self._engine.threads)
+
+
+class _Engine:
+    """The scan's state, shared by the consumer's generator (`run`) and the worker threads."""
+
+    def __init__(
+        self, *, client: ContactshipClient, organisation: Organisation, query: ContactQuery
+    ) -> None:
+        config = client.config
+        self.client = client
+        self.organisation = organisation
+        self.query = query
+        self.page_size = config.page_size
+        self.max_pages = config.max_export_pages
+        maximum = config.scan_calls_max
+        if config.max_concurrent_calls > 0:
+            reserve = config.reserved_calls
+            maximum = min(maximum, slots_to_fill(config.max_concurrent_calls, reserve))
+        self.limit = AdaptiveLimit(start=config.scan_calls_start, maximum=maximum)
+        self.progress = ScanProgress(in_flight=self.limit.limit, in_flight_peak=self.limit.limit)
+        self._changed = threading.Condition()
+        self._stopped = threading.Event()
+        self._todo: deque[int] = deque()  # pages to ask for, for the workers
+        self._results: dict[int, tuple[bytes | None, Exception | None]] = {}
+        self._asked = 0  # pages handed to the workers so far: 0 .. _asked - 1
+        self._outstanding = 0  # of those, the ones without a result yet
+        self._idle = 0  # workers waiting for a page
+        self.threads: list[threading.Thread] = []
+
+    # --- the consumer's side ----------------------------------------------------------------
+
+    def run(self) -> Iterator[list[Contact]]:
+        seen: set[str] = set()
+        number = 0
+        try:
+            self.client.breaker_check(self.organisation)
+            while True:
+                body = self._answer(number)
+                if number:
+                    self._ask(number + 1)  # before decoding, so the API has work meanwhile
+                try:
+                    page = contacts_from_json(decode_json(body))
+                except Exception as exc:
+                    self.client.breaker_record(self.organisation, exc)
+                    raise
+                self.client.breaker_record(self.organisation, None)
+                ids = [c.id for c in page if c.id]
+                if seen.intersection(ids):
+                    offset = number * self.page_size
+                    log.warning(
+                        "paging ignored org=%s offset=%d: the page repeats contacts already "
+                        "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
+                        self.organisation.id,
+                        offset,
+                    )
+                    raise PagingIgnored(f"page at offset {offset} repeats contacts")
+                if number == self.max_pages:
+                    if not page:
+                        return  # exactly max_pages full pages
+                    log.error(
+                        "scan refused org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
+                        self.organisation.id,
+                        self.max_pages,
+                    )
+                    raise ExportTooLarge(f"more than {self.max_pages} pages")
+                seen.update(ids)
+                if number == 0 and len(page) == self.page_size:
+                    self._ask(1)
+                self.progress.pages += 1
+                self.progress.rows += len(page)
+                yield page
+                if len(page) < self.page_size:
+                    return
+                number += 1
+        finally:
+            self.stop()
+
+    def _answer(self, number: int) -> bytes:
+        """Page `number`'s bytes, asking for pages as the limit allows while it waits."""
+        with self._changed:
+            self._ask_locked(number)
+            while number not in self._results:
+                pause = self.limit.pause()
+                self._changed.wait(timeout=pause or None)
+                self._ask_locked(number)
+            body, error = self._results.pop(number)
+        if error is not None:
+            self.client.breaker_record(self.organisation, error)
+            raise error
+        assert body is not None
+        return body
+
+    def _ask(self, needed: int) -> None:
+        with self._changed:
+            self._ask_locked(needed)
+
+    def _ask_locked(self, needed: int) -> None:
+        """Hand pages from `needed` on to the workers, within the calls in flight allowed and a
+        bounded distance ahead; page 0 goes alone, until it is known to be full."""
+        limit = self.limit.limit
+        self.progress.in_flight = limit
+        self.progress.in_flight_peak = max(self.progress.in_flight_peak, limit)
+        self.progress.overloads = self.limit.overloads
+        if self._stopped.is_set() or self.limit.pause() > 0:
+            return
+        last = 0 if needed == 0 else min(self.max_pages, needed + 2 * self.limit.maximum)
+        added = 0
+        while self._outstanding < limit and self._asked <= last:
+            self._todo.append(self._asked)
+            self._asked += 1
+            self._outstanding += 1
+            added += 1
+        if not added:
+            return
+        self.progress.calls += added
+        missing = min(len(self._todo) - self._idle, self.limit.maximum - len(self.threads))
+        for _ in range(max(0, missing)):
+            thread = threading.Thread(
+                target=self._work, name=f"{THREAD_NAME}-{self.organisation.id}", daemon=True
+            )
+            self.threads.append(thread)
+            thread.start()
+        self._changed.notify_all()
+
+    # --- the workers' side --------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._todo and not self._stopped.is_set():
+                    self._idle += 1
+                    self._changed.wait()
+                    self._idle -= 1
+                if self._stopped.is_set():
+                    return
+                number = self._todo.popleft()
+            result: tuple[bytes | None, Exception | None]
+            try:
+                body = self.client.scan_page(
+                    organisation=self.organisation,
+                    query=self.query,
+                    offset=number * self.page_size,
+                    observe=self.limit.observe,
+                    stop=self._stopped,
+                )
+                result = (body, None)
+            except Exception as exc:
+                result = (None, exc)
+            with self._changed:
+                self._results[number] = result
+                self._outstanding -= 1
+                self._changed.notify_all()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        with self._changed:
+            self._todo.clear()
+            self._results.clear()
+            self._changed.notify_all()
+        deadline = time.monotonic() + CLOSE_GRACE
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        progress = self.progress
+        log.info(
+            "scan end org=%s pages=%d rows=%d calls=%d in_flight=%d in_flight_peak=%d overloads=%d",
+            self.organisation.id,
+            progress.pages,
+            progress.rows,
+            progress.calls,
+            self.limit.limit,
+            progress.in_flight_peak,
+            self.limit.overloads,
+        )
+
+
+def contact_scan(*, organisation: Organisation, query: ContactQuery) -> Scan:
+    """A scan of every contact of `organisation` matching `query`, with the current settings."""
+    return Scan(client=contactship_client(), organisation=organisation, query=query)

@@ -1,3 +1,5 @@
+"""Django admin: memberships to edit, audit events to read (never to change)."""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 

@@ -1,3 +1,5 @@
+"""The app's configuration: registers the audit's signal receivers and the system checks."""
+
 from django.apps import AppConfig
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
-from .exports.csv import Progress
+from .exports.layout import Progress
 from .upstream import errors
 
 log = logging.getLogger(__name__)

@@ -1,3 +1,5 @@
+"""The search form: the API's own filters, checked and normalised, building a `ContactQuery`."""
+
 import re
 
 import django_filters

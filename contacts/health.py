@@ -19,11 +19,11 @@ import threading
 import time
 import uuid
 
-import requests
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from .upstream.client import upstream_reachable
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,7 @@ def _cache() -> None:
 
 
 def _upstream() -> None:
-    # Any HTTP answer means reachable; no key is sent (a probe must not spend the quota, and a
-    # 401 is the expected answer).
-    requests.get(
-        settings.CONTACTSHIP_API_URL.rstrip("/") + "/contacts",
-        timeout=PROBE_TIMEOUT,
-        allow_redirects=False,
-    )
+    upstream_reachable(timeout=PROBE_TIMEOUT)
 
 
 # What readiness depends on; "upstream" is reported beside them.

@@ -1,3 +1,6 @@
+"""What the database keeps: memberships (who may see and export which organisation) and audit
+events. Never contacts."""
+
 from datetime import timedelta
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""The URLs under `/`: the home page and everything under `/orgs/<org_id>/contacts/`."""
+
 from django.urls import path
 
 from . import views

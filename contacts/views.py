@@ -24,7 +24,7 @@ from django_htmx.http import push_url
 from . import export_progress
 from .access import accessible_organisations, organisation_member_required
 from .export_limits import ExportsBusy, LimitedStream, export_ticket
-from .exports.csv import FORMATS
+from .exports.formats import FORMATS
 from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
 from .proxy import client_address

@@ -1,3 +1,5 @@
+"""The project's URLs: login, the admin, and the contacts app."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import urls as auth_urls

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.exports.csv import OTHER_COLUMN, ExportLayout, Progress, csv_chunks, spreadsheet_safe
+from contacts.exports.csv import csv_chunks
+from contacts.exports.layout import OTHER_COLUMN, ExportLayout, Progress, spreadsheet_safe
 from contacts.upstream.types import AdditionalField, Contact
 
 

@@ -11,7 +11,8 @@ from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, contact_scan
 from contacts.upstream.types import ContactQuery
 
-from .csv import ExportFormat, Progress
+from .formats import ExportFormat
+from .layout import Progress
 
 log = logging.getLogger(__name__)
 Outcome = AuditEvent.Outcome

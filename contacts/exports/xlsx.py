@@ -25,7 +25,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from contacts.upstream.types import Contact
 
-from .csv import (
+from .layout import (
     FORMULA_START,
     OTHER_COLUMN,
     PHONE_NUMBER,

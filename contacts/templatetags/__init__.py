@@ -1,0 +1,1 @@
+"""Template filters for showing a contact's values to people."""

@@ -623,6 +623,16 @@ class ContactshipClient:
         )
 
 
+def upstream_reachable(*, timeout: float) -> None:
+    """Raise unless the API answers at all, for readiness probes. Any HTTP answer means
+    reachable; no key is sent (a probe must not spend the quota, and a 401 is expected)."""
+    requests.get(
+        settings.CONTACTSHIP_API_URL.rstrip("/") + "/contacts",
+        timeout=timeout,
+        allow_redirects=False,
+    )
+
+
 def contactship_client() -> ContactshipClient:
     """A client with the current settings over the process's shared session."""
     return ContactshipClient(ClientConfig.from_settings(), shared_session())

@@ -1,3 +1,5 @@
+"""`manage.py add_member USERNAME ORG_ID [--can-export]`: grant (or update) a membership."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

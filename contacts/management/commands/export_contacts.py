@@ -1,3 +1,6 @@
+"""`manage.py export_contacts ORG_ID --output FILE`: the export, from a terminal, with progress;
+the file appears under its name only when complete."""
+
 import getpass
 import os
 import sys
@@ -6,7 +9,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.exports.csv import FORMATS, Progress
+from contacts.exports.formats import FORMATS
+from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
 from contacts.filters import ContactFilter
 from contacts.upstream.errors import DashboardError

@@ -1,3 +1,5 @@
+"""`manage.py remove_member USERNAME ORG_ID`: take a membership away."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.models import Membership

@@ -219,8 +219,6 @@ class ContactshipClient:
             cooldown=config.breaker_cooldown,
             trial_timeout=config.deadline + 5,
         )
-        # Per organisation, the request every call starts from (see `_prepared`).
-        self._templates: dict[str, requests.PreparedRequest] = {}
 
     # --- public: what the views, the export and the commands call -----------------------------
 
@@ -390,23 +388,20 @@ class ContactshipClient:
     def _prepared(
         self, organisation: Organisation, path: str, params: dict[str, Any]
     ) -> requests.PreparedRequest:
-        """The GET of `path` with `params`, copied from a request prepared once per client and
-        organisation: requests' full preparation (merging the session's headers, cookies, auth
-        and hooks) costs a sixth of an export page's CPU, and only the URL changes."""
-        template = self._templates.get(organisation.id)
-        if template is None:
-            template = self.session.prepare_request(
-                requests.Request(
-                    "GET", self.config.base_url, headers={"x-api-key": organisation.api_key}
-                )
+        """The GET of `path` with `params` and the organisation's key, with the session's
+        headers (the one place the key is put on a request)."""
+        request = self.session.prepare_request(
+            requests.Request(
+                "GET",
+                self.config.base_url + path,
+                params=params,
+                headers={"x-api-key": organisation.api_key},
             )
-            self._templates[organisation.id] = template
-        request = template.copy()
-        request.prepare_url(self.config.base_url + path, params)
+        )
         if "%2E" in path:
             # requests decodes %2E back to "." (an unreserved character), and the HTTP client
             # then collapses a "." or ".." segment: put the path back as encoded.
-            base_path = urlsplit(template.url).path.rstrip("/")
+            base_path = urlsplit(self.config.base_url).path.rstrip("/")
             request.url = urlunsplit(urlsplit(request.url)._replace(path=base_path + path))
         return request
 

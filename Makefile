@@ -46,7 +46,8 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Times the CSV export through gunicorn against a plain fetch loop; prints, never fails on a target.
+# Times exports (20 ms, 100 ms, a limited upstream) against a plain fetch loop, then pages;
+# prints, never fails on a target.
 bench: install
 	$(BIN)/python -m tests.benchmarks.bench_export
 	$(BIN)/python -m tests.benchmarks.bench_pages

@@ -299,7 +299,7 @@ def run_load(
 
 def upstream_times(log: Path, offset: int) -> list[float]:
     """Milliseconds of the upstream calls the dashboard logged after `offset` of its log (its
-    `contacts.client` lines: "... ms=123 attempt=1 cache=refresh")."""
+    `contacts.upstream.client` lines: "... ms=123 attempt=1 cache=refresh")."""
     try:
         with log.open("rb") as file:
             file.seek(offset)
@@ -518,7 +518,7 @@ def table(
         f"{args.duration:.0f} s after {RAMP_SECONDS:.0f} s of ramp-up.",
         "Load generator: Python threads + requests on the same machine (it shares the cores "
         "with gunicorn and the demo API).",
-        "(d) upstream call: the dashboard's own log lines (contacts.client, ms=) during the runs; "
+        "(d) upstream call: the dashboard's own log lines (contacts.upstream.client, ms=) during the runs; "
         "the worker's threads can answer at most threads / that time.",
         "(d) CPU per page: user+system CPU of each process (/proc) over a run / pages answered; "
         "one worker process runs Python on one core at a time (the GIL).",

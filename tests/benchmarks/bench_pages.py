@@ -518,8 +518,8 @@ def table(
         f"{args.duration:.0f} s after {RAMP_SECONDS:.0f} s of ramp-up.",
         "Load generator: Python threads + requests on the same machine (it shares the cores "
         "with gunicorn and the demo API).",
-        "(d) upstream call: the dashboard's own log lines (contacts.upstream.client, ms=) during the runs; "
-        "the worker's threads can answer at most threads / that time.",
+        "(d) upstream call: the dashboard's own log lines (contacts.upstream.client, ms=) "
+        "during the runs; the worker's threads can answer at most threads / that time.",
         "(d) CPU per page: user+system CPU of each process (/proc) over a run / pages answered; "
         "one worker process runs Python on one core at a time (the GIL).",
     ]

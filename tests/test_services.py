@@ -125,7 +125,7 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
 
     from django.utils import timezone
 
-    from contacts import services
+    from contacts.exports import service as services
 
     monkeypatch.setattr(services, "EXPORT_HEARTBEAT", timedelta(0))
     response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
@@ -147,7 +147,7 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
 def test_an_xlsx_export_beats_while_it_builds_the_workbook(member_client, upstream, monkeypatch):
     from datetime import timedelta
 
-    from contacts import services
+    from contacts.exports import service as services
 
     beats = []
     real = services._ExportRecord.beat

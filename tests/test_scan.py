@@ -168,3 +168,21 @@ def test_honours_retry_after_before_asking_again(faulty, settings):
     assert rows == len(matches("org-tejo", full_name="ro"))
     assert time.monotonic() - started >= 1.0
     assert running.progress.overloads == 1
+
+
+def test_a_running_scan_leaves_page_views_their_reserved_calls(member_client, faulty, settings):
+    # Three calls in flight for the organisation; a scan may take two, one stays for pages.
+    settings.CONTACTSHIP_MAX_CONCURRENT_CALLS = 3
+    settings.CONTACTSHIP_RESERVED_CALLS = 1
+    settings.CONTACTSHIP_SCAN_CALLS_START = 8
+    settings.CONTACTSHIP_DEADLINE = 5
+    server = faulty(Faults(latency_ms=150))
+    with scan() as running:
+        next(running), next(running)  # the scan now keeps its calls in flight
+        assert running.limit.maximum == 2
+        started = time.monotonic()
+        page = member_client.get(reverse("contact_list", args=["org-tejo"]) + "?refresh=1")
+        waited = time.monotonic() - started
+    assert page.status_code == 200
+    assert waited < 2.0  # it did not queue behind the export's calls
+    assert server.peak_in_flight <= 3

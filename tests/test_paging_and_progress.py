@@ -13,8 +13,7 @@ from django.urls import reverse
 from contacts import export_progress
 from contacts.demo.data import matches
 from contacts.demo.faults import Faults
-from contacts.upstream.client import PagingIgnored
-from contacts.upstream.errors import UpstreamUnavailable
+from contacts.upstream.errors import PagingIgnored, UpstreamUnavailable
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

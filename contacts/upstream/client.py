@@ -302,10 +302,12 @@ class ContactshipClient:
 
     # --- the breaker, for the scan engine too ---------------------------------------------------
 
-    def breaker_check(self, organisation: Organisation) -> None:
+    def breaker_check(
+        self, organisation: Organisation, path: str = "/contacts", params: dict | None = None
+    ) -> None:
         """Raise `CircuitOpen` if calls for `organisation` are failing fast now."""
         if not self.breaker.allow(organisation.id):
-            self._log(organisation, "/contacts", {}, "circuit-open", 0.0, 0, "skip")
+            self._log(organisation, path, params or {}, "circuit-open", 0.0, 0, "skip")
             raise CircuitOpen("circuit open")
 
     def breaker_record(
@@ -361,7 +363,7 @@ class ContactshipClient:
                 self._log(organisation, path, params, "cached", 0.0, 0, "hit")
                 return parse(hit)
 
-        self.breaker_check(organisation)
+        self.breaker_check(organisation, path, params)
         self._require_key(organisation)
 
         cache_state = "refresh" if refresh else ("miss" if caching else "off")

@@ -548,7 +548,9 @@ class ContactshipClient:
                 if size > cap:
                     raise BodyTooLarge
                 parts.append(chunk)
-        except urllib3.exceptions.ReadTimeoutError as exc:
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+            # A socket timeout may come through unwrapped (TimeoutError is an OSError): it is
+            # still the deadline or the read timeout passing, not a broken connection.
             raise requests.ReadTimeout(str(exc)) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise requests.ConnectionError(type(exc).__name__) from exc

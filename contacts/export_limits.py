@@ -28,24 +28,11 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
 from .cache import cache_usable, outage
+from .upstream.errors import ExportsBusy, ExportTimeLimit
 
 log = logging.getLogger(__name__)
 
 USER_KEY = "exports:v1:user:{user_id}"
-
-
-class ExportsBusy(Exception):
-    """No export may start now. `running`: the user's own exports running."""
-
-    def __init__(self, *, scope: str, running: int, limit: int) -> None:
-        super().__init__(f"{scope} export limit reached ({running} running, limit {limit})")
-        self.scope = scope  # "user" or "process"
-        self.running = running
-        self.limit = limit
-
-
-class ExportTimeLimit(Exception):
-    """The download ran longer than DASHBOARD_EXPORT_MAX_SECONDS and was aborted."""
 
 
 _lock = threading.Lock()

@@ -23,14 +23,14 @@ from django_htmx.http import push_url
 
 from . import export_progress
 from .access import accessible_organisations, organisation_member_required
-from .export_limits import ExportsBusy, LimitedStream, export_ticket
+from .export_limits import LimitedStream, export_ticket
 from .exports.formats import FORMATS
 from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
 from .proxy import client_address
 from .tables import ContactTable
 from .upstream.client import contactship_client
-from .upstream.errors import DashboardError, DashboardRefusal, UpstreamBadRequest
+from .upstream.errors import DashboardError, DashboardRefusal, ExportsBusy, UpstreamBadRequest
 from .upstream.types import ContactQuery, plausible_contact_id
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from contacts.upstream.errors import (
     CircuitOpen,
     DashboardError,
     DashboardRefusal,
+    ExportsBusy,
     ExportTooLarge,
     PagingIgnored,
     UpstreamBadResponse,
@@ -26,7 +27,7 @@ from contacts.upstream.types import ContactQuery
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("refusal", [CallsBusy, CircuitOpen, ExportTooLarge])
+@pytest.mark.parametrize("refusal", [CallsBusy, CircuitOpen, ExportTooLarge, ExportsBusy])
 def test_the_dashboards_refusals_do_not_pose_as_upstream_failures(refusal):
     assert issubclass(refusal, DashboardRefusal)
     assert issubclass(refusal, DashboardError)

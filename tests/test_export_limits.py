@@ -14,8 +14,7 @@ from django.urls import reverse
 from contacts import export_limits
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.export_limits import ExportTimeLimit
-from contacts.upstream.errors import UpstreamUnavailable
+from contacts.upstream.errors import ExportTimeLimit, UpstreamUnavailable
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

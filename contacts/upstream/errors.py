@@ -1,11 +1,13 @@
-"""Every error a call to Contactship can end in, as the person who asked is told it.
+"""Every error type of the dashboard: what a call to Contactship, or an export, can end in, as the
+person who asked is told it.
 
 Two branches under `DashboardError`, because they mean different things to whoever reads them:
 
 - `UpstreamError`: Contactship itself failed or refused (a 5xx, a timeout, a 401, an answer that
   is not the documented JSON...). Its subclasses say which.
 - `DashboardRefusal`: the dashboard declined to make (or finish) the call on its own account (its
-  limit on calls in flight, an open circuit breaker, an export over the page cap). Contactship
+  limit on calls in flight, an open circuit breaker, an export over the page cap, too many
+  exports running). Contactship
   may be perfectly well; an operator must not read these as upstream failures.
 
 The client raises them with the low-level cause chained (`raise ... from`); the middleware and the
@@ -145,3 +147,26 @@ class ExportTooLarge(DashboardRefusal):
         "filters (for example by name or email) and export the parts separately."
     )
     retryable = False
+
+
+class ExportsBusy(DashboardRefusal):
+    """No export may start now: the user's or this process's limit on exports running
+    (DASHBOARD_EXPORTS_PER_USER, DASHBOARD_EXPORTS_PER_PROCESS; see `contacts.export_limits`).
+    The export view answers it with its own page (429) saying how many of the user's run."""
+
+    status = 429
+    title = CallsBusy.title
+    message = _("Too many downloads are running right now. Please try again in a moment.")
+
+    def __init__(self, *, scope: str, running: int, limit: int) -> None:
+        super().__init__(
+            f"{scope} export limit reached ({running} running, limit {limit})", retry_after=30
+        )
+        self.scope = scope  # "user" or "process"
+        self.running = running
+        self.limit = limit
+
+
+class ExportTimeLimit(Exception):
+    """The download ran longer than DASHBOARD_EXPORT_MAX_SECONDS and was aborted. Not a
+    `DashboardError`: it ends a download already under way, which can only be aborted."""

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from .exports.layout import Progress
+from .exports.streaming import primed
 from .upstream import errors
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,10 @@ def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
     complete (XLSX) then fails, if it does, while the view can still answer with a page."""
     first = next(chunks, b"")
 
+    @primed
     def resume() -> Iterator[bytes]:
         try:
+            yield  # primed: closing it closes the export even before its first byte
             if first:
                 yield first
             yield from chunks
@@ -189,9 +192,11 @@ def started(chunks: Iterator[bytes]) -> Iterator[bytes]:
     return resume()
 
 
+@primed
 def watch(chunks, progress: ProgressTracker):
     """The export's bytes, passed on unchanged, recording how the stream ends."""
     try:
+        yield  # primed: a download dropped before its first byte is recorded as cancelled
         yield from chunks
     except GeneratorExit:
         progress.cancelled()

@@ -53,6 +53,10 @@ def client_factory():
     return Client
 
 
+# transaction=True: closing a response ends its request, and Django then closes a database
+# connection found inside a transaction, as the test's own would be (a real close under
+# PostgreSQL's connection pool).
+@pytest.mark.django_db(transaction=True)
 def test_a_user_beyond_the_limit_gets_429_at_once_while_others_carry_on(
     upstream, settings, member_client, other_client, held
 ):

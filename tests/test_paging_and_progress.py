@@ -201,6 +201,9 @@ def test_a_failure_before_the_first_byte_is_recorded_too(member_client, faulty):
     assert member_client.get(progress_url()).json()["state"] == "failed"
 
 
+# transaction=True: closing the response ends the request, and Django then closes a database
+# connection found inside a transaction (a real close under PostgreSQL's connection pool).
+@pytest.mark.django_db(transaction=True)
 def test_a_cancelled_download_says_so(member_client, upstream):
     response = export(member_client, progress=TOKEN)
     next(iter(response.streaming_content))

@@ -201,3 +201,21 @@ def test_the_xlsx_holds_the_upstreams_values_typed_never_an_added_apostrophe(
                 assert found[0].startswith("'")  # the upstream's own apostrophe, not one added
     assert not expected  # every contact, once
     assert formula_like and numbers and booleans  # the data holds each case
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_download_dropped_before_its_first_byte_ends_its_scan_and_is_cancelled(
+    member_client, upstream
+):
+    import threading
+
+    from contacts.upstream.scan import THREAD_NAME
+
+    def scan_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith(THREAD_NAME)}
+
+    before = scan_threads()
+    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    response.close()  # the browser went away before the server sent a byte
+    assert {t for t in scan_threads() - before if t.is_alive()} == set()
+    assert AuditEvent.objects.get(kind="export").outcome == "cancelled"

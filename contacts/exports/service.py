@@ -13,6 +13,7 @@ from contacts.upstream.types import ContactQuery
 
 from .formats import ExportFormat
 from .layout import Progress
+from .streaming import primed
 
 log = logging.getLogger(__name__)
 Outcome = AuditEvent.Outcome
@@ -119,8 +120,10 @@ class _ExportRecord:
             if close is not None:
                 close()
 
+    @primed
     def stream(self, chunks: Iterator[bytes], scan: Scan) -> Iterator[bytes]:
         try:
+            yield  # primed: a download dropped before its first byte still ends the scan
             for chunk in chunks:
                 self.size += len(chunk)
                 self.beat()

@@ -1,4 +1,5 @@
-"""The search form: the API's own filters, checked and normalised, building a `ContactQuery`."""
+"""The search form: the API's own filters and the dashboard's (country, dates, email domain),
+checked and normalised, building a `ContactQuery`."""
 
 import re
 
@@ -6,7 +7,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .upstream.types import ContactQuery
+from .upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
 
 MAX_FILTER_LENGTH = 200
 # Separators people type in phone numbers; the API stores "+12124567890".
@@ -27,6 +28,35 @@ class PhoneNumberFilter(django_filters.CharFilter):
     field_class = PhoneNumberField
 
 
+class EmailDomainField(forms.CharField):
+    def clean(self, value):
+        value = (super().clean(value) or "").removeprefix("@").lower()
+        if value and not re.fullmatch(r"[^\s@]+", value):
+            raise forms.ValidationError(
+                _("Type the part after the @ only, e.g. gmail.com."), code="invalid"
+            )
+        return value
+
+
+class EmailDomainFilter(django_filters.CharFilter):
+    field_class = EmailDomainField
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ContactFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error(
+                "created_to", forms.ValidationError(_("Choose a date after the first one."))
+            )
+        return cleaned
+
+
 class ContactFilter(django_filters.FilterSet):
     """The search form. Its `qs` is a `ContactQuery` in the API's own parameter names."""
 
@@ -39,6 +69,22 @@ class ContactFilter(django_filters.FilterSet):
     phone_number = PhoneNumberFilter(
         label=_("Phone"), lookup_expr="icontains", max_length=MAX_FILTER_LENGTH, strip=True
     )
+    # Applied by the dashboard while it scans the pages (`ContactQuery.matches`).
+    country = django_filters.CharFilter(
+        label=_("Country"), lookup_expr="exact", max_length=MAX_FILTER_LENGTH, strip=True
+    )
+    created_from = django_filters.DateFilter(
+        label=_("Created from"), lookup_expr="exact", widget=DateInput
+    )
+    created_to = django_filters.DateFilter(
+        label=_("Created to"), lookup_expr="exact", widget=DateInput
+    )
+    email_domain = EmailDomainFilter(
+        label=_("Email domain"), lookup_expr="exact", max_length=MAX_FILTER_LENGTH, strip=True
+    )
+
+    class Meta:
+        form = ContactFilterForm
 
     def __init__(self, data=None, **kwargs):
         super().__init__(data, queryset=ContactQuery(), **kwargs)
@@ -49,6 +95,18 @@ class ContactFilter(django_filters.FilterSet):
         self.form.fields["full_name"].widget.attrs["placeholder"] = _("e.g. Ana")
         self.form.fields["email"].widget.attrs["placeholder"] = _("e.g. gmail")
         self.form.fields["phone_number"].widget.attrs["placeholder"] = _("e.g. +52 55")
+        self.form.fields["country"].widget.attrs["placeholder"] = _("e.g. México")
+        self.form.fields["email_domain"].widget.attrs["placeholder"] = _("e.g. gmail.com")
+
+    @property
+    def api_fields(self) -> list[forms.BoundField]:
+        """The fields Contactship applies itself."""
+        return [self.form[name] for name in FILTER_FIELDS]
+
+    @property
+    def dashboard_fields(self) -> list[forms.BoundField]:
+        """The fields the dashboard applies while it scans the pages."""
+        return [self.form[name] for name in POST_FILTER_FIELDS]
 
     def filter_queryset(self, queryset: ContactQuery) -> ContactQuery:
         # FilterSet's own version insists on a Django QuerySet; the filters themselves are reused.

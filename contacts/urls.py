@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_summary
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,6 +23,16 @@ urlpatterns = [
         "orgs/<str:org_id>/contacts/export-progress.json",
         views.contact_export_progress,
         name="contact_export_progress",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/summary/",
+        views_summary.contact_summary_page,
+        name="contact_summary",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/summary.json",
+        views_summary.contact_summary_json,
+        name="contact_summary_json",
     ),
     path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",

@@ -7,6 +7,7 @@ first bytes cannot become a page: its stream raises, and the server aborts the d
 
 import json
 import logging
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -31,11 +32,17 @@ from .proxy import client_address
 from .tables import ContactTable
 from .upstream.client import contactship_client
 from .upstream.errors import DashboardError, DashboardRefusal, ExportsBusy, UpstreamBadRequest
-from .upstream.types import ContactQuery, plausible_contact_id
+from .upstream.organisations import Organisation
+from .upstream.scan import contact_scan
+from .upstream.types import Contact, ContactQuery, plausible_contact_id
 
 log = logging.getLogger(__name__)
 
 PAGE_PARAM = "page"
+# With the dashboard's own filters, a page continues from an upstream offset instead of a number:
+# START_PARAM is the offset of the next contact to read, SEEN_PARAM the rows shown before.
+START_PARAM = "start"
+SEEN_PARAM = "seen"
 REFRESH_PARAM = "refresh"
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
 # Far beyond any real result; keeps the offset sent upstream a sane number.
@@ -61,6 +68,7 @@ class Pager:
     page_size: int
     rows: int
     query: ContactQuery
+    continued = False  # numbered pages, not a continuation (see ScanPager)
 
     @property
     def first_row(self) -> int:
@@ -89,6 +97,91 @@ class Pager:
     @property
     def next_url(self) -> str:
         return self.url(self.number + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPager:
+    """Continuation over a search the dashboard filters itself: each page reads the API's pages
+    from `start` until it has a page of rows or its time budget is spent, and the next page
+    continues from where it stopped (`next_start`), never from the beginning again."""
+
+    start: int
+    seen: int
+    rows: int
+    next_start: int | None
+    read: int  # contacts read upstream for this page
+    query: ContactQuery
+    continued = True
+
+    @property
+    def number(self) -> int:
+        return 1
+
+    @property
+    def first_row(self) -> int:
+        return self.seen + 1
+
+    @property
+    def last_row(self) -> int:
+        return self.seen + self.rows
+
+    @property
+    def has_previous(self) -> bool:
+        return self.start > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_start is not None
+
+    @property
+    def previous_url(self) -> str:
+        return "?" + urlencode(self.query.params())  # from the start
+
+    @property
+    def next_url(self) -> str:
+        params = {
+            **self.query.params(),
+            START_PARAM: str(self.next_start),
+            SEEN_PARAM: str(self.seen + self.rows),
+        }
+        return "?" + urlencode(params)
+
+
+def _whole_param(request: HttpRequest, name: str) -> int:
+    try:
+        return min(max(int(request.GET.get(name, "0")), 0), MAX_PAGE * 100)
+    except ValueError:
+        return 0
+
+
+def filtered_page(
+    *, organisation: Organisation, query: ContactQuery, start: int, size: int, budget: float
+) -> tuple[list[Contact], int | None, int]:
+    """Up to `size` contacts passing the dashboard's filters, reading the API's pages from
+    offset `start` with the scan engine until there are enough or `budget` seconds are spent.
+
+    Returns the contacts, the offset to continue from (None at the end) and how many were read.
+    """
+    rows: list[Contact] = []
+    position = start
+    deadline = time.monotonic() + budget
+    upstream_size = settings.CONTACTSHIP_PAGE_SIZE
+    with contact_scan(organisation=organisation, query=query, start=start, raw=True) as scan:
+        for page in scan:
+            full = len(page) == upstream_size
+            for index, contact in enumerate(page):
+                if query.matches(contact):
+                    rows.append(contact)
+                    if len(rows) == size:
+                        after = position + index + 1
+                        at_end = not full and index == len(page) - 1
+                        return rows, None if at_end else after, after - start
+            position += len(page)
+            if not full:
+                break
+            if time.monotonic() >= deadline:
+                return rows, position, position - start
+    return rows, None, position - start
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -134,6 +227,20 @@ def _repeats_previous_page(list_page, number: int, contacts: list) -> bool:
     return any(c.id in before for c in contacts)
 
 
+def _inline_error(request: HttpRequest, org_id: str, exc: DashboardError) -> DashboardError:
+    """Log an error the search page shows in its results' place (the form and filters stay)."""
+    log.warning(
+        "%s shown org=%s path=%s error=%s detail=%s status=%d",
+        "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
+        org_id,
+        request.path,
+        type(exc).__name__,
+        exc.detail,
+        exc.status,
+    )
+    return exc
+
+
 @organisation_member_required()
 def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
@@ -145,8 +252,34 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     error = None
     last_page = None  # on a page past the end: the last page that has rows (0: none has)
     paging_ignored = False
+    pager: Pager | ScanPager | None = None
     if not filterset.is_valid():
         status = 400
+    elif filterset.qs.post_filtered:
+        query = filterset.qs
+        start, seen = _whole_param(request, START_PARAM), _whole_param(request, SEEN_PARAM)
+        try:
+            contacts, next_start, read = filtered_page(
+                organisation=request.organisation,
+                query=query,
+                start=start,
+                size=client.config.page_size,
+                budget=settings.DASHBOARD_FILTER_PAGE_SECONDS,
+            )
+        except UpstreamBadRequest as exc:
+            filterset.form.add_error(None, exc.detail or str(exc.message))
+            contacts, next_start, read, status = [], None, 0, 400
+        except DashboardError as exc:
+            error, status = _inline_error(request, org_id, exc), exc.status
+            contacts, next_start, read = [], None, 0
+        pager = ScanPager(
+            start=start,
+            seen=seen,
+            rows=len(contacts),
+            next_start=next_start,
+            read=read,
+            query=query,
+        )
     else:
         query = filterset.qs
 
@@ -176,21 +309,14 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
             filterset.form.add_error(None, exc.detail or str(exc.message))
             status = 400
         except DashboardError as exc:
-            # The search form and its filters stay; the error takes the results' place.
-            log.warning(
-                "%s shown org=%s path=%s error=%s detail=%s status=%d",
-                "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
-                org_id,
-                request.path,
-                type(exc).__name__,
-                exc.detail,
-                exc.status,
-            )
-            error = exc
-            status = exc.status
-            contacts = []
-    pager = Pager(number=number, page_size=client.config.page_size, rows=len(contacts), query=query)
+            error, status, contacts = _inline_error(request, org_id, exc), exc.status, []
+    if not isinstance(pager, ScanPager):
+        pager = Pager(
+            number=number, page_size=client.config.page_size, rows=len(contacts), query=query
+        )
     here = search_params(query, number)
+    if isinstance(pager, ScanPager) and pager.start:
+        here = {**query.params(), START_PARAM: str(pager.start), SEEN_PARAM: str(pager.seen)}
     table = ContactTable(contacts, organisation_id=org_id, back_query=urlencode(here))
     context = {
         "organisation": request.organisation,
@@ -199,6 +325,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "table": table,
         "pager": pager,
         "query": query,
+        "filter_seconds": f"{settings.DASHBOARD_FILTER_PAGE_SECONDS:g}",
         "failed": status != 200,
         "error": error,
         "last_page": last_page,

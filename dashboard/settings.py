@@ -319,6 +319,9 @@ CONTACTSHIP_CACHE_TTL = env.int("CONTACTSHIP_CACHE_TTL", default=60)
 # larger than CONTACTSHIP_CACHE_MAX_BYTES is not cached.
 CONTACTSHIP_MAX_BODY_BYTES = env.int("CONTACTSHIP_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512 * 1024)
+# Seconds one search page with the dashboard's own filters (country, dates, email domain) reads
+# Contactship's pages before it shows what it found and offers to continue.
+DASHBOARD_FILTER_PAGE_SECONDS = env.float("DASHBOARD_FILTER_PAGE_SECONDS", default=5.0)
 CONTACTSHIP_BREAKER_THRESHOLD = env.int("CONTACTSHIP_BREAKER_THRESHOLD", default=5)
 CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default=30.0)
 

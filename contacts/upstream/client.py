@@ -245,7 +245,7 @@ class ContactshipClient:
 
     def _list_params(self, query: ContactQuery, offset: int) -> dict[str, Any]:
         return {
-            **query.params(),
+            **query.upstream_params(),
             self.config.limit_param: self.config.page_size,
             self.config.offset_param: offset,
         }

@@ -17,8 +17,15 @@ meant to. A scan owns:
 - cancellation: `close()` (also when the consumer stops the iteration, or leaves a `with` block)
   drops the pages not yet asked for, and the threads end: idle ones at once, busy ones after the
   call they are making (CLOSE_GRACE is how long `close` waits for them; they start nothing more).
-- progress: pages and rows handed to the consumer, calls made, the calls in flight allowed now
-  and the most allowed; one log line when the scan ends.
+- progress: pages and rows handed to the consumer, contacts read from the upstream, calls made,
+  the calls in flight allowed now and the most allowed; one log line when the scan ends.
+- the dashboard's own filters (`ContactQuery.matches`: country, dates, email domain): each page
+  is filtered before the consumer sees it, so a page may be empty while the scan goes on; paging
+  follows the upstream's page lengths. `raw=True` hands the pages unfiltered (a consumer that needs
+  each contact's position, such as the search page's continuation).
+- where it starts: `start` is the offset of its first page (continuing a search).
+- the cap, for counts: with `stop_at_cap=True`, a result longer than the cap ends the scan after
+  CONTACTSHIP_MAX_EXPORT_PAGES pages with `progress.capped` set, instead of failing.
 """
 
 import logging
@@ -46,6 +53,8 @@ THREAD_NAME = "contactship-scan"
 class ScanProgress:
     pages: int = 0  # handed to the consumer
     rows: int = 0
+    scanned: int = 0  # contacts read from the upstream, before the dashboard's own filters
+    capped: bool = False  # stopped at CONTACTSHIP_MAX_EXPORT_PAGES (only with stop_at_cap)
     calls: int = 0  # pages handed to the workers, speculative ones included
     in_flight: int = 0  # calls in flight allowed now
     in_flight_peak: int = 0
@@ -60,9 +69,23 @@ class Scan:
     """
 
     def __init__(
-        self, *, client: ContactshipClient, organisation: Organisation, query: ContactQuery
+        self,
+        *,
+        client: ContactshipClient,
+        organisation: Organisation,
+        query: ContactQuery,
+        start: int = 0,
+        raw: bool = False,
+        stop_at_cap: bool = False,
     ) -> None:
-        self._engine = _Engine(client=client, organisation=organisation, query=query)
+        self._engine = _Engine(
+            client=client,
+            organisation=organisation,
+            query=query,
+            start=start,
+            raw=raw,
+            stop_at_cap=stop_at_cap,
+        )
         self._pages = self._engine.run()
         self.progress = self._engine.progress
         self.limit = self._engine.limit
@@ -97,9 +120,19 @@ class _Engine:
     """The scan's state, shared by the consumer's generator (`run`) and the worker threads."""
 
     def __init__(
-        self, *, client: ContactshipClient, organisation: Organisation, query: ContactQuery
+        self,
+        *,
+        client: ContactshipClient,
+        organisation: Organisation,
+        query: ContactQuery,
+        start: int = 0,
+        raw: bool = False,
+        stop_at_cap: bool = False,
     ) -> None:
         config = client.config
+        self.start = max(0, start)
+        self.post_filtered = query.post_filtered and not raw
+        self.stop_at_cap = stop_at_cap
         self.client = client
         self.organisation = organisation
         self.query = query
@@ -139,7 +172,7 @@ class _Engine:
                 self.client.breaker_record(self.organisation, None)
                 ids = [c.id for c in page if c.id]
                 if seen.intersection(ids):
-                    offset = number * self.page_size
+                    offset = self.start + number * self.page_size
                     log.warning(
                         "paging ignored org=%s offset=%d: the page repeats contacts already "
                         "seen; check CONTACTSHIP_LIMIT_PARAM/CONTACTSHIP_OFFSET_PARAM",
@@ -150,6 +183,15 @@ class _Engine:
                 if number == self.max_pages:
                     if not page:
                         return  # exactly max_pages full pages
+                    if self.stop_at_cap:
+                        self.progress.capped = True
+                        log.warning(
+                            "scan stopped at the cap org=%s: %d pages "
+                            "(CONTACTSHIP_MAX_EXPORT_PAGES)",
+                            self.organisation.id,
+                            self.max_pages,
+                        )
+                        return
                     log.error(
                         "scan refused org=%s: more than %d pages (CONTACTSHIP_MAX_EXPORT_PAGES)",
                         self.organisation.id,
@@ -159,10 +201,14 @@ class _Engine:
                 seen.update(ids)
                 if number == 0 and len(page) == self.page_size:
                     self._ask(1)
+                full = len(page) == self.page_size
+                self.progress.scanned += len(page)
+                if self.post_filtered:
+                    page = [c for c in page if self.query.matches(c)]
                 self.progress.pages += 1
                 self.progress.rows += len(page)
                 yield page
-                if len(page) < self.page_size:
+                if not full:
                     return
                 number += 1
         finally:
@@ -232,7 +278,7 @@ class _Engine:
                 body = self.client.scan_page(
                     organisation=self.organisation,
                     query=self.query,
-                    offset=number * self.page_size,
+                    offset=self.start + number * self.page_size,
                     observe=self.limit.observe,
                     stop=self._stopped,
                 )
@@ -257,10 +303,12 @@ class _Engine:
             thread.join(max(0.0, deadline - time.monotonic()))
         progress = self.progress
         log.info(
-            "scan end org=%s pages=%d rows=%d calls=%d in_flight=%d in_flight_peak=%d overloads=%d",
+            "scan end org=%s pages=%d rows=%d scanned=%d calls=%d in_flight=%d in_flight_peak=%d "
+            "overloads=%d",
             self.organisation.id,
             progress.pages,
             progress.rows,
+            progress.scanned,
             progress.calls,
             self.limit.limit,
             progress.in_flight_peak,
@@ -268,6 +316,21 @@ class _Engine:
         )
 
 
-def contact_scan(*, organisation: Organisation, query: ContactQuery) -> Scan:
-    """A scan of every contact of `organisation` matching `query`, with the current settings."""
-    return Scan(client=contactship_client(), organisation=organisation, query=query)
+def contact_scan(
+    *,
+    organisation: Organisation,
+    query: ContactQuery,
+    start: int = 0,
+    raw: bool = False,
+    stop_at_cap: bool = False,
+) -> Scan:
+    """A scan of every contact of `organisation` matching `query`, with the current settings
+    (see `Scan` for `start`, `raw` and `stop_at_cap`)."""
+    return Scan(
+        client=contactship_client(),
+        organisation=organisation,
+        query=query,
+        start=start,
+        raw=raw,
+        stop_at_cap=stop_at_cap,
+    )

@@ -8,9 +8,10 @@ object where a contact should be is an unexpected answer.
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from .errors import UpstreamBadResponse
@@ -25,6 +26,8 @@ CONTACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~:@+-]{0,199}", re.ASCII)
 
 # The API's own filter names, which are also the dashboard's GET parameters.
 FILTER_FIELDS = ("full_name", "email", "phone_number")
+# Filters the API lacks, applied by the dashboard to each contact while it scans the pages.
+POST_FILTER_FIELDS = ("country", "created_from", "created_to", "email_domain")
 
 
 class AdditionalField(NamedTuple):
@@ -66,33 +69,78 @@ class Contact(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ContactQuery:
-    """The filters of one search, in the API's own parameter names.
+    """The filters of one search: the API's own (`full_name`, `email`, `phone_number`, partial
+    matches sent upstream) and the dashboard's (`country`, `created_from`, `created_to`,
+    `email_domain`, checked against each contact by `matches` while a scan walks the pages).
 
     It stands in for a QuerySet so that django-filter can build it: `all()` and `filter()` with
-    `<field>__icontains` lookups are all a FilterSet calls. Immutable, hashable, cacheable.
+    `<field>__icontains` lookups for the API's filters and `<field>__exact` for the dashboard's
+    are all a FilterSet calls. Immutable, hashable, cacheable.
     """
 
     full_name: str = ""
     email: str = ""
     phone_number: str = ""
+    country: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    email_domain: str = ""
 
     model = None  # django-filter reads it; there is no model behind contacts.
 
     def all(self) -> "ContactQuery":
         return self
 
-    def filter(self, **lookups: str) -> "ContactQuery":
-        values: dict[str, str] = {}
+    def filter(self, **lookups: object) -> "ContactQuery":
+        values: dict[str, object] = {}
         for lookup, value in lookups.items():
             name, _, expr = lookup.partition("__")
-            if name not in FILTER_FIELDS or expr != "icontains":
+            if not (
+                (name in FILTER_FIELDS and expr == "icontains")
+                or (name in POST_FILTER_FIELDS and expr == "exact")
+            ):
                 raise TypeError(f"Contactship cannot filter by {lookup!r}")
             values[name] = value
-        return ContactQuery(**{**self.params(), **values})
+        return replace(self, **values)
+
+    def upstream_params(self) -> dict[str, str]:
+        """The API's own non-empty filters, ready to send upstream."""
+        return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}
 
     def params(self) -> dict[str, str]:
-        """The non-empty filters, ready to send upstream or put in a URL."""
-        return {name: getattr(self, name) for name in FILTER_FIELDS if getattr(self, name)}
+        """Every non-empty filter as it appears in a URL (dates as YYYY-MM-DD)."""
+        params = self.upstream_params()
+        for name in POST_FILTER_FIELDS:
+            value = getattr(self, name)
+            if value:
+                params[name] = value.isoformat() if isinstance(value, date) else value
+        return params
+
+    @property
+    def post_filtered(self) -> bool:
+        """Whether the dashboard filters the contacts itself, which costs a scan."""
+        return any(getattr(self, name) for name in POST_FILTER_FIELDS)
+
+    def matches(self, contact: "Contact") -> bool:
+        """Whether `contact` passes the dashboard's own filters (the API applied its own)."""
+        if self.country:
+            wanted = fold(self.country)
+            if wanted == NO_COUNTRY:
+                if contact.country.strip():
+                    return False
+            elif fold(contact.country) != wanted:
+                return False
+        if self.email_domain and email_domain(contact.email) != self.email_domain.lower():
+            return False
+        if self.created_from or self.created_to:
+            if contact.created_at is None:
+                return False
+            day = contact.created_at.astimezone(UTC).date()
+            if self.created_from and day < self.created_from:
+                return False
+            if self.created_to and day > self.created_to:
+                return False
+        return True
 
     def __bool__(self) -> bool:
         return bool(self.params())
@@ -101,6 +149,24 @@ class ContactQuery:
 def plausible_contact_id(value: str) -> bool:
     """Whether `value` can be a contact's id, so that asking the API for it makes sense."""
     return CONTACT_ID.fullmatch(value) is not None
+
+
+# `country=-` narrows a search to the contacts without a country (missing, null or empty).
+NO_COUNTRY = "-"
+
+
+def fold(text: str) -> str:
+    """`text` compared case- and accent-insensitively: "México", "MEXICO" and "mexico" agree."""
+    if text.isascii():
+        return text.strip().casefold()
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def email_domain(email: str) -> str:
+    """The domain after the last `@`, lower-cased; "" for an address without one."""
+    _, at, domain = email.rpartition("@")
+    return domain.strip().lower() if at else ""
 
 
 def iso_utc(value: datetime | None) -> str:

@@ -1,0 +1,1 @@
+"""Insights over a search: counts, facets and a chart, from a scan of the API's pages."""

@@ -1,0 +1,210 @@
+"""The summary of a search: how many contacts match, by country, by month, by email domain, how
+complete they are and which additional-data fields they carry.
+
+Counted over a scan of every matching page (`contacts.upstream.scan`, with its concurrency and
+cancellation), keeping counters only, never contacts: memory grows with the distinct values, not
+with the contacts. The web page, its JSON twin and `summarise_contacts` all run `SummaryRun`.
+
+A finished summary is kept in the shared cache for CONTACTSHIP_CACHE_TTL seconds under a key made
+of the organisation and the filters (hashed), so one organisation's summary is never another's.
+"""
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from contacts.upstream.organisations import Organisation
+from contacts.upstream.scan import Scan, ScanProgress, contact_scan
+from contacts.upstream.types import Contact, ContactQuery, email_domain, fold, iso_utc
+
+log = logging.getLogger(__name__)
+
+CACHE_PREFIX = "summary:v1"
+TOP_DOMAINS = 50
+# Fields whose presence the summary reports as a share of the contacts.
+COMPLETENESS_FIELDS = ("email", "phone_number", "country", "description")
+
+Summary = dict[str, Any]  # the JSON shape of summary.json
+
+
+class SummaryCounter:
+    """Counters over contacts, fed a page at a time."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        # Countries are counted case- and accent-insensitively, as the `country` filter matches;
+        # each is shown as first spelled.
+        self._countries: Counter[str] = Counter()
+        self._country_names: dict[str, str] = {}
+        self.no_country = 0
+        self.months: Counter[str | None] = Counter()
+        self.domains: Counter[str] = Counter()
+        self.present: Counter[str] = Counter()
+        self.fields: Counter[str] = Counter()
+
+    def add(self, contacts: list[Contact]) -> None:
+        self.count += len(contacts)
+        for contact in contacts:
+            country = contact.country.strip()
+            if country:
+                key = fold(country)
+                self._countries[key] += 1
+                self._country_names.setdefault(key, country)
+            else:
+                self.no_country += 1
+            created = contact.created_at
+            self.months[created.astimezone(UTC).strftime("%Y-%m") if created else None] += 1
+            domain = email_domain(contact.email)
+            if domain:
+                self.domains[domain] += 1
+            for name in COMPLETENESS_FIELDS:
+                if getattr(contact, name).strip():
+                    self.present[name] += 1
+            if contact.additional_data:
+                # A field repeated within one contact counts once: "how many contacts have it".
+                self.fields.update({f.field for f in contact.additional_data})
+
+    def result(
+        self, *, organisation: Organisation, query: ContactQuery, complete: bool, scanned: int
+    ) -> Summary:
+        countries = [
+            {"value": self._country_names[key], "count": n}
+            for key, n in sorted(self._countries.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        if self.no_country:
+            countries.append({"value": None, "count": self.no_country})
+        months = sorted(m for m in self.months if m is not None)
+        created_by_month = [{"month": m, "count": self.months[m]} for m in months]
+        if None in self.months:
+            created_by_month.append({"month": None, "count": self.months[None]})
+        domains = sorted(self.domains.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_DOMAINS]
+        fields = sorted(self.fields.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {
+            "organisation": organisation.id,
+            "filters": query.params(),
+            "count": self.count,
+            "complete": complete,
+            "scanned": scanned,
+            "countries": countries,
+            "created_by_month": created_by_month,
+            "email_domains": [{"value": d, "count": n} for d, n in domains],
+            "email_domains_distinct": len(self.domains),
+            "completeness": {name: self.present[name] for name in COMPLETENESS_FIELDS},
+            "fields": [{"field": f, "count": n} for f, n in fields],
+            "computed_at": iso_utc(datetime.now(UTC).replace(microsecond=0)),
+        }
+
+
+def summary_cache_key(organisation_id: str, query: ContactQuery) -> str:
+    # Hashed: filters may hold any character. The organisation is part of the material, so a
+    # summary is only ever found again for the organisation it was counted for.
+    material = json.dumps([organisation_id, sorted(query.params().items())], ensure_ascii=False)
+    return f"{CACHE_PREFIX}:{hashlib.sha256(material.encode()).hexdigest()}"
+
+
+def summary_cached(*, organisation: Organisation, query: ContactQuery) -> Summary | None:
+    """The summary kept for this organisation and search, if any (a cache that is down is none)."""
+    if settings.CONTACTSHIP_CACHE_TTL <= 0:
+        return None
+    try:
+        found = cache.get(summary_cache_key(organisation.id, query))
+    except Exception:
+        log.warning("cache unavailable, counting again", exc_info=True)
+        return None
+    if not isinstance(found, dict) or found.get("organisation") != organisation.id:
+        return None
+    return found
+
+
+def _summary_store(summary: Summary, query: ContactQuery) -> None:
+    ttl = settings.CONTACTSHIP_CACHE_TTL
+    if ttl <= 0:
+        return
+    try:
+        cache.set(summary_cache_key(summary["organisation"], query), summary, timeout=ttl)
+    except Exception:
+        log.warning("cache unavailable, summary not kept", exc_info=True)
+
+
+class SummaryRun:
+    """One summary being counted. `start()` asks for the first page (an upstream failure raises
+    there, before anything is shown); iterate `steps()` for the progress after each page; then
+    `result()`. `close()` (or leaving `steps` early) stops the scan."""
+
+    def __init__(self, *, organisation: Organisation, query: ContactQuery) -> None:
+        self.organisation = organisation
+        self.query = query
+        self.counter = SummaryCounter()
+        self._scan: Scan | None = None
+        self._first: list[Contact] | None = None
+
+    @property
+    def progress(self) -> ScanProgress:
+        return self._scan.progress if self._scan else ScanProgress()
+
+    def start(self) -> None:
+        self._scan = contact_scan(
+            organisation=self.organisation, query=self.query, stop_at_cap=True
+        )
+        try:
+            self._first = next(self._scan, [])
+        except BaseException:
+            self._scan.close()
+            raise
+        self.counter.add(self._first)
+
+    def steps(self) -> Iterator[ScanProgress]:
+        if self._scan is None:
+            self.start()
+        assert self._scan is not None
+        try:
+            yield self._scan.progress
+            for page in self._scan:
+                self.counter.add(page)
+                yield self._scan.progress
+        finally:
+            self._scan.close()
+
+    def close(self) -> None:
+        if self._scan is not None:
+            self._scan.close()
+
+    def result(self) -> Summary:
+        progress = self.progress
+        summary = self.counter.result(
+            organisation=self.organisation,
+            query=self.query,
+            complete=not progress.capped,
+            scanned=progress.scanned,
+        )
+        log.info(
+            "summary org=%s count=%d scanned=%d pages=%d complete=%s",
+            self.organisation.id,
+            summary["count"],
+            progress.scanned,
+            progress.pages,
+            summary["complete"],
+        )
+        _summary_store(summary, self.query)
+        return summary
+
+
+def contact_summary(
+    *, organisation: Organisation, query: ContactQuery, refresh: bool = False
+) -> Summary:
+    """The whole summary at once: from the cache unless `refresh`, else counted now."""
+    if not refresh:
+        found = summary_cached(organisation=organisation, query=query)
+        if found is not None:
+            return found
+    run = SummaryRun(organisation=organisation, query=query)
+    for _ in run.steps():
+        pass
+    return run.result()

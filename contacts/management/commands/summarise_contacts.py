@@ -1,0 +1,104 @@
+"""`manage.py summarise_contacts ORG_ID [filters] [--json]`: the summary of a search, from a
+terminal, with progress on a terminal."""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.filters import ContactFilter
+from contacts.insights.summary import TOP_DOMAINS, Summary, SummaryRun
+from contacts.upstream.errors import DashboardError
+from contacts.upstream.organisations import organisation_get
+from contacts.upstream.scan import ScanProgress
+from contacts.upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS
+
+TOP = 10  # rows of each facet in the text output; --json has every one
+
+
+class Command(BaseCommand):
+    help = (
+        "Count the contacts of an organisation that match the filters: by country, month of "
+        "creation, email domain, completeness and additional-data field."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("org_id")
+        parser.add_argument("--full-name", default="", help="partial match on the name")
+        parser.add_argument("--email", default="", help="partial match on the email")
+        parser.add_argument("--phone-number", default="", help="partial match, e.g. +52")
+        parser.add_argument("--country", default="", help="exact, case- and accent-insensitive")
+        parser.add_argument("--created-from", default="", help="YYYY-MM-DD, inclusive, UTC")
+        parser.add_argument("--created-to", default="", help="YYYY-MM-DD, inclusive, UTC")
+        parser.add_argument("--email-domain", default="", help="exact domain after the @")
+        parser.add_argument("--json", action="store_true", help="the summary.json shape")
+
+    def handle(self, *args, org_id: str, **options) -> None:
+        organisation = organisation_get(org_id)
+        if organisation is None:
+            raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
+        filters = ContactFilter(
+            {name: options[name] for name in FILTER_FIELDS + POST_FILTER_FIELDS}
+        )
+        if not filters.is_valid():
+            problems = "; ".join(
+                f"--{name.replace('_', '-')}: {' '.join(errors)}"
+                for name, errors in filters.errors.items()
+            )
+            raise CommandError(f"Invalid filter: {problems}")
+
+        show_progress = sys.stderr.isatty()
+        run = SummaryRun(organisation=organisation, query=filters.qs)
+        try:
+            for progress in run.steps():
+                if show_progress:
+                    self._progress(progress)
+        except DashboardError as exc:
+            raise CommandError(
+                f"Summary failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
+            ) from None
+        finally:
+            run.close()
+        if show_progress:
+            sys.stderr.write("\n")
+        summary = run.result()
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            self._text(summary)
+
+    @staticmethod
+    def _progress(progress: ScanProgress) -> None:
+        counted, read, pages = progress.rows, progress.scanned, progress.pages
+        sys.stderr.write(f"\r{counted:>9,} counted  {read:>9,} read  {pages:>6,} pages")
+        sys.stderr.flush()
+
+    def _text(self, summary: Summary) -> None:
+        count = summary["count"]
+        out = self.stdout.write
+        out(f"{count:,} contacts match in {summary['organisation']}.")
+        if not summary["complete"]:
+            out(
+                f"Incomplete: the counts cover only the first {summary['scanned']:,} contacts "
+                "(CONTACTSHIP_MAX_EXPORT_PAGES)."
+            )
+
+        def table(title: str, rows: list[tuple[str, int]], total: int) -> None:
+            out(f"\n{title} ({total:,}):")
+            for label, n in rows[:TOP]:
+                out(f"  {n:>9,}  {label}")
+            if total > TOP:
+                out(f"  … {total - TOP:,} more (--json lists them)")
+
+        countries = [(r["value"] or "(no country)", r["count"]) for r in summary["countries"]]
+        table("Countries", countries, len(countries))
+        months = [(r["month"] or "(no date)", r["count"]) for r in summary["created_by_month"]]
+        table("Created, by month", months, len(months))
+        domains = [(r["value"], r["count"]) for r in summary["email_domains"]]
+        table(f"Email domains (top {TOP_DOMAINS})", domains, len(domains))
+        out("\nComplete records:")
+        for name, n in summary["completeness"].items():
+            share = f"{100 * n / count:.0f}%" if count else "-"
+            out(f"  {n:>9,}  {share:>4}  {name}")
+        fields = [(r["field"], r["count"]) for r in summary["fields"]]
+        table("Additional data fields", fields, len(fields))

@@ -1,0 +1,278 @@
+"""The summary of a search: the page (counted while you watch, or from the cache), its JSON twin.
+
+The page streams: the first page of contacts is asked before a byte is sent (so an upstream that
+is down becomes an error page), then a progress line per scanned page, then the counts. Leaving
+the page (or *Stop*, which leads back to the search) closes the connection, which closes the
+stream and with it the scan. A finished summary is kept in the shared cache; *Refresh* counts
+again.
+"""
+
+import calendar
+import logging
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from .access import organisation_member_required
+from .filters import ContactFilter
+from .insights.summary import (
+    COMPLETENESS_FIELDS,
+    Summary,
+    SummaryRun,
+    contact_summary,
+    summary_cached,
+)
+from .upstream.errors import DashboardError, DashboardRefusal
+from .upstream.scan import ScanProgress
+from .upstream.types import NO_COUNTRY, ContactQuery
+
+log = logging.getLogger(__name__)
+
+REFRESH_PARAM = "refresh"
+PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
+SPLIT = "<!--summary-body-->"
+CHART_HEIGHT = 100
+
+
+def _search_url(org_id: str, query: ContactQuery, **narrow: str) -> str:
+    params = {**query.params(), **narrow}
+    return reverse("contact_list", args=[org_id]) + (f"?{urlencode(params)}" if params else "")
+
+
+def _month_range(query: ContactQuery, month: str) -> dict[str, str]:
+    """The search narrowed to one month, within the dates it already had."""
+    year, number = (int(part) for part in month.split("-"))
+    first = date(year, number, 1)
+    last = date(year, number, calendar.monthrange(year, number)[1])
+    if query.created_from and query.created_from > first:
+        first = query.created_from
+    if query.created_to and query.created_to < last:
+        last = query.created_to
+    return {"created_from": first.isoformat(), "created_to": last.isoformat()}
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    year, month = (int(p) for p in first.split("-"))
+    end = tuple(int(p) for p in last.split("-"))
+    months = []
+    while (year, month) <= end:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _share(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def summary_context(org_id: str, query: ContactQuery, summary: Summary) -> dict:
+    """What the template shows: every count with the search narrowed to it, and the chart."""
+    count = summary["count"]
+    countries = [
+        {
+            "value": row["value"],
+            "count": row["count"],
+            "share": _share(row["count"], count),
+            "url": _search_url(org_id, query, country=row["value"] or NO_COUNTRY),
+        }
+        for row in summary["countries"]
+    ]
+    by_month = {row["month"]: row["count"] for row in summary["created_by_month"]}
+    dated = sorted(m for m in by_month if m)
+    months = _months_between(dated[0], dated[-1]) if dated else []
+    peak = max((by_month.get(m, 0) for m in months), default=0)
+    bars = []
+    for index, month in enumerate(months):
+        n = by_month.get(month, 0)
+        height = round(CHART_HEIGHT * n / peak, 2) if peak else 0
+        bars.append(
+            {
+                "month": month,
+                "count": n,
+                # Strings: SVG wants "12.5" whatever the language's decimal separator.
+                "x": str(index * 10 + 1),
+                "y": str(round(CHART_HEIGHT - height, 2)),
+                "height": str(height),
+                "url": _search_url(org_id, query, **_month_range(query, month)),
+            }
+        )
+    domains = [
+        {**row, "url": _search_url(org_id, query, email_domain=row["value"])}
+        for row in summary["email_domains"]
+    ]
+    labels = {
+        "email": _("Email"),
+        "phone_number": _("Phone"),
+        "country": _("Country"),
+        "description": _("Description"),
+    }
+    completeness = [
+        {
+            "label": labels[name],
+            "count": summary["completeness"].get(name, 0),
+            "share": _share(summary["completeness"].get(name, 0), count),
+        }
+        for name in COMPLETENESS_FIELDS
+    ]
+    fields = [{**row, "share": _share(row["count"], count)} for row in summary["fields"]]
+    computed_at = datetime.fromisoformat(summary["computed_at"].replace("Z", "+00:00"))
+    return {
+        "summary": summary,
+        "count": count,
+        "countries": countries,
+        "bars": bars,
+        "chart_width": str(len(months) * 10),
+        "chart_height": CHART_HEIGHT,
+        "peak": peak,
+        "undated": by_month.get(None, 0),
+        "domains": domains,
+        "completeness": completeness,
+        "fields": fields,
+        "computed_at": computed_at,
+        "search_url": _search_url(org_id, query),
+        "refresh_url": "?" + urlencode({**query.params(), REFRESH_PARAM: "1"}),
+    }
+
+
+def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
+    rows = number_format(progress.rows, force_grouping=True)
+    pages = number_format(progress.pages, force_grouping=True)
+    if query.post_filtered:
+        scanned = number_format(progress.scanned, force_grouping=True)
+        text = _("%(rows)s matching contacts counted among %(scanned)s read (%(pages)s pages)…") % {
+            "rows": rows,
+            "scanned": scanned,
+            "pages": pages,
+        }
+    else:
+        text = _("%(rows)s contacts counted (%(pages)s pages)…") % {"rows": rows, "pages": pages}
+    return f'<p class="progress-line">{text}</p>\n'
+
+
+def _stream(
+    request: HttpRequest, run: SummaryRun, head: str, tail: str, context: dict
+) -> Iterator[str]:
+    language = translation.get_language()
+    org_id = run.organisation.id
+    with translation.override(language):
+        yield head
+        last = 0.0
+        steps = run.steps()
+        try:
+            for progress in steps:
+                now = time.monotonic()
+                if now - last >= PROGRESS_EVERY:
+                    last = now
+                    yield _progress_line(progress, run.query)
+        except GeneratorExit:
+            log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
+            raise
+        except DashboardError as exc:
+            # Too late for an error page: the status has gone. The page says it in words.
+            log.warning(
+                "%s shown org=%s path=%s error=%s detail=%s status=%d (during a summary)",
+                "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
+                org_id,
+                request.path,
+                type(exc).__name__,
+                exc.detail,
+                exc.status,
+            )
+            yield "</div>" + render_to_string(
+                "contacts/summary_failed.html", {**context, "error": exc}, request
+            )
+            yield tail
+            return
+        finally:
+            steps.close()
+            run.close()
+        summary = run.result()
+        yield "</div>" + render_to_string(
+            "contacts/summary_result.html",
+            {**context, **summary_context(org_id, run.query, summary)},
+            request,
+        )
+        yield tail
+
+
+@organisation_member_required()
+def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
+    filterset = ContactFilter(request.GET)
+    context = {
+        "organisation": request.organisation,
+        "access": request.access,
+        "filter": filterset,
+    }
+    if not filterset.is_valid():
+        return render(request, "contacts/summary_invalid.html", context, status=400)
+    query = filterset.qs
+    context["query"] = query
+    context["search_url"] = _search_url(org_id, query)
+    summary = None
+    if REFRESH_PARAM not in request.GET:
+        summary = summary_cached(organisation=request.organisation, query=query)
+    if summary is not None:
+        context.update(summary_context(org_id, query, summary))
+        return render(request, "contacts/summary.html", context)
+
+    run = SummaryRun(organisation=request.organisation, query=query)
+    run.start()  # an upstream failure here is an error page, with its status
+    page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
+    head, _, tail = page.partition(SPLIT)
+    response = StreamingHttpResponse(
+        _stream(request, run, head, tail, context), content_type="text/html; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-store"
+    # Proxies such as nginx would otherwise hold the progress back until the end.
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@organisation_member_required()
+def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
+    filterset = ContactFilter(request.GET)
+    if not filterset.is_valid():
+        errors = {name: [str(e) for e in errs] for name, errs in filterset.form.errors.items()}
+        return JsonResponse(
+            {
+                "error": "invalid_filters",
+                "message": _("Some search fields are not valid."),
+                "fields": errors,
+            },
+            status=400,
+        )
+    try:
+        summary = contact_summary(
+            organisation=request.organisation,
+            query=filterset.qs,
+            refresh=REFRESH_PARAM in request.GET,
+        )
+    except DashboardError as exc:
+        log.warning(
+            "%s shown org=%s path=%s error=%s detail=%s status=%d",
+            "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
+            org_id,
+            request.path,
+            type(exc).__name__,
+            exc.detail,
+            exc.status,
+        )
+        response = JsonResponse(
+            {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)},
+            status=exc.status,
+        )
+        if exc.retry_after:
+            response["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
+    response = JsonResponse(summary, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response

@@ -399,3 +399,17 @@ def test_the_command_prints_the_json_and_the_text(upstream):
     call_command("summarise_contacts", "org-harbor", "--full-name", "ana", stdout=out)
     count = len(matches("org-harbor", full_name="ana"))
     assert out.getvalue().startswith(f"{count:,} contacts match in org-harbor.")
+
+
+def test_a_filtered_export_takes_its_columns_from_the_first_page_with_a_match(
+    member_client, upstream
+):
+    # Few contacts of org-tejo are in Uruguay, so the first upstream pages hold none of them.
+    want = expected("org-tejo", country="uruguay")
+    first_index = contacts_for("org-tejo").index(want[0])
+    assert first_index >= 100
+    response = member_client.get(url("contact_export_csv", country="uruguay"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    names = {item["field"] for item in want[0].get("additional_data") or []}
+    assert names and names <= set(rows[0])
+    assert [row[0] for row in rows[1:]] == [c["id"] for c in want]

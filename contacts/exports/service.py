@@ -177,7 +177,12 @@ def contact_export(
     )
     scan = contact_scan(organisation=organisation, query=query)
     try:
-        first_page = next(scan, [])
+        first_page: list = []
+        for first_page in scan:
+            # With the dashboard's own filters a page may hold no match; the columns are fixed
+            # by the first page that holds some.
+            if first_page or not query.post_filtered:
+                break
     except Exception as exc:
         scan.close()
         record.finish(Outcome.FAILED, exc)

@@ -148,13 +148,18 @@ def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
     pages = number_format(progress.pages, force_grouping=True)
     if query.post_filtered:
         scanned = number_format(progress.scanned, force_grouping=True)
-        text = _("%(rows)s matching contacts counted among %(scanned)s read (%(pages)s pages)…") % {
+        text = _(
+            "%(rows)s matching contacts counted among %(scanned)s read (pages read: %(pages)s)…"
+        ) % {
             "rows": rows,
             "scanned": scanned,
             "pages": pages,
         }
     else:
-        text = _("%(rows)s contacts counted (%(pages)s pages)…") % {"rows": rows, "pages": pages}
+        text = _("%(rows)s contacts counted (pages read: %(pages)s)…") % {
+            "rows": rows,
+            "pages": pages,
+        }
     return f'<p class="progress-line">{text}</p>\n'
 
 

@@ -303,16 +303,16 @@ class _Engine:
             thread.join(max(0.0, deadline - time.monotonic()))
         progress = self.progress
         log.info(
-            "scan end org=%s pages=%d rows=%d scanned=%d calls=%d in_flight=%d in_flight_peak=%d "
-            "overloads=%d",
+            "scan end org=%s pages=%d rows=%d calls=%d in_flight=%d in_flight_peak=%d "
+            "overloads=%d scanned=%d",
             self.organisation.id,
             progress.pages,
             progress.rows,
-            progress.scanned,
             progress.calls,
             self.limit.limit,
             progress.in_flight_peak,
             self.limit.overloads,
+            progress.scanned,
         )
 
 

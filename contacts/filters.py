@@ -80,7 +80,7 @@ class ContactFilter(django_filters.FilterSet):
         label=_("Created to"), lookup_expr="exact", widget=DateInput
     )
     email_domain = EmailDomainFilter(
-        label=_("Email domain"), lookup_expr="exact", max_length=MAX_FILTER_LENGTH, strip=True
+        label=_("Domain after @"), lookup_expr="exact", max_length=MAX_FILTER_LENGTH, strip=True
     )
 
     class Meta:

@@ -221,6 +221,8 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         return render(request, "contacts/summary_invalid.html", context, status=400)
     query = filterset.qs
     context["query"] = query
+    fields = filterset.form.fields
+    context["chips"] = [(fields[name].label, value) for name, value in query.params().items()]
     context["search_url"] = _search_url(org_id, query)
     summary = None
     if REFRESH_PARAM not in request.GET:

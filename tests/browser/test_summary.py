@@ -81,6 +81,7 @@ def test_search_summary_progress_country_narrowed_search_download(slow_page, slo
     expect(page.locator(".dashboard-filter-note")).to_contain_text("applied by the dashboard")
     expect(page.locator(ROW_LINKS)).to_have_count(min(100, len(want)))
     assert row_ids(page) == ids(want[:100])
+    screenshot(page, "search-narrowed-by-country")
 
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()

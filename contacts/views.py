@@ -133,9 +133,13 @@ class ScanPager:
     def has_next(self) -> bool:
         return self.next_start is not None
 
+    def url(self, number: int) -> str:
+        """A continuation has no page numbers: any page is read from the start."""
+        return "?" + urlencode(self.query.params())
+
     @property
     def previous_url(self) -> str:
-        return "?" + urlencode(self.query.params())  # from the start
+        return self.url(1)
 
     @property
     def next_url(self) -> str:

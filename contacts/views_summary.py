@@ -23,6 +23,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .access import organisation_member_required
+from .exports.streaming import primed
 from .filters import ContactFilter
 from .insights.summary import (
     COMPLETENESS_FIELDS,
@@ -163,50 +164,55 @@ def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
     return f'<p class="progress-line">{text}</p>\n'
 
 
+@primed
 def _stream(
     request: HttpRequest, run: SummaryRun, head: str, tail: str, context: dict
-) -> Iterator[str]:
+) -> Iterator[str | None]:
     language = translation.get_language()
     org_id = run.organisation.id
-    with translation.override(language):
-        yield head
-        last = 0.0
-        steps = run.steps()
-        try:
-            for progress in steps:
-                now = time.monotonic()
-                if now - last >= PROGRESS_EVERY:
-                    last = now
-                    yield _progress_line(progress, run.query)
-        except GeneratorExit:
-            log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
-            raise
-        except DashboardError as exc:
-            # Too late for an error page: the status has gone. The page says it in words.
-            log.warning(
-                "%s shown org=%s path=%s error=%s detail=%s status=%d (during a summary)",
-                "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
-                org_id,
-                request.path,
-                type(exc).__name__,
-                exc.detail,
-                exc.status,
-            )
+    try:
+        yield  # primed: a page left before its first byte still ends the scan
+        with translation.override(language):
+            yield head
+            last = 0.0
+            steps = run.steps()
+            try:
+                for progress in steps:
+                    now = time.monotonic()
+                    if now - last >= PROGRESS_EVERY:
+                        last = now
+                        yield _progress_line(progress, run.query)
+            except GeneratorExit:
+                log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
+                raise
+            except DashboardError as exc:
+                # Too late for an error page: the status has gone. The page says it in words.
+                log.warning(
+                    "%s shown org=%s path=%s error=%s detail=%s status=%d (during a summary)",
+                    "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
+                    org_id,
+                    request.path,
+                    type(exc).__name__,
+                    exc.detail,
+                    exc.status,
+                )
+                yield "</div>" + render_to_string(
+                    "contacts/summary_failed.html", {**context, "error": exc}, request
+                )
+                yield tail
+                return
+            finally:
+                steps.close()
+                run.close()
+            summary = run.result()
             yield "</div>" + render_to_string(
-                "contacts/summary_failed.html", {**context, "error": exc}, request
+                "contacts/summary_result.html",
+                {**context, **summary_context(org_id, run.query, summary)},
+                request,
             )
             yield tail
-            return
-        finally:
-            steps.close()
-            run.close()
-        summary = run.result()
-        yield "</div>" + render_to_string(
-            "contacts/summary_result.html",
-            {**context, **summary_context(org_id, run.query, summary)},
-            request,
-        )
-        yield tail
+    finally:
+        run.close()
 
 
 @organisation_member_required()

@@ -284,6 +284,18 @@ def scan_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]
 
 
+# Closing a streamed response ends the request, and Django then closes the database connection:
+# inside a test's transaction that breaks PostgreSQL's pool, hence transaction=True.
+@pytest.mark.django_db(transaction=True)
+def test_leaving_before_the_first_byte_stops_the_scan(member_client, faulty):
+    faulty(Faults(latency_ms=30))
+    response = member_client.get(url("contact_summary"))
+    assert response.streaming
+    response.close()  # the browser left before a byte was sent
+    assert scan_threads() == []
+
+
+@pytest.mark.django_db(transaction=True)
 def test_leaving_the_summary_page_stops_the_scan(member_client, faulty):
     server = faulty(Faults(latency_ms=30))
     response = member_client.get(url("contact_summary"))

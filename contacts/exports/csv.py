@@ -7,9 +7,10 @@ UTF-8 with a byte order mark by default, RFC 4180 quoting, CRLF line ends; the c
 import csv
 from collections.abc import Iterable, Iterator
 
+from contacts.upstream.columns import Columns
 from contacts.upstream.types import Contact, iso_utc
 
-from .layout import CREATED_AT, ExportLayout, Progress
+from .layout import ExportLayout, Progress
 
 BOM = "\ufeff"
 CRLF = "\r\n"
@@ -28,16 +29,19 @@ def csv_chunks(
     *,
     progress: Progress,
     bom: bool = True,
+    columns: Columns | None = None,
 ) -> Iterator[bytes]:
     """The whole CSV, UTF-8, RFC 4180 quoting, CRLF: the header and first page at once, then a
     chunk per further page as it arrives. An error from `pages` propagates (see `contact_export`).
     """
-    layout = ExportLayout(first_page)
+    layout = ExportLayout(first_page, columns)
     writer = csv.writer(_Echo(), lineterminator=CRLF)
+    created_at = layout.created_at_index
 
     def row(contact: Contact) -> str:
         values = layout.values(contact)
-        values[CREATED_AT] = iso_utc(contact.created_at)  # exactly as the API writes it
+        if created_at is not None:
+            values[created_at] = iso_utc(contact.created_at)  # exactly as the API writes it
         return writer.writerow(values)
 
     def page_text(page: list[Contact]) -> str:

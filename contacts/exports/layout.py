@@ -1,7 +1,10 @@
 """The columns and cells of an export, whatever its format, safe to open in a spreadsheet.
 
-Columns: the contact fields in the API's own names, then one column per additional-data field
-seen in the first page, then `other_additional_data` for fields first seen later, as
+Chosen columns (`columns=`, see `contacts.upstream.columns`): exactly those, in that order; an
+additional-data field chosen by name has its own column whatever page it first appears on.
+
+Default columns: the contact fields in the API's own names, then one column per additional-data
+field seen in the first page, then `other_additional_data` for fields first seen later, as
 `field: value` pairs. The header has to go out before the last page is fetched (the download must
 start at once and memory must stay flat), so later fields cannot get columns of their own; they
 are kept, never dropped.
@@ -14,18 +17,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from contacts.upstream.columns import CONTACT_COLUMNS, Columns, column_label, data_field
 from contacts.upstream.types import Contact, Scalar, additional_field_names, scalar_text
 
-CONTACT_COLUMNS = (
-    "id",
-    "created_at",
-    "full_name",
-    "email",
-    "phone_number",
-    "country",
-    "description",
-    "organization_id",
-)
 CREATED_AT = CONTACT_COLUMNS.index("created_at")
 OTHER_COLUMN = "other_additional_data"
 # Repeated fields of one contact share a cell.
@@ -60,9 +54,15 @@ class Progress:
 
 
 class ExportLayout:
-    """The columns of one export, fixed by its first page."""
+    """The columns of one export: those chosen, or by default fixed by its first page."""
 
-    def __init__(self, first_page: list[Contact]) -> None:
+    def __init__(self, first_page: list[Contact], columns: Columns | None = None) -> None:
+        self.columns = columns
+        if columns is not None:
+            self._chosen_fields = {f for f in map(data_field, columns) if f is not None}
+            self.created_at_index = columns.index("created_at") if "created_at" in columns else None
+            return
+        self.created_at_index = CREATED_AT
         self.extra_fields = additional_field_names(first_page)
         self._known = set(self.extra_fields)
         self._no_extra = [""] * (len(self.extra_fields) + 1)
@@ -70,7 +70,25 @@ class ExportLayout:
     @property
     def names(self) -> list[str]:
         """The column names as they are (for a format whose text cells cannot run)."""
+        if self.columns is not None:
+            return [column_label(key) for key in self.columns]
         return [*CONTACT_COLUMNS, *self.extra_fields, OTHER_COLUMN]
+
+    def _chosen(self, contact: Contact, joined) -> list:
+        """One row of chosen columns: contact fields as they are, each chosen additional-data
+        field's values given to `joined` (the values of that field, in order)."""
+        found: dict[str, list[tuple[str, Scalar]]] = {}
+        for kind, name, value in contact.additional_data:
+            if name in self._chosen_fields:
+                found.setdefault(name, []).append((kind, value))
+        row = []
+        for key in self.columns:
+            field = data_field(key)
+            if field is None:
+                row.append(getattr(contact, key))
+            else:
+                row.append(joined(found.get(field)))
+        return row
 
     @property
     def header(self) -> list[str]:
@@ -83,6 +101,14 @@ class ExportLayout:
         This runs for every exported contact, so the common cases take the short way: a cell
         that cannot be a formula is not checked further.
         """
+        if self.columns is not None:
+            row = self._chosen(contact, _joined_text)
+            return [
+                value
+                if value.__class__ is not str or not value or value[0] not in FORMULA_START
+                else spreadsheet_safe(value)
+                for value in row
+            ]
         texts = [
             contact.id,
             contact.full_name,
@@ -118,6 +144,8 @@ class ExportLayout:
         additional-data field with one value keeps its type (a number, yes/no, a date when its
         type says `date`/`datetime`); repeated fields share a text cell as in the CSV.
         """
+        if self.columns is not None:
+            return self._chosen(contact, _joined_typed)
         row: list[TypedCell] = [
             contact.id,
             contact.created_at,
@@ -148,6 +176,18 @@ class ExportLayout:
 
 
 DATE_TYPES = ("date", "datetime")
+
+
+def _joined_text(entries: list[tuple[str, Scalar]] | None) -> str:
+    return JOIN.join(scalar_text(value) for _kind, value in entries) if entries else ""
+
+
+def _joined_typed(entries: list[tuple[str, Scalar]] | None) -> TypedCell:
+    if not entries:
+        return ""
+    if len(entries) == 1:
+        return _typed(*entries[0])
+    return _joined_text(entries)
 
 
 def _typed(kind: str, value: Scalar) -> TypedCell:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from django.utils import timezone
 
 from contacts.models import EXPORT_HEARTBEAT, AuditEvent
+from contacts.upstream.columns import Columns
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, contact_scan
 from contacts.upstream.types import ContactQuery
@@ -153,6 +154,7 @@ def contact_export(
     path: str = "",
     ip_address: str | None = None,
     progress: Progress | None = None,
+    columns: Columns | None = None,
 ) -> tuple[Iterator[bytes], Progress]:
     """Start an export: the first page is fetched now, so that an upstream that is down or
     refuses the key raises here (and becomes an error page) instead of breaking a download.
@@ -162,7 +164,7 @@ def contact_export(
     Every export leaves one audit event, written as it starts (with the request's `path` and
     the client's `ip_address`, for a web export) and completed, failed or cancelled as it ends.
     `progress`, if given, is the counters to update (the web view's record themselves for the
-    page to show).
+    page to show). `columns`: the chosen columns, in order; None for the default ones.
     """
     record = _ExportRecord(
         user=user,
@@ -187,6 +189,6 @@ def contact_export(
         scan.close()
         record.finish(Outcome.FAILED, exc)
         raise
-    options = {"bom": bom} if fmt.name == "csv" else {}
+    options = {"bom": bom, "columns": columns} if fmt.name == "csv" else {"columns": columns}
     chunks = fmt.chunks(first_page, record.pages(scan), progress=record.progress, **options)
     return record.stream(chunks, scan), record.progress

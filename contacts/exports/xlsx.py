@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from contacts.upstream.columns import Columns
 from contacts.upstream.types import Contact
 
 from .layout import (
@@ -126,12 +127,13 @@ def xlsx_chunks(
     pages: Iterable[list[Contact]],
     *,
     progress: Progress,
+    columns: Columns | None = None,
 ) -> Iterator[bytes]:
     """The whole workbook, one "Contacts" sheet: a bold, frozen header, then a row per contact.
 
     An error from `pages` propagates before any byte is yielded (see the module docstring).
     """
-    layout = ExportLayout(first_page)
+    layout = ExportLayout(first_page, columns)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     # Write-only sheets write their layout with the first row: set it up before appending.

@@ -13,6 +13,7 @@ from contacts.exports.formats import FORMATS
 from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
 from contacts.filters import ContactFilter
+from contacts.upstream.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
 
@@ -30,6 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--phone-number", default="", help="partial match, e.g. +52")
         parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
         parser.add_argument("--output", required=True, help="the file to write")
+        parser.add_argument(
+            "--columns",
+            default="",
+            help="the columns, in order, comma-separated: contact fields by their column names "
+            f"({', '.join(CONTACT_COLUMNS)}) and additional-data fields as data.<field name>; "
+            "default: every field and the additional data",
+        )
         parser.add_argument(
             "--no-bom", action="store_true", help="CSV without a byte order mark (plain UTF-8)"
         )
@@ -51,6 +59,13 @@ class Command(BaseCommand):
                 for name, errors in filters.errors.items()
             )
             raise CommandError(f"Invalid filter: {problems}")
+        try:
+            columns = parse_columns(options["columns"])
+        except InvalidColumns as exc:
+            raise CommandError(
+                f"--columns: {exc}. Valid names: {', '.join(CONTACT_COLUMNS)}, "
+                "and data.<field name> for an additional-data field."
+            ) from None
 
         target = Path(output)
         if not target.parent.is_dir():
@@ -71,6 +86,7 @@ class Command(BaseCommand):
                     fmt=FORMATS[options["format"]],
                     source="command",
                     bom=not options["no_bom"],
+                    columns=columns,
                 )
                 for chunk in chunks:
                     out.write(chunk)

@@ -96,3 +96,23 @@ class AuditEvent(models.Model):
             if timezone.now() - last > EXPORT_SILENCE:
                 return self.Outcome.INTERRUPTED
         return self.outcome
+
+
+class ColumnChoice(models.Model):
+    """The columns a user last chose for an organisation's search page: names only (the keys of
+    `columns=`), never a contact's data."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="column_choices"
+    )
+    organisation_id = models.CharField(_("organisation id"), max_length=100)
+    columns = models.TextField(_("columns"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation_id"], name="unique_column_choice")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation_id}: {self.columns}"

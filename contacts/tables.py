@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .templatetags.contact_display import plain_value
+from .upstream.columns import Columns, column_label, data_field
 from .upstream.types import Contact
 
 # The additional data shown in a table cell; the contact page shows all of it.
@@ -117,8 +118,19 @@ class ContactTable(tables.Table):
         attrs = {"class": "contacts"}
         empty_text = _("No contacts match these filters.")
 
-    def __init__(self, data, *, organisation_id: str, back_query: str = "", **kwargs) -> None:
+    def __init__(
+        self,
+        data,
+        *,
+        organisation_id: str,
+        back_query: str = "",
+        columns: Columns | None = None,
+        **kwargs,
+    ) -> None:
+        if columns is not None:
+            kwargs.update(chosen_columns(columns))
         super().__init__(data, **kwargs)
+        self.chosen = columns
         self.organisation_id = organisation_id
         # The search's own parameters, so the contact page can lead back to the same results.
         self.back_query = f"?{back_query}" if back_query else ""
@@ -141,6 +153,19 @@ class ContactTable(tables.Table):
         if more:
             items += html_of('<li class="more">{}</li>', _("+{n} more").format(n=more))
         return html_of('<ul class="kv">{}</ul>', SafeString(items))
+
+    def render_open(self, record: Contact) -> str:
+        """The way to a contact when the name column is hidden: "Open", named for screen
+        readers by the contact's name (or id)."""
+        url = self.contact_url(record.id) if record.id else ""
+        if not url:
+            return ""
+        return html_of(
+            '<a href="{}">{}<span class="visually-hidden"> {}</span></a>',
+            url,
+            _("Open"),
+            record.full_name or record.id,
+        )
 
     def contact_url(self, contact_id: str) -> str:
         """The contact page of `contact_id`, with the search's query string; "" for an id no URL
@@ -206,7 +231,17 @@ class ContactTable(tables.Table):
                 return days[day]
 
             return created
-        if name in ("email", "phone_number", "country", "description"):
+        if name == OPEN_COLUMN:
+            return self.render_open
+        if name.startswith(DATA_COLUMN):
+            field = column.field
+
+            def data(record: Contact) -> Any:
+                values = [plain_value(f) for f in record.additional_data if f.field == field]
+                return "; ".join(map(str, values)) if values else default
+
+            return data
+        if name in ("id", "organization_id", "email", "phone_number", "country", "description"):
             empty = column.empty_values
 
             def field(record: Contact) -> Any:
@@ -218,3 +253,53 @@ class ContactTable(tables.Table):
             f"ContactTable's column {name!r} has no cell builder: add one to "
             "ContactTable._cell_builder, or the search page cannot show it."
         )
+
+
+# --- chosen columns (`columns=`) -----------------------------------------------------------------
+
+OPEN_COLUMN = "open"
+DATA_COLUMN = "data_"  # + the field's position in the choice: a field's name may be any text
+# The contact fields the table does not show by default, and their headers.
+EXTRA_FIELD_NAMES = {"id": _("Id"), "organization_id": _("Organisation id")}
+
+
+class DataColumn(tables.Column):
+    """One additional-data field, by name: its values (repeated ones joined), or the default."""
+
+    def __init__(self, field: str, **kwargs) -> None:
+        super().__init__(verbose_name=field, attrs={"td": {"dir": "auto"}}, **kwargs)
+        self.field = field
+
+
+def chosen_columns(columns: Columns) -> dict[str, Any]:
+    """The `Table` arguments that show exactly `columns`, in order (django-tables2's documented
+    `extra_columns`, `sequence` and `exclude`). The name column keeps the link to the contact;
+    without it, an "Open" column comes first, so that a contact can always be opened."""
+    extra: list[tuple[str, tables.Column]] = []
+    sequence: list[str] = []
+    if "full_name" not in columns:
+        extra.append((OPEN_COLUMN, tables.Column(verbose_name=_("Contact"), empty_values=())))
+        sequence.append(OPEN_COLUMN)
+    for position, key in enumerate(columns):
+        field = data_field(key)
+        if field is not None:
+            name = f"{DATA_COLUMN}{position}"
+            extra.append((name, DataColumn(field, empty_values=())))
+        elif key in EXTRA_FIELD_NAMES:
+            name = key
+            extra.append((name, tables.Column(verbose_name=EXTRA_FIELD_NAMES[key])))
+        else:
+            name = key
+        sequence.append(name)
+    shown = set(sequence)
+    exclude = [name for name in ContactTable.base_columns if name not in shown]
+    return {"extra_columns": extra, "sequence": sequence, "exclude": exclude}
+
+
+def column_header(key: str) -> str:
+    """What the picker calls a column: the table's header, or the additional-data field's name."""
+    if data_field(key) is not None:
+        return column_label(key)
+    if key in EXTRA_FIELD_NAMES:
+        return str(EXTRA_FIELD_NAMES[key])
+    return str(ContactTable.base_columns[key].verbose_name)

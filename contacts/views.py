@@ -28,13 +28,22 @@ from .export_limits import LimitedStream, export_ticket
 from .exports.formats import FORMATS
 from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
+from .models import ColumnChoice
 from .proxy import client_address
-from .tables import ContactTable
+from .tables import ContactTable, column_header
 from .upstream.client import contactship_client
+from .upstream.columns import (
+    CONTACT_COLUMNS,
+    Columns,
+    InvalidColumns,
+    columns_text,
+    data_key,
+    parse_columns,
+)
 from .upstream.errors import DashboardError, DashboardRefusal, ExportsBusy, UpstreamBadRequest
 from .upstream.organisations import Organisation
 from .upstream.scan import contact_scan
-from .upstream.types import Contact, ContactQuery, plausible_contact_id
+from .upstream.types import Contact, ContactQuery, additional_field_names, plausible_contact_id
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,12 @@ START_PARAM = "start"
 SEEN_PARAM = "seen"
 REFRESH_PARAM = "refresh"
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
+# The chosen columns, in order (contacts.upstream.columns); empty: the default ones.
+COLUMNS_PARAM = "columns"
+# The column picker's plain form: the keys in the picker's order, the ticked ones, a move
+# ("up:<key>"/"down:<key>") and an additional-data field typed by name.
+PICK_PARAM, PICK_ORDER, PICK_SHOWN, PICK_MOVE, PICK_ADD = "pick", "order", "shown", "move", "add"
+PICKER_PARAMS = (PICK_PARAM, PICK_ORDER, PICK_SHOWN, PICK_MOVE, PICK_ADD, COLUMNS_PARAM)
 # Far beyond any real result; keeps the offset sent upstream a sane number.
 MAX_PAGE = 100_000
 # Finding the last page with rows behind a page past the end: a binary search over at most
@@ -52,12 +67,94 @@ MAX_PAGE = 100_000
 MAX_END_PROBES = 20
 
 
-def search_params(query: ContactQuery, number: int) -> dict[str, str]:
+def search_params(
+    query: ContactQuery, number: int, columns: Columns | None = None
+) -> dict[str, str]:
     """The GET parameters of one page of one search, as they appear in its URL."""
     params = query.params()
     if number > 1:
         params[PAGE_PARAM] = str(number)
+    if columns:
+        params[COLUMNS_PARAM] = columns_text(columns)
     return params
+
+
+def _requested_columns(request: HttpRequest) -> Columns | None:
+    """`columns=` of the request; None when absent or empty. Raises `InvalidColumns`."""
+    return parse_columns(request.GET.get(COLUMNS_PARAM, ""))
+
+
+def _page_columns(request: HttpRequest, org_id: str) -> Columns | None:
+    """The search page's columns: the URL's, remembered as the user's choice for this
+    organisation (an empty `columns=`, "Reset columns", forgets it); without `columns=`, the
+    remembered choice. Raises `InvalidColumns` for a URL naming something that is no column."""
+    if COLUMNS_PARAM not in request.GET:
+        stored = (
+            ColumnChoice.objects.filter(user=request.user, organisation_id=org_id)
+            .values_list("columns", flat=True)
+            .first()
+        )
+        try:
+            return parse_columns(stored or "")
+        except InvalidColumns:
+            return None  # remembered under older rules: the default rather than an error
+    columns = _requested_columns(request)
+    if columns is None:
+        ColumnChoice.objects.filter(user=request.user, organisation_id=org_id).delete()
+    else:
+        ColumnChoice.objects.update_or_create(
+            user=request.user, organisation_id=org_id, defaults={"columns": columns_text(columns)}
+        )
+    return columns
+
+
+def _picked_columns(request: HttpRequest) -> str:
+    """The column picker's form (works without JavaScript) -> the `columns=` it asks for."""
+    order = [key for key in request.GET.getlist(PICK_ORDER) if key]
+    shown = set(request.GET.getlist(PICK_SHOWN))
+    added = request.GET.get(PICK_ADD, "").strip()
+    if added:
+        key = data_key(added)
+        if key not in order:
+            order.append(key)
+        shown.add(key)
+    direction, _, moved = request.GET.get(PICK_MOVE, "").partition(":")
+    if moved in order:
+        here = order.index(moved)
+        there = here - 1 if direction == "up" else here + 1
+        if 0 <= there < len(order):
+            order[here], order[there] = order[there], order[here]
+    return columns_text(key for key in order if key in shown)
+
+
+def _picker(table_columns: Columns | None, contacts: list) -> list[dict]:
+    """The picker's rows: the columns shown, in order, then the others this page can show (the
+    contact fields, and the additional-data fields of the contacts on screen)."""
+    shown = list(table_columns or DEFAULT_TABLE_COLUMNS)
+    available = [*CONTACT_COLUMNS, *map(data_key, additional_field_names(contacts))]
+    keys = shown + [key for key in available if key not in shown]
+    return [
+        {
+            "key": key,
+            "label": column_header(key),
+            "shown": key in shown,
+            "first": i == 0,
+            "last": i == len(keys) - 1,
+        }
+        for i, key in enumerate(keys)
+    ]
+
+
+# What the table shows without a choice (and its additional-data preview column, which is no
+# field and so not in the picker).
+DEFAULT_TABLE_COLUMNS: Columns = (
+    "full_name",
+    "email",
+    "phone_number",
+    "country",
+    "created_at",
+    "description",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +184,10 @@ class Pager:
         # A full page may be followed by more; the API cannot say without being asked.
         return self.rows >= self.page_size
 
+    columns: Columns | None = None
+
     def url(self, number: int) -> str:
-        return "?" + urlencode(search_params(self.query, number))
+        return "?" + urlencode(search_params(self.query, number, self.columns))
 
     @property
     def previous_url(self) -> str:
@@ -111,7 +210,11 @@ class ScanPager:
     next_start: int | None
     read: int  # contacts read upstream for this page
     query: ContactQuery
+    columns: Columns | None = None
     continued = True
+
+    def _params(self) -> dict[str, str]:
+        return search_params(self.query, 1, self.columns)
 
     @property
     def number(self) -> int:
@@ -135,7 +238,7 @@ class ScanPager:
 
     def url(self, number: int) -> str:
         """A continuation has no page numbers: any page is read from the start."""
-        return "?" + urlencode(self.query.params())
+        return "?" + urlencode(self._params())
 
     @property
     def previous_url(self) -> str:
@@ -144,7 +247,7 @@ class ScanPager:
     @property
     def next_url(self) -> str:
         params = {
-            **self.query.params(),
+            **self._params(),
             START_PARAM: str(self.next_start),
             SEEN_PARAM: str(self.seen + self.rows),
         }
@@ -247,6 +350,16 @@ def _inline_error(request: HttpRequest, org_id: str, exc: DashboardError) -> Das
 
 @organisation_member_required()
 def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
+    if PICK_PARAM in request.GET:
+        # The column picker's plain form: to the address of the chosen columns.
+        params = [(k, v) for k, v in request.GET.items() if k not in PICKER_PARAMS]
+        params.append((COLUMNS_PARAM, _picked_columns(request)))
+        return redirect(request.path + "?" + urlencode(params))
+    columns_error = None
+    try:
+        columns = _page_columns(request, org_id)
+    except InvalidColumns as exc:
+        columns, columns_error = None, exc
     filterset = ContactFilter(request.GET)
     client = contactship_client()
     number = _page_number(request)
@@ -257,8 +370,10 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     last_page = None  # on a page past the end: the last page that has rows (0: none has)
     paging_ignored = False
     pager: Pager | ScanPager | None = None
-    if not filterset.is_valid():
+    if not filterset.is_valid() or columns_error is not None:
         status = 400
+        if filterset.is_valid():
+            query = filterset.qs
     elif filterset.qs.post_filtered:
         query = filterset.qs
         start, seen = _whole_param(request, START_PARAM), _whole_param(request, SEEN_PARAM)
@@ -283,6 +398,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
             next_start=next_start,
             read=read,
             query=query,
+            columns=columns,
         )
     else:
         query = filterset.qs
@@ -316,12 +432,29 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
             error, status, contacts = _inline_error(request, org_id, exc), exc.status, []
     if not isinstance(pager, ScanPager):
         pager = Pager(
-            number=number, page_size=client.config.page_size, rows=len(contacts), query=query
+            number=number,
+            page_size=client.config.page_size,
+            rows=len(contacts),
+            query=query,
+            columns=columns,
         )
-    here = search_params(query, number)
+    here = search_params(query, number, columns)
     if isinstance(pager, ScanPager) and pager.start:
-        here = {**query.params(), START_PARAM: str(pager.start), SEEN_PARAM: str(pager.seen)}
-    table = ContactTable(contacts, organisation_id=org_id, back_query=urlencode(here))
+        here = {
+            **query.params(),
+            START_PARAM: str(pager.start),
+            SEEN_PARAM: str(pager.seen),
+            **({COLUMNS_PARAM: columns_text(columns)} if columns else {}),
+        }
+    table = ContactTable(
+        contacts,
+        organisation_id=org_id,
+        back_query=urlencode(search_params(query, number)),
+        columns=columns,
+    )
+    export_params = query.params()
+    if columns:
+        export_params[COLUMNS_PARAM] = columns_text(columns)
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -336,6 +469,11 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "last_page_url": pager.url(last_page) if last_page else "",
         "first_page_url": pager.url(1) if query else request.path,
         "paging_ignored": paging_ignored,
+        "columns_error": columns_error,
+        "contact_columns": CONTACT_COLUMNS,
+        "columns_param": columns_text(columns) if columns else "",
+        "picker": _picker(columns, contacts),
+        "reset_columns_query": urlencode({**search_params(query, number), COLUMNS_PARAM: ""}),
         # The search these results are for, as typed in the form: the page's script holds the
         # downloads and the paging back while the form says something else.
         "shown_search": json.dumps(
@@ -344,8 +482,10 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
                 for name in filterset.form.fields
                 if request.GET.get(name, "").strip()
             }
+            # and the form's hidden `columns`, as the page shows them
+            | ({COLUMNS_PARAM: columns_text(columns)} if columns else {})
         ),
-        "export_query": urlencode(query.params()),
+        "export_query": urlencode(export_params),
         "refresh_query": urlencode({**here, REFRESH_PARAM: "1"}),
     }
     # Typing in the filters (htmx) asks for the results region only; everything else, including
@@ -402,8 +542,18 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
 @export_progress.recorded
 def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
-    if not filterset.is_valid():
-        context = {"organisation": request.organisation, "filter": filterset}
+    columns_error = None
+    try:
+        columns = _requested_columns(request)
+    except InvalidColumns as exc:
+        columns, columns_error = None, exc
+    if not filterset.is_valid() or columns_error is not None:
+        context = {
+            "organisation": request.organisation,
+            "filter": filterset,
+            "columns_error": columns_error,
+            "contact_columns": CONTACT_COLUMNS,
+        }
         return render(request, "contacts/export_invalid.html", context, status=400)
 
     try:
@@ -425,6 +575,7 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
             path=request.path,
             ip_address=client_address(request),
             progress=progress,
+            columns=columns,
         )
         chunks = export_progress.watch(chunks, progress)
         if fmt == "xlsx":

@@ -158,7 +158,7 @@ def test_dates_follow_the_language_of_each_rendering():
 
 
 class TableWithAnExtraColumn(ContactTable):
-    organization_id = tables.Column()
+    nickname = tables.Column()
 
     class Meta(ContactTable.Meta):
         pass
@@ -166,7 +166,7 @@ class TableWithAnExtraColumn(ContactTable):
 
 def test_a_column_without_a_cell_builder_fails_loudly():
     table = TableWithAnExtraColumn(odd_contacts(), organisation_id=ORG_ID)
-    with pytest.raises(ImproperlyConfigured, match="'organization_id' has no cell builder"):
+    with pytest.raises(ImproperlyConfigured, match="'nickname' has no cell builder"):
         table.as_html(RequestFactory().get("/"))
 
 

@@ -50,7 +50,9 @@
   // --- the search form ------------------------------------------------------------------------
   function hasFilters(form) {
     return Array.from(form.elements).some(function (element) {
-      return element.name && element.type !== "submit" && element.value.trim() !== "";
+      // The hidden chosen columns are no filter.
+      return element.name && element.type !== "submit" && element.type !== "hidden" &&
+        element.value.trim() !== "";
     });
   }
 

@@ -59,7 +59,18 @@ COLUMNS_PARAM = "columns"
 # The column picker's plain form: the keys in the picker's order, the ticked ones, a move
 # ("up:<key>"/"down:<key>") and an additional-data field typed by name.
 PICK_PARAM, PICK_ORDER, PICK_SHOWN, PICK_MOVE, PICK_ADD = "pick", "order", "shown", "move", "add"
-PICKER_PARAMS = (PICK_PARAM, PICK_ORDER, PICK_SHOWN, PICK_MOVE, PICK_ADD, COLUMNS_PARAM)
+# ?choose_columns=1: the page with the picker open (it is left out of other pages, so that its
+# many labels do not crowd the page, nor a screen reader's list of form fields).
+CHOOSE_PARAM = "choose_columns"
+PICKER_PARAMS = (
+    PICK_PARAM,
+    PICK_ORDER,
+    PICK_SHOWN,
+    PICK_MOVE,
+    PICK_ADD,
+    COLUMNS_PARAM,
+    CHOOSE_PARAM,
+)
 # Far beyond any real result; keeps the offset sent upstream a sane number.
 MAX_PAGE = 100_000
 # Finding the last page with rows behind a page past the end: a binary search over at most
@@ -120,8 +131,13 @@ def _picked_columns(request: HttpRequest) -> str:
         shown.add(key)
     direction, _, moved = request.GET.get(PICK_MOVE, "").partition(":")
     if moved in order:
+        # A shown column moves past the next shown one (hidden ones in between change nothing
+        # on screen); a hidden one past its neighbour.
         here = order.index(moved)
-        there = here - 1 if direction == "up" else here + 1
+        step = -1 if direction == "up" else 1
+        there = here + step
+        while moved in shown and 0 <= there < len(order) and order[there] not in shown:
+            there += step
         if 0 <= there < len(order):
             order[here], order[there] = order[there], order[here]
     return columns_text(key for key in order if key in shown)
@@ -354,6 +370,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         # The column picker's plain form: to the address of the chosen columns.
         params = [(k, v) for k, v in request.GET.items() if k not in PICKER_PARAMS]
         params.append((COLUMNS_PARAM, _picked_columns(request)))
+        if request.GET.get(PICK_MOVE):
+            params.append((CHOOSE_PARAM, "1"))  # moving one at a time: the picker stays open
         return redirect(request.path + "?" + urlencode(params))
     columns_error = None
     try:
@@ -473,6 +491,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "contact_columns": CONTACT_COLUMNS,
         "columns_param": columns_text(columns) if columns else "",
         "picker": _picker(columns, contacts),
+        "choosing_columns": CHOOSE_PARAM in request.GET or columns_error is not None,
+        "choose_columns_query": urlencode({**here, CHOOSE_PARAM: "1"}),
+        "close_columns_query": urlencode(here),
         "reset_columns_query": urlencode({**search_params(query, number), COLUMNS_PARAM: ""}),
         # The search these results are for, as typed in the form: the page's script holds the
         # downloads and the paging back while the form says something else.

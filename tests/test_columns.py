@@ -274,6 +274,11 @@ def test_the_search_page_shows_the_chosen_columns_and_links_carry_them(member_cl
         assert f"export.{fmt}?full_name=a&amp;columns=email%2Cdata.notes%2Ccountry" in body
     assert "?full_name=a&amp;page=2&amp;columns=email%2Cdata.notes%2Ccountry" in body
     assert 'name="columns" value="email,data.notes,country"' in body
+    # the picker itself only on asking for it
+    assert 'name="shown"' not in body
+    picker = member_client.get(list_url(columns="email", choose_columns="1")).content.decode()
+    assert picker.count('name="shown"') >= len(CONTACT_COLUMNS)
+    assert 'name="shown" value="email" id="column-1" checked' in picker
 
 
 def test_the_picker_form_turns_into_the_columns_address(member_client, upstream):
@@ -284,17 +289,22 @@ def test_the_picker_form_turns_into_the_columns_address(member_client, upstream)
         ("shown", "full_name"),
         ("shown", "country"),
         ("shown", "email"),
-        ("move", "up:country"),
+        ("move", "up:country"),  # past Email: Phone, hidden between them, changes nothing
         ("add", "dirección"),
     ]
     response = member_client.get(reverse("contact_list", args=[ORG]) + "?" + urlencode(params))
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
-    assert query == {"full_name": ["a"], "columns": ["full_name,email,country,data.dirección"]}
+    # after a move the picker stays open
+    assert query == {
+        "full_name": ["a"],
+        "columns": ["full_name,country,email,data.dirección"],
+        "choose_columns": ["1"],
+    }
     assert headers_of(member_client.get(response["Location"]).content.decode()) == [
         "Name",
-        "Email",
         "Country",
+        "Email",
         "dirección",
     ]
 

@@ -110,9 +110,11 @@ def _page_columns(request: HttpRequest, org_id: str) -> Columns | None:
         except InvalidColumns:
             return None  # remembered under older rules: the default rather than an error
     columns = _requested_columns(request)
+    choices = ColumnChoice.objects.filter(user=request.user, organisation_id=org_id)
     if columns is None:
-        ColumnChoice.objects.filter(user=request.user, organisation_id=org_id).delete()
-    else:
+        choices.delete()
+    elif choices.values_list("columns", flat=True).first() != columns_text(columns):
+        # Typing a search resends the same columns with every pause: written only on a change.
         ColumnChoice.objects.update_or_create(
             user=request.user, organisation_id=org_id, defaults={"columns": columns_text(columns)}
         )

@@ -373,3 +373,16 @@ def test_export_command_refuses_an_unknown_column(upstream, tmp_path):
         call_command(
             "export_contacts", ORG, "--output", str(tmp_path / "x.csv"), "--columns", "nombre"
         )
+
+
+def test_a_hostile_field_name_in_the_url_is_a_safe_header_in_both_formats(member_client, upstream):
+    hostile = '=HYPERLINK("http://evil.example")'  # no comma: a comma separates columns
+    columns = f"full_name,data.{hostile},data.línea\nnueva"
+    header, *rows = read_csv(streamed(member_client.get(export_url("csv", columns=columns))))
+    assert header == ["full_name", "'" + hostile, "línea\nnueva"]
+    assert len(rows) == 137 and all(row[1:] == ["", ""] for row in rows)
+    header, *rows = read_xlsx(streamed(member_client.get(export_url("xlsx", columns=columns))))
+    assert header == ["full_name", hostile, "línea\nnueva"]
+    page = member_client.get(list_url(columns=columns)).content.decode()
+    assert hostile not in page  # escaped in the table's header
+    assert "=HYPERLINK(&quot;http://evil.example&quot;)" in page

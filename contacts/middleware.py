@@ -14,6 +14,23 @@ from .upstream.errors import DashboardError, DashboardRefusal
 log = logging.getLogger(__name__)
 
 
+def log_error_shown(
+    request: HttpRequest, error: DashboardError, org_id: str, when: str = ""
+) -> None:
+    """The operator's one line for an error a person is shown, wherever the page shows it. The
+    detail is the operator's: short, typed, never a key (the client writes it)."""
+    log.warning(
+        "%s shown org=%s path=%s error=%s detail=%s status=%d%s",
+        "refusal" if isinstance(error, DashboardRefusal) else "upstream error",
+        org_id,
+        request.path,
+        type(error).__name__,
+        error.detail,
+        error.status,
+        when,
+    )
+
+
 class UpstreamErrorMiddleware:
     """A `DashboardError` raised by a view becomes a page written for a person, with one log
     line for the operator saying whether Contactship failed or the dashboard refused."""
@@ -28,16 +45,7 @@ class UpstreamErrorMiddleware:
         if not isinstance(exception, DashboardError):
             return None
         organisation = getattr(request, "organisation", None)
-        # The detail is the operator's: short, typed, never a key (the client writes it).
-        log.warning(
-            "%s shown org=%s path=%s error=%s detail=%s status=%d",
-            "refusal" if isinstance(exception, DashboardRefusal) else "upstream error",
-            getattr(organisation, "id", "-"),
-            request.path,
-            type(exception).__name__,
-            exception.detail,
-            exception.status,
-        )
+        log_error_shown(request, exception, getattr(organisation, "id", "-"))
         response = render(
             request,
             "contacts/upstream_error.html",

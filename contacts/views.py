@@ -28,6 +28,7 @@ from .export_limits import LimitedStream, export_ticket
 from .exports.formats import FORMATS
 from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
+from .middleware import log_error_shown
 from .models import ColumnChoice
 from .proxy import client_address
 from .tables import ContactTable, column_header
@@ -40,7 +41,7 @@ from .upstream.columns import (
     data_key,
     parse_columns,
 )
-from .upstream.errors import DashboardError, DashboardRefusal, ExportsBusy, UpstreamBadRequest
+from .upstream.errors import DashboardError, ExportsBusy, UpstreamBadRequest
 from .upstream.organisations import Organisation
 from .upstream.scan import contact_scan
 from .upstream.types import Contact, ContactQuery, additional_field_names, plausible_contact_id
@@ -354,15 +355,7 @@ def _repeats_previous_page(list_page, number: int, contacts: list) -> bool:
 
 def _inline_error(request: HttpRequest, org_id: str, exc: DashboardError) -> DashboardError:
     """Log an error the search page shows in its results' place (the form and filters stay)."""
-    log.warning(
-        "%s shown org=%s path=%s error=%s detail=%s status=%d",
-        "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
-        org_id,
-        request.path,
-        type(exc).__name__,
-        exc.detail,
-        exc.status,
-    )
+    log_error_shown(request, exc, org_id)
     return exc
 
 

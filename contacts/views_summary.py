@@ -32,7 +32,8 @@ from .insights.summary import (
     contact_summary,
     summary_cached,
 )
-from .upstream.errors import DashboardError, DashboardRefusal
+from .middleware import log_error_shown
+from .upstream.errors import DashboardError
 from .upstream.scan import ScanProgress
 from .upstream.types import NO_COUNTRY, ContactQuery
 
@@ -187,15 +188,7 @@ def _stream(
                 raise
             except DashboardError as exc:
                 # Too late for an error page: the status has gone. The page says it in words.
-                log.warning(
-                    "%s shown org=%s path=%s error=%s detail=%s status=%d (during a summary)",
-                    "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
-                    org_id,
-                    request.path,
-                    type(exc).__name__,
-                    exc.detail,
-                    exc.status,
-                )
+                log_error_shown(request, exc, org_id, " (during a summary)")
                 yield "</div>" + render_to_string(
                     "contacts/summary_failed.html", {**context, "error": exc}, request
                 )
@@ -270,15 +263,7 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
             refresh=REFRESH_PARAM in request.GET,
         )
     except DashboardError as exc:
-        log.warning(
-            "%s shown org=%s path=%s error=%s detail=%s status=%d",
-            "refusal" if isinstance(exc, DashboardRefusal) else "upstream error",
-            org_id,
-            request.path,
-            type(exc).__name__,
-            exc.detail,
-            exc.status,
-        )
+        log_error_shown(request, exc, org_id)
         response = JsonResponse(
             {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)},
             status=exc.status,

@@ -6,6 +6,7 @@ Messages name organisations, never keys.
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from .upstream.identifiers import valid_region
 from .upstream.organisations import api_key_of
 
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
@@ -41,6 +42,15 @@ def organisations_check(app_configs, **kwargs):
                     f"Organisation {org_id!r} has no usable key: set api_key, or api_key_file "
                     "to a readable file holding the key.",
                     id="contacts.E003",
+                )
+            )
+        region = entry.get("default_region", "") if isinstance(entry, dict) else ""
+        if region and not (isinstance(region, str) and valid_region(region.strip())):
+            problems.append(
+                Error(
+                    f"Organisation {org_id!r} has default_region {region!r}, which is not a "
+                    'country code phone numbers are known for (e.g. "MX", "ES").',
+                    id="contacts.E005",
                 )
             )
     return problems

@@ -36,13 +36,14 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who signed in or out, was refused, or exported which organisation's contacts.
+    """Who signed in or out, was refused, or exported or looked up which organisation's contacts.
 
-    Never a contact's data, never a key, never a password.
+    Never a contact's data (nor the values looked up), never a key, never a password.
     """
 
     class Kind(models.TextChoices):
         EXPORT = "export", _("export")
+        LOOKUP = "lookup", _("bulk lookup")
         LOGIN = "login", _("login")
         LOGIN_FAILED = "login_failed", _("failed login")
         LOCKED_OUT = "locked_out", _("locked out")

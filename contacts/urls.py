@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_summary
+from . import views, views_lookup, views_summary
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,20 @@ urlpatterns = [
         views.contact_export,
         {"fmt": "xlsx"},
         name="contact_export_xlsx",
+    ),
+    path("orgs/<str:org_id>/contacts/find/", views_lookup.contact_find, name="contact_find"),
+    path("orgs/<str:org_id>/contacts/lookup/", views_lookup.contact_lookup, name="contact_lookup"),
+    path(
+        "orgs/<str:org_id>/contacts/lookup.csv",
+        views_lookup.contact_lookup_file,
+        {"fmt": "csv"},
+        name="contact_lookup_csv",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/lookup.xlsx",
+        views_lookup.contact_lookup_file,
+        {"fmt": "xlsx"},
+        name="contact_lookup_xlsx",
     ),
     path(
         "orgs/<str:org_id>/contacts/export-progress.json",

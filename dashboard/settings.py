@@ -324,6 +324,10 @@ CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512
 DASHBOARD_FILTER_PAGE_SECONDS = env.float("DASHBOARD_FILTER_PAGE_SECONDS", default=5.0)
 CONTACTSHIP_BREAKER_THRESHOLD = env.int("CONTACTSHIP_BREAKER_THRESHOLD", default=5)
 CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default=30.0)
+# Bulk lookup: the most values one list may hold (refused with 400 before any call), and the
+# largest file it reads, in megabytes.
+DASHBOARD_LOOKUP_MAX = env.int("DASHBOARD_LOOKUP_MAX", default=5000)
+DASHBOARD_LOOKUP_FILE_MAX_MB = env.float("DASHBOARD_LOOKUP_FILE_MAX_MB", default=10.0)
 
 # Exports at once: per user (across replicas with Redis) and per process, below the process's
 # threads (dashboard/gunicorn.py: 8) so that page views always find one. 0: no limit. A download

@@ -45,6 +45,7 @@ from .errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from .identifiers import Identifier
 from .limit import NoSlot, call_slot
 from .organisations import Organisation
 from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
@@ -300,6 +301,61 @@ class ContactshipClient:
             stop=stop,
         )
 
+    def contact_find(self, *, organisation: Organisation, identifier: Identifier) -> Contact:
+        """The one contact `identifier` (an email, a phone number in E.164 or an id) names;
+        `UpstreamNotFound` if none. Cached like a contact page, and the contact page it leads
+        to is then answered from the cache: the quick find costs one call."""
+        contact, body = self._call(
+            organisation,
+            self._identifier_path(identifier),
+            {"identifierType": identifier.kind},
+            parse=lambda body: (contact_from_json(decode_json(body)), body),
+            use_cache=True,
+            refresh=False,
+            deadline=None,
+        )
+        if identifier.kind != "id" and contact.id and self.config.cache_ttl > 0:
+            key = self._cache_key(
+                organisation, f"/contacts/{quote(contact.id, safe='')}", {"identifierType": "id"}
+            )
+            try:
+                cache.set(key, body, timeout=self.config.cache_ttl)
+            except Exception:
+                log.warning("cache unavailable, result not kept", exc_info=True)
+        return contact
+
+    def lookup_body(
+        self,
+        *,
+        organisation: Organisation,
+        identifier: Identifier,
+        observe: Callable[[Answer, float, float | None], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> bytes:
+        """The API's bytes for one identifier of a bulk lookup (see `lookup`), fresh, with its
+        own deadline; `UpstreamNotFound` if no contact has it. Like a scan's page: uncached,
+        not counted by the breaker (the lookup tells it), leaving `reserved_calls` of the
+        organisation's slots to page views."""
+        self._require_key(organisation)
+        deadline = time.monotonic() + self.config.deadline
+        return self._get_body(
+            organisation,
+            self._identifier_path(identifier),
+            {"identifierType": identifier.kind},
+            deadline,
+            "off",
+            reserve=self.config.reserved_calls,
+            observe=observe,
+            stop=stop,
+        )
+
+    @staticmethod
+    def _identifier_path(identifier: Identifier) -> str:
+        # Classified values are never "." or "..", which the HTTP client would collapse.
+        if not identifier.valid or identifier.value in (".", ".."):
+            raise ValueError("not a classified identifier")
+        return f"/contacts/{quote(identifier.value, safe='')}"
+
     # --- the breaker, for the scan engine too ---------------------------------------------------
 
     def breaker_check(
@@ -498,6 +554,9 @@ class ContactshipClient:
                 error, retry = self._error_for(organisation, path, response, content)
                 if response.status_code in OVERLOAD_STATUSES:
                     answer = Answer.OVERLOAD
+                elif isinstance(error, UpstreamNotFound):
+                    # "No such contact" is a lookup's everyday answer, as clean as a 200.
+                    answer = Answer.OK
 
             self._log(organisation, path, params, outcome, started, attempt, cache_state)
             if observe is not None:
@@ -600,6 +659,10 @@ class ContactshipClient:
         cache_state: str,
     ) -> None:
         ms = round((time.monotonic() - started) * 1000) if started else 0
+        kind = params.get("identifierType")
+        if kind in ("email", "phone_number"):
+            # A person's email or phone is not for the operators' logs; an id says nothing.
+            path = f"/contacts/<{kind}>"
         fields = {
             "org": organisation.id,
             "path": path,

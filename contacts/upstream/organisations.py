@@ -12,6 +12,8 @@ class Organisation:
     name: str
     # repr=False keeps the key out of tracebacks, debug pages and log lines that format the object.
     api_key: str = field(repr=False)
+    # ISO country code for phone numbers typed without + ("MX": "55 1234 5678"); "" for none.
+    default_region: str = ""
 
 
 def api_key_of(entry: dict) -> str:
@@ -37,10 +39,12 @@ def _from_setting(org_id: str, entry: object) -> Organisation | None:
     if not isinstance(entry, dict):
         return None
     name = entry.get("name")
+    region = entry.get("default_region")
     return Organisation(
         id=str(org_id),
         name=name if isinstance(name, str) and name else str(org_id),
         api_key=api_key_of(entry),
+        default_region=region.strip().upper() if isinstance(region, str) else "",
     )
 
 

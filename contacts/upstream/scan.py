@@ -26,17 +26,21 @@ meant to. A scan owns:
 - where it starts: `start` is the offset of its first page (continuing a search).
 - the cap, for counts: with `stop_at_cap=True`, a result longer than the cap ends the scan after
   CONTACTSHIP_MAX_EXPORT_PAGES pages with `progress.capped` set, instead of failing.
+
+The engine's calls are numbered tasks: for a scan, task N is page N. Bulk lookups (`lookup`) run
+the same engine over other tasks (one contact per identifier), with the same call limit,
+adaptive concurrency, read-ahead bound and cancellation; only the paging above is the scan's own.
 """
 
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from .adaptive import AdaptiveLimit
+from .adaptive import AdaptiveLimit, Answer
 from .client import ContactshipClient, contactship_client, decode_json
 from .errors import ExportTooLarge, PagingIgnored
 from .limit import slots_to_fill
@@ -47,6 +51,9 @@ log = logging.getLogger(__name__)
 
 CLOSE_GRACE = 1.0  # seconds `close` waits for workers still in a call
 THREAD_NAME = "contactship-scan"
+
+# A task's call, run by a worker: (task number, the limit's `observe`, the stop event) -> result.
+Fetch = Callable[[int, Callable[[Answer, float, float | None], None], threading.Event], object]
 
 
 @dataclass
@@ -117,27 +124,40 @@ class Scan:
 
 
 class _Engine:
-    """The scan's state, shared by the consumer's generator (`run`) and the worker threads."""
+    """The scan's state, shared by the consumer's generator (`run`) and the worker threads.
+
+    Without `fetch`, the tasks are the pages of `query` (at most max_pages + 1 of them, the
+    first asked alone). With `fetch` and `tasks`, they are tasks 0 .. tasks - 1 of the caller's
+    (see `lookup`), asked as the limit allows from the start; the caller reads each with
+    `answer(number)`, in order.
+    """
 
     def __init__(
         self,
         *,
         client: ContactshipClient,
         organisation: Organisation,
-        query: ContactQuery,
+        query: ContactQuery | None = None,
         start: int = 0,
         raw: bool = False,
         stop_at_cap: bool = False,
+        fetch: Fetch | None = None,
+        tasks: int = 0,
+        kind: str = "scan",
     ) -> None:
         config = client.config
-        self.start = max(0, start)
-        self.post_filtered = query.post_filtered and not raw
-        self.stop_at_cap = stop_at_cap
         self.client = client
         self.organisation = organisation
-        self.query = query
+        self.query = query or ContactQuery()
+        self.start = max(0, start)
+        self.post_filtered = self.query.post_filtered and not raw
+        self.stop_at_cap = stop_at_cap
+        self.kind = kind
         self.page_size = config.page_size
         self.max_pages = config.max_export_pages
+        self.fetch: Fetch = fetch or self._page
+        self.last_task = self.max_pages if fetch is None else tasks - 1
+        self.first_alone = fetch is None
         maximum = config.scan_calls_max
         if config.max_concurrent_calls > 0:
             reserve = config.reserved_calls
@@ -147,7 +167,7 @@ class _Engine:
         self._changed = threading.Condition()
         self._stopped = threading.Event()
         self._todo: deque[int] = deque()  # pages to ask for, for the workers
-        self._results: dict[int, tuple[bytes | None, Exception | None]] = {}
+        self._results: dict[int, tuple[object, Exception | None]] = {}
         self._asked = 0  # pages handed to the workers so far: 0 .. _asked - 1
         self._outstanding = 0  # of those, the ones without a result yet
         self._idle = 0  # workers waiting for a page
@@ -161,7 +181,7 @@ class _Engine:
         try:
             self.client.breaker_check(self.organisation)
             while True:
-                body = self._answer(number)
+                body = self.answer(number)
                 if number:
                     self._ask(number + 1)  # before decoding, so the API has work meanwhile
                 try:
@@ -214,8 +234,9 @@ class _Engine:
         finally:
             self.stop()
 
-    def _answer(self, number: int) -> bytes:
-        """Page `number`'s bytes, asking for pages as the limit allows while it waits."""
+    def answer(self, number: int) -> object:
+        """Task `number`'s result (a page's bytes), asking for tasks as the limit allows while
+        it waits; its error, if it failed, is raised."""
         with self._changed:
             self._ask_locked(number)
             while number not in self._results:
@@ -226,7 +247,6 @@ class _Engine:
         if error is not None:
             self.client.breaker_record(self.organisation, error)
             raise error
-        assert body is not None
         return body
 
     def _ask(self, needed: int) -> None:
@@ -234,15 +254,18 @@ class _Engine:
             self._ask_locked(needed)
 
     def _ask_locked(self, needed: int) -> None:
-        """Hand pages from `needed` on to the workers, within the calls in flight allowed and a
-        bounded distance ahead; page 0 goes alone, until it is known to be full."""
+        """Hand tasks from `needed` on to the workers, within the calls in flight allowed and a
+        bounded distance ahead; a scan's page 0 goes alone, until it is known to be full."""
         limit = self.limit.limit
         self.progress.in_flight = limit
         self.progress.in_flight_peak = max(self.progress.in_flight_peak, limit)
         self.progress.overloads = self.limit.overloads
         if self._stopped.is_set() or self.limit.pause() > 0:
             return
-        last = 0 if needed == 0 else min(self.max_pages, needed + 2 * self.limit.maximum)
+        if needed == 0 and self.first_alone:
+            last = 0
+        else:
+            last = min(self.last_task, needed + 2 * self.limit.maximum)
         added = 0
         while self._outstanding < limit and self._asked <= last:
             self._todo.append(self._asked)
@@ -273,22 +296,24 @@ class _Engine:
                 if self._stopped.is_set():
                     return
                 number = self._todo.popleft()
-            result: tuple[bytes | None, Exception | None]
+            result: tuple[object, Exception | None]
             try:
-                body = self.client.scan_page(
-                    organisation=self.organisation,
-                    query=self.query,
-                    offset=self.start + number * self.page_size,
-                    observe=self.limit.observe,
-                    stop=self._stopped,
-                )
-                result = (body, None)
+                result = (self.fetch(number, self.limit.observe, self._stopped), None)
             except Exception as exc:
                 result = (None, exc)
             with self._changed:
                 self._results[number] = result
                 self._outstanding -= 1
                 self._changed.notify_all()
+
+    def _page(self, number: int, observe: Callable, stop: threading.Event) -> bytes:
+        return self.client.scan_page(
+            organisation=self.organisation,
+            query=self.query,
+            offset=self.start + number * self.page_size,
+            observe=observe,
+            stop=stop,
+        )
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -303,8 +328,9 @@ class _Engine:
             thread.join(max(0.0, deadline - time.monotonic()))
         progress = self.progress
         log.info(
-            "scan end org=%s pages=%d rows=%d calls=%d in_flight=%d in_flight_peak=%d "
+            "%s end org=%s pages=%d rows=%d calls=%d in_flight=%d in_flight_peak=%d "
             "overloads=%d scanned=%d",
+            self.kind,
             self.organisation.id,
             progress.pages,
             progress.rows,

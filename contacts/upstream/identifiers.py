@@ -1,0 +1,97 @@
+"""What a typed or pasted value identifies a contact by: an email, a phone number or a contact id.
+
+The API finds one contact by any of the three (`GET /contacts/{identifier}?identifierType=...`);
+this module decides which one a value is and puts it in the form the API stores:
+
+- an email: one `@`, something before it, a dotted domain after it, no spaces. Sent as typed
+  (trimmed); repeats are recognised case-insensitively, as mail servers treat addresses.
+- a phone number: digits with the separators people type (spaces, dashes, dots, brackets),
+  either international (`+52 55 1234 5678`, `0052...` is not guessed) or, when the organisation
+  has a `default_region`, national (`55 1234 5678`). Parsed with `phonenumbers`, accepted when it
+  is a *possible* number for its country (the right length; whether the number is assigned is
+  the API's business), sent in E.164 (`+525512345678`).
+- a contact id: a UUID, as the API's ids are.
+
+Anything else is `invalid`, with the reason a person can act on.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import phonenumbers
+
+Kind = Literal["email", "phone_number", "id", "invalid"]
+KINDS: tuple[Kind, ...] = ("email", "phone_number", "id", "invalid")
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# What a phone number may look like as typed: an optional +, digits and separators.
+PHONE_TYPED = re.compile(r"\+?[\d\s().\-/]+")
+MAX_LENGTH = 254  # the longest email address; nothing longer identifies a contact
+REASON_NATIONAL = "national"  # a phone number without +, and no default region to read it with
+REASON_PHONE = "phone"  # digits that are no possible phone number
+REASON_UNKNOWN = "unknown"  # neither an email, nor a phone number, nor an id
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """One value, classified. `value` is what is sent upstream; `key` tells repeats apart."""
+
+    text: str  # as given, trimmed
+    kind: Kind
+    value: str = ""
+    reason: str = ""  # for `invalid`: one of the REASON_ constants
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.value.casefold() if self.kind == "email" else self.value)
+
+    @property
+    def valid(self) -> bool:
+        return self.kind != "invalid"
+
+
+def valid_region(region: str) -> bool:
+    """Whether `region` is a country code `phonenumbers` reads national numbers for."""
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def identifier_parse(text: str, *, default_region: str = "") -> Identifier:
+    """Classify and normalise one value (see the module docstring)."""
+    text = text.strip()
+    if not text or len(text) > MAX_LENGTH:
+        return Identifier(text, "invalid", reason=REASON_UNKNOWN)
+    if "@" in text:
+        if EMAIL.fullmatch(text):
+            return Identifier(text, "email", text)
+        return Identifier(text, "invalid", reason=REASON_UNKNOWN)
+    if UUID.fullmatch(text):
+        return Identifier(text, "id", text.lower())
+    if PHONE_TYPED.fullmatch(text) and any(c.isdigit() for c in text):
+        return _phone(text, default_region)
+    return Identifier(text, "invalid", reason=REASON_UNKNOWN)
+
+
+def _phone(text: str, default_region: str) -> Identifier:
+    international = text.startswith("+")
+    region = default_region.upper() if default_region and valid_region(default_region) else None
+    if not international and region is None:
+        return Identifier(text, "invalid", reason=REASON_NATIONAL)
+    try:
+        number = phonenumbers.parse(text, None if international else region)
+    except phonenumbers.NumberParseException:
+        return Identifier(text, "invalid", reason=REASON_PHONE)
+    if not phonenumbers.is_possible_number(number):
+        return Identifier(text, "invalid", reason=REASON_PHONE)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Identifier(text, "phone_number", e164)
+
+
+def phone_display(e164: str) -> str:
+    """A stored E.164 number as people write it (`+52 55 1234 5678`); unchanged if unreadable."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

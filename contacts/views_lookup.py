@@ -1,0 +1,230 @@
+"""Quick find (one value to its contact page) and bulk lookup (a list to a table or a file).
+
+Both ask Contactship's `GET /contacts/{identifier}` for emails, phone numbers and contact ids
+(`upstream.identifiers` decides which a value is). Upstream failures that end the whole request
+become error pages through the middleware; a bulk lookup's failure for one value is that row's
+`failed` status.
+"""
+
+from urllib.parse import urlencode
+
+import orjson
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .access import organisation_member_required
+from .exports.formats import FORMATS
+from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, lookup_xlsx_chunks
+from .lookup_form import LookupForm
+from .models import AuditEvent
+from .upstream.client import contactship_client
+from .upstream.errors import UpstreamNotFound
+from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
+from .upstream.lookup import LookupRow
+
+FIND_PARAM = "q"
+NDJSON = "application/x-ndjson"
+BOM_PARAM = "bom"
+
+
+def _reason(identifier: Identifier, region: str) -> str:
+    """What a quick find expected, for a value it could not read."""
+    if not identifier.text:
+        return _("Type an email, a phone number or a contact id.")
+    if identifier.reason == REASON_NATIONAL:
+        return _(
+            "“%(value)s” looks like a phone number without its country code. Type it in "
+            "international format, starting with + (e.g. +52 55 1234 5678)."
+        ) % {"value": identifier.text}
+    if identifier.reason == REASON_PHONE:
+        return _(
+            "“%(value)s” is not a phone number of the length its country uses. Check the digits "
+            "and the country code."
+        ) % {"value": identifier.text}
+    return _(
+        "“%(value)s” is not an email, a phone number or a contact id. Type an email "
+        "(ana@example.com), a phone number (+52 55 1234 5678) or a contact id; to search by "
+        "name, use the search fields."
+    ) % {"value": identifier.text}
+
+
+@organisation_member_required()
+def contact_find(request: HttpRequest, org_id: str) -> HttpResponse:
+    organisation = request.organisation
+    region = organisation.default_region
+    identifier = identifier_parse(request.GET.get(FIND_PARAM, ""), default_region=region)
+    if not identifier.valid:
+        context = {
+            "organisation": organisation,
+            "access": request.access,
+            "find_value": identifier.text,
+            "message": _reason(identifier, region),
+        }
+        return render(request, "contacts/find_invalid.html", context, status=400)
+    try:
+        contact = contactship_client().contact_find(
+            organisation=organisation, identifier=identifier
+        )
+    except UpstreamNotFound:
+        search: dict[str, str] = {}
+        if identifier.kind in ("email", "phone_number"):
+            search[identifier.kind] = identifier.value
+            note = _("No contact has exactly “%(value)s”. These are the partial matches.")
+        else:
+            note = _("No contact has the id “%(value)s”.")
+        messages.info(request, note % {"value": identifier.value})
+        url = reverse("contact_list", args=[org_id])
+        return redirect(url + (f"?{urlencode(search)}" if search else ""))
+    if not contact.id:  # a contact without an id cannot be opened; say so rather than guess
+        raise UpstreamNotFound("the contact found has no id")
+    return redirect("contact_detail", org_id, contact.id)
+
+
+def _page_context(request: HttpRequest, form: LookupForm) -> dict:
+    return {
+        "organisation": request.organisation,
+        "access": request.access,
+        "form": form,
+        "lookup_max": settings.DASHBOARD_LOOKUP_MAX,
+    }
+
+
+def _identifiers(form: LookupForm, region: str) -> list[Identifier]:
+    values = form.input.values if form.input is not None else []
+    return [identifier_parse(v, default_region=region) for v in values]
+
+
+def _row_json(row: LookupRow, org_id: str) -> dict:
+    contact = row.contact
+    line = {
+        "line": row.line,
+        "input": row.identifier.text,
+        "input_type": row.identifier.kind,
+        "status": row.status,
+        "first_line": row.first_line or None,
+        "result": row.result,
+    }
+    if contact is not None:
+        line["contact"] = {
+            "id": contact.id,
+            "full_name": contact.full_name,
+            "email": contact.email,
+            "phone_number": contact.phone_number,
+            "country": contact.country,
+            "url": reverse("contact_detail", args=[org_id, contact.id]) if contact.id else "",
+        }
+    return line
+
+
+def _ndjson(first: list[LookupRow], lookups, org_id: str):
+    progress = lookups.progress
+    start = {"type": "start", "values": progress.values, "calls": progress.calls}
+    yield orjson.dumps(start) + b"\n"
+    for source in (first, lookups):
+        for row in source:
+            line = _row_json(row, org_id)
+            line.update(type="row", done=progress.done, in_flight=progress.in_flight)
+            yield orjson.dumps(line) + b"\n"
+    end = {
+        "type": "end",
+        "counts": dict(progress.counts),
+        "in_flight_peak": progress.in_flight_peak,
+    }
+    yield orjson.dumps(end) + b"\n"
+
+
+@organisation_member_required()
+def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
+    organisation = request.organisation
+    if request.method != "POST":
+        form = LookupForm(default_region=organisation.default_region)
+        return render(request, "contacts/lookup.html", _page_context(request, form))
+    form = LookupForm(request.POST, request.FILES, default_region=organisation.default_region)
+    if not form.is_valid():
+        return render(
+            request, "contacts/lookup.html", _page_context(request, form), status=form.status
+        )
+
+    streamed = NDJSON in request.headers.get("Accept", "")
+    record = LookupRecord(
+        user=request.user,
+        username=request.user.get_username(),
+        organisation=organisation,
+        fmt="ndjson" if streamed else "",
+        path=request.path,
+    )
+    first, lookups = lookup_start(
+        record=record,
+        organisation=organisation,
+        identifiers=_identifiers(form, organisation.default_region),
+    )
+    if streamed:
+        # The page's script shows the rows and the progress as they come, and cancels by
+        # closing the connection.
+        response = StreamingHttpResponse(
+            record.stream(_ndjson(first, lookups, org_id)), content_type=NDJSON
+        )
+        response["Cache-Control"] = "no-store"
+        response["X-Accel-Buffering"] = "no"
+        return response
+    # Without JavaScript: the whole result as a page.
+    try:
+        rows = [*first, *lookups]
+    except Exception as exc:
+        record.finish(AuditEvent.Outcome.FAILED, exc)
+        raise
+    finally:
+        lookups.close()
+    record.finish(AuditEvent.Outcome.COMPLETED)
+    context = {**_page_context(request, form), "rows": rows, "progress": lookups.progress}
+    return render(request, "contacts/lookup.html", context)
+
+
+@organisation_member_required(export=True)
+@require_POST
+def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
+    organisation = request.organisation
+    form = LookupForm(request.POST, request.FILES, default_region=organisation.default_region)
+    if not form.is_valid():
+        return render(
+            request, "contacts/lookup.html", _page_context(request, form), status=form.status
+        )
+    export_format = FORMATS[fmt]
+    record = LookupRecord(
+        user=request.user,
+        username=request.user.get_username(),
+        organisation=organisation,
+        fmt=export_format.name,
+        path=request.path,
+    )
+    first, lookups = lookup_start(
+        record=record,
+        organisation=organisation,
+        identifiers=_identifiers(form, organisation.default_region),
+    )
+    rows = _chain(first, lookups)
+    if fmt == "csv":
+        chunks = lookup_csv_chunks(rows, bom=request.POST.get(BOM_PARAM) != "0")
+    else:
+        chunks = lookup_xlsx_chunks(rows)
+    response = StreamingHttpResponse(record.stream(chunks), content_type=export_format.content_type)
+    today = timezone.localdate().isoformat()
+    name = slugify(organisation.name) or "lookup"
+    filename = f"lookup-{name}-{today}.{export_format.extension}"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "no-store"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _chain(first: list[LookupRow], rest):
+    yield from first
+    yield from rest

@@ -1,0 +1,77 @@
+"""Classifying and normalising what people type to find one contact."""
+
+import pytest
+
+from contacts.upstream.identifiers import (
+    REASON_NATIONAL,
+    REASON_PHONE,
+    REASON_UNKNOWN,
+    identifier_parse,
+    valid_region,
+)
+
+
+@pytest.mark.parametrize(
+    "text, region, kind, value",
+    [
+        ("ana.perez@example.com", "", "email", "ana.perez@example.com"),
+        ("  Ana.Perez@Example.COM ", "", "email", "Ana.Perez@Example.COM"),
+        ("+52 (55) 1234-5678", "", "phone_number", "+525512345678"),
+        ("+52 55 1234 5678", "MX", "phone_number", "+525512345678"),
+        ("+1 212.456.7890", "", "phone_number", "+12124567890"),
+        ("55 1234 5678", "MX", "phone_number", "+525512345678"),
+        ("912 34 56 78", "ES", "phone_number", "+34912345678"),
+        ("912 34 56 78", "es", "phone_number", "+34912345678"),
+        ("0034 912 345 678", "ES", "phone_number", "+34912345678"),
+        (
+            "9C7A3B1E-1111-4222-8333-444455556666",
+            "",
+            "id",
+            "9c7a3b1e-1111-4222-8333-444455556666",
+        ),
+    ],
+)
+def test_values_are_recognised_and_normalised(text, region, kind, value):
+    identifier = identifier_parse(text, default_region=region)
+    assert (identifier.kind, identifier.value) == (kind, value)
+    assert identifier.text == text.strip()
+
+
+@pytest.mark.parametrize(
+    "text, region, reason",
+    [
+        ("55 1234 5678", "", REASON_NATIONAL),  # national, and no country to read it with
+        ("55 1234 5678", "XX", REASON_NATIONAL),  # an unknown region counts as none
+        ("+52 55", "", REASON_PHONE),  # too short for Mexico
+        ("+52 55 1234 5678 9999 1", "", REASON_PHONE),
+        ("Ana Pérez", "", REASON_UNKNOWN),
+        ("ana@", "", REASON_UNKNOWN),
+        ("ana@example", "", REASON_UNKNOWN),
+        ("a@b@example.com", "", REASON_UNKNOWN),
+        ('=HYPERLINK("x")', "", REASON_UNKNOWN),
+        ("..", "", REASON_UNKNOWN),
+        ("", "", REASON_UNKNOWN),
+        ("x" * 300 + "@example.com", "", REASON_UNKNOWN),
+    ],
+)
+def test_anything_else_is_invalid_with_a_reason(text, region, reason):
+    identifier = identifier_parse(text, default_region=region)
+    assert identifier.kind == "invalid"
+    assert not identifier.valid
+    assert identifier.reason == reason
+
+
+def test_repeats_are_the_same_key_whatever_the_typing():
+    a = identifier_parse("Ana@Example.com")
+    b = identifier_parse("ana@example.COM")
+    assert a.key == b.key
+    assert identifier_parse("+52 55 1234 5678").key == identifier_parse("+525512345678").key
+    assert (
+        identifier_parse("55-1234-5678", default_region="MX").key
+        == identifier_parse("+52 (55) 1234 5678").key
+    )
+
+
+def test_regions():
+    assert valid_region("MX") and valid_region("es")
+    assert not valid_region("XX") and not valid_region("")

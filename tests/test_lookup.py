@@ -1,0 +1,522 @@
+"""Quick find and bulk lookup, through Django's test client, against the demo API over loopback."""
+
+import csv
+import io
+import json
+import logging
+import threading
+import time
+
+import phonenumbers
+import pytest
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from contacts.demo.data import contacts_for
+from contacts.demo.faults import Faults
+from contacts.models import AuditEvent
+from contacts.upstream.identifiers import identifier_parse
+from contacts.upstream.lookup import contact_lookup
+from contacts.upstream.organisations import organisation_get
+from tests.conftest import ORGANISATIONS, make_user
+
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(90)]
+
+NDJSON = "application/x-ndjson"
+UNKNOWN_EMAIL = "nobody.at.all@example.invalid"
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def complete(org_id="org-tejo", count=10, skip=0):
+    """Demo contacts with an id, an email and a phone number."""
+    found = [
+        c for c in contacts_for(org_id) if c.get("id") and c.get("email") and c.get("phone_number")
+    ]
+    return found[skip : skip + count]
+
+
+def spaced(phone: str) -> str:
+    """The number as people write it: +55 21 75757-5651."""
+    return phonenumbers.format_number(
+        phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+
+
+def national(phone: str) -> tuple[str, str]:
+    number = phonenumbers.parse(phone)
+    region = phonenumbers.region_code_for_number(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL), region
+
+
+def with_region(settings, org_id: str, region: str) -> None:
+    orgs = json.loads(json.dumps(ORGANISATIONS))
+    orgs[org_id]["default_region"] = region
+    settings.CONTACTSHIP_ORGANISATIONS = orgs
+
+
+def lookup_url(name="contact_lookup", org_id="org-tejo"):
+    return reverse(name, args=[org_id])
+
+
+def read_csv(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"), newline="")))
+
+
+def ndjson(response) -> list[dict]:
+    assert response["Content-Type"] == NDJSON
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+# --- quick find -------------------------------------------------------------------------------
+
+
+def test_find_by_email_phone_with_spaces_or_id_goes_to_the_contact(member_client, upstream):
+    contact = complete()[0]
+    for q in (contact["email"].upper(), spaced(contact["phone_number"]), contact["id"]):
+        response = member_client.get(reverse("contact_find", args=["org-tejo"]), {"q": q})
+        assert response.status_code == 302, q
+        assert response["Location"] == reverse("contact_detail", args=["org-tejo", contact["id"]])
+
+
+def test_find_costs_one_call_and_the_contact_page_is_answered_from_it(
+    member_client, faulty, fault_server
+):
+    contact = complete()[1]
+    faulty(Faults())
+    url = reverse("contact_find", args=["org-tejo"])
+    response = member_client.get(url, {"q": spaced(contact["phone_number"])}, follow=True)
+    assert response.status_code == 200
+    assert contact["full_name"] in response.content.decode()
+    assert fault_server.requests_seen == 1
+
+
+def test_find_in_national_form_needs_the_default_region(member_client, upstream, settings):
+    contact = complete()[2]
+    typed, region = national(contact["phone_number"])
+    url = reverse("contact_find", args=["org-tejo"])
+
+    response = member_client.get(url, {"q": typed})
+    assert response.status_code == 400
+    assert "without its country code" in response.content.decode()
+
+    with_region(settings, "org-tejo", region)
+    response = member_client.get(url, {"q": typed})
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/{contact['id']}/")
+
+
+def test_find_without_exact_match_shows_the_partial_matches(member_client, upstream):
+    contact = complete()[3]
+    partial = contact["email"].split("@")[0] + "@"  # not an email: the domain is missing
+    url = reverse("contact_find", args=["org-tejo"])
+    assert member_client.get(url, {"q": partial}).status_code == 400
+
+    typo = contact["email"][1:]  # the first letter missed: still an email, but nobody's
+    response = member_client.get(url, {"q": typo})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("contact_list", args=["org-tejo"]) + (
+        "?email=" + typo.replace("@", "%40")
+    )
+    page = member_client.get(response["Location"]).content.decode()
+    assert "No contact has exactly" in page
+    assert contact["id"] in page  # its email contains what was typed: a partial match
+
+    response = member_client.get(url, {"q": UNKNOWN_ID}, follow=True)
+    assert "No contact has the id" in response.content.decode()
+
+
+def test_find_says_what_it_expected(member_client, upstream):
+    url = reverse("contact_find", args=["org-tejo"])
+    response = member_client.get(url, {"q": "Ana Pérez"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "is not an email, a phone number or a contact id" in page
+    assert 'value="Ana Pérez"' in page  # the box keeps what was typed
+    assert member_client.get(url).status_code == 400
+
+
+def test_every_organisation_page_has_the_quick_find_box(member_client, upstream):
+    contact = complete()[0]
+    for url in (
+        reverse("contact_list", args=["org-tejo"]),
+        reverse("contact_detail", args=["org-tejo", contact["id"]]),
+        lookup_url(),
+    ):
+        page = member_client.get(url).content.decode()
+        assert 'action="/orgs/org-tejo/contacts/find/"' in page, url
+        assert "Email, phone or contact id" in page
+
+
+# --- bulk lookup: statuses ---------------------------------------------------------------------
+
+
+def test_every_status_in_input_order(member_client, upstream):
+    a, b, c = complete(count=3)
+    lines = [
+        a["email"],
+        spaced(b["phone_number"]),
+        UNKNOWN_EMAIL,
+        "not an identifier",
+        c["id"],
+        a["email"].upper(),  # a repeat, typed differently
+        "",  # blank lines are not values
+        UNKNOWN_EMAIL,  # a repeat of a miss
+    ]
+    response = member_client.post(
+        lookup_url(), {"identifiers": "\n".join(lines)}, headers={"Accept": NDJSON}
+    )
+    assert response.status_code == 200
+    events = ndjson(response)
+    assert events[0] == {"type": "start", "values": 7, "calls": 4}
+    rows = [e for e in events if e["type"] == "row"]
+    assert [(r["line"], r["input_type"], r["status"]) for r in rows] == [
+        (1, "email", "found"),
+        (2, "phone_number", "found"),
+        (3, "email", "not_found"),
+        (4, "invalid", "invalid"),
+        (5, "id", "found"),
+        (6, "email", "duplicate"),
+        (7, "email", "duplicate"),
+    ]
+    assert [r.get("contact", {}).get("id") for r in rows] == [
+        a["id"],
+        b["id"],
+        None,
+        None,
+        c["id"],
+        a["id"],
+        None,
+    ]
+    assert (rows[5]["first_line"], rows[5]["result"]) == (1, "found")
+    assert (rows[6]["first_line"], rows[6]["result"]) == (3, "not_found")
+    assert events[-1]["type"] == "end"
+    assert events[-1]["counts"] == {"found": 3, "not_found": 1, "invalid": 1, "duplicate": 2}
+
+
+def test_the_page_without_javascript_shows_the_whole_result(member_client, upstream):
+    a = complete()[0]
+    text = f"{a['email']}\n{UNKNOWN_EMAIL}\nhello"
+    response = member_client.post(lookup_url(), {"identifiers": text})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "3 values looked up" in page
+    assert reverse("contact_detail", args=["org-tejo", a["id"]]) in page
+    assert "Not found" in page and "Not recognised" in page
+
+
+def test_failed_values_after_retries(member_client, faulty, settings):
+    settings.CONTACTSHIP_RETRIES = 1
+    faulty(Faults(status=503))
+    a, b = complete(count=2)
+    text = f"{a['email']}\n{b['email']}\nhello"
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    assert response.status_code == 200
+    rows = read_csv(response)
+    assert [(r["input"], r["status"]) for r in rows] == [
+        (a["email"], "failed"),
+        (b["email"], "failed"),
+        ("hello", "invalid"),
+    ]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.LOOKUP)
+    assert event.filters["failed"] == 2
+
+
+def test_phone_numbers_with_and_without_a_default_region(member_client, upstream, settings):
+    contacts = complete(count=3, skip=5)
+    typed = [national(c["phone_number"]) for c in contacts]
+    text = "\n".join(t for t, _ in typed)
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    assert {r["status"] for r in read_csv(response)} == {"invalid"}
+
+    region = typed[0][1]
+    with_region(settings, "org-tejo", region)
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    rows = read_csv(response)
+    for row, contact, (_typed, contact_region) in zip(rows, contacts, typed, strict=True):
+        if contact_region == region:
+            assert (row["input_type"], row["status"], row["id"]) == (
+                "phone_number",
+                "found",
+                contact["id"],
+            )
+        else:
+            # A national number of another country is read as one of the default region's.
+            assert row["status"] in ("not_found", "invalid")
+    assert rows[0]["status"] == "found"
+
+
+# --- bulk lookup: files ------------------------------------------------------------------------
+
+
+def upload(name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
+
+
+def csv_result(member_client, name, data, column=""):
+    response = member_client.post(
+        lookup_url("contact_lookup_csv"), {"file": upload(name, data), "column": column}
+    )
+    assert response.status_code == 200, response.content.decode()[:2000]
+    return read_csv(response)
+
+
+def test_csv_with_a_header_latin1_and_semicolons(member_client, upstream):
+    a, b = complete(count=2)
+    text = f"nombre;correo;teléfono\nJosé Müller;{a['email']};\nÑandú;{b['email']};\n"
+    rows = csv_result(member_client, "ferias.csv", text.encode("cp1252"), column="correo")
+    assert [(r["input"], r["status"], r["id"]) for r in rows] == [
+        (a["email"], "found", a["id"]),
+        (b["email"], "found", b["id"]),
+    ]
+
+
+def test_csv_with_a_byte_order_mark_and_no_header(member_client, upstream):
+    a, b = complete(count=2, skip=3)
+    text = f"{spaced(a['phone_number'])},x\n{b['id']},y\n"
+    rows = csv_result(member_client, "list.csv", "\ufeff".encode() + text.encode(), column="1")
+    assert [(r["input_type"], r["status"], r["id"]) for r in rows] == [
+        ("phone_number", "found", a["id"]),
+        ("id", "found", b["id"]),
+    ]
+
+
+def test_xlsx_with_a_header_and_a_column_letter(member_client, upstream):
+    a, b = complete(count=2, skip=6)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Name", "Phone", "Email"])
+    sheet.append(["A", int(a["phone_number"].lstrip("+")), a["email"]])
+    sheet.append(["B", None, b["email"]])
+    out = io.BytesIO()
+    workbook.save(out)
+    rows = csv_result(member_client, "fair.xlsx", out.getvalue(), column="C")
+    assert [(r["input"], r["status"]) for r in rows] == [
+        (a["email"], "found"),
+        (b["email"], "found"),
+    ]
+    rows = csv_result(member_client, "fair.xlsx", out.getvalue(), column="email")
+    assert [r["id"] for r in rows] == [a["id"], b["id"]]
+
+
+@pytest.mark.parametrize(
+    "name, data, column, message",
+    [
+        ("a.csv", b"email\nana@example.com\n", "phone", "has no column “phone”"),
+        ("a.csv", b"ana@example.com,x\n", "7", "it has no header row, and 2 column(s)"),
+        ("a.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "", "neither a CSV"),
+        ("a.xlsx", b"PK\x03\x04" + bytes(100), "", "neither a CSV"),
+        ("a.xls", b"\xd0\xcf\x11\xe0" + bytes(100), "", "old Excel file"),
+        ("a.csv", b"email\n\n", "", "of a.csv has no values (2 rows read)"),
+    ],
+)
+def test_bad_files_get_a_message_on_the_form(
+    member_client, faulty, fault_server, name, data, column, message
+):
+    faulty(Faults())
+    response = member_client.post(lookup_url(), {"file": upload(name, data), "column": column})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page
+    assert 'id="lookup-form"' in page
+    assert fault_server.requests_seen == 0
+
+
+def test_a_20_mb_file_is_refused_with_a_message(member_client, faulty, fault_server):
+    faulty(Faults())
+    big = b"email\n" + b"someone@example.com\n" * (20 * 1024 * 1024 // 20)
+    response = member_client.post(
+        lookup_url("contact_lookup_csv"), {"file": upload("big.csv", big), "column": "email"}
+    )
+    assert response.status_code == 413
+    assert "a lookup reads files of up to 10 MB" in response.content.decode()
+    assert fault_server.requests_seen == 0
+
+
+def test_an_empty_list_or_both_inputs_are_refused_keeping_the_text(member_client, upstream):
+    response = member_client.post(lookup_url(), {"identifiers": "  \n \n"})
+    assert response.status_code == 400
+    assert "The list is empty" in response.content.decode()
+
+    response = member_client.post(
+        lookup_url(), {"identifiers": "ana@example.com", "file": upload("a.csv", b"x@y.com\n")}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "not both" in page
+    assert "ana@example.com</textarea>" in page  # nothing typed is lost
+
+
+# --- limits, cancellation, concurrency ---------------------------------------------------------
+
+
+def test_more_than_5000_values_are_refused_before_any_call(member_client, faulty, fault_server):
+    faulty(Faults())
+    text = "\n".join(f"person{n}@example.com" for n in range(5001))
+    for name in ("contact_lookup", "contact_lookup_csv", "contact_lookup_xlsx"):
+        response = member_client.post(lookup_url(name), {"identifiers": text})
+        assert response.status_code == 400
+        assert "more than 5,000 values" in response.content.decode()
+    data = ("email\n" + text).encode()
+    response = member_client.post(lookup_url(), {"file": upload("big.csv", data)})
+    assert response.status_code == 400
+    assert fault_server.requests_seen == 0
+
+
+def test_the_limit_is_a_setting(member_client, upstream, settings):
+    settings.DASHBOARD_LOOKUP_MAX = 2
+    a, b, c = complete(count=3)
+    text = f"{a['email']}\n{b['email']}"
+    assert member_client.post(lookup_url(), {"identifiers": text}).status_code == 200
+    response = member_client.post(lookup_url(), {"identifiers": text + f"\n{c['email']}"})
+    assert response.status_code == 400
+
+
+def test_cancelling_stops_the_calls(member_client, faulty, fault_server, settings):
+    settings.CONTACTSHIP_DEADLINE = 10
+    faulty(Faults(latency_ms=100))
+    text = "\n".join(f"person{n}@example.com" for n in range(300))
+    response = member_client.post(lookup_url(), {"identifiers": text}, headers={"Accept": NDJSON})
+    chunks = iter(response.streaming_content)
+    for _ in range(4):
+        next(chunks)  # the start and three rows
+    response.close()  # what the server does when the browser goes away
+    time.sleep(0.5)  # calls already in flight may end
+    seen = fault_server.requests_seen
+    time.sleep(0.5)
+    assert fault_server.requests_seen == seen < 100
+    assert not [t for t in threading.enumerate() if t.name.startswith("contactship-scan")]
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.LOOKUP)
+    assert event.outcome == AuditEvent.Outcome.CANCELLED
+    assert 3 <= event.filters["done"] < 300
+
+
+def test_lookups_run_concurrently_within_the_organisations_limit(faulty, fault_server, settings):
+    settings.CONTACTSHIP_MAX_CONCURRENT_CALLS = 5
+    settings.CONTACTSHIP_RESERVED_CALLS = 2
+    faulty(Faults(latency_ms=30))
+    identifiers = [identifier_parse(f"p{n}@example.com") for n in range(80)]
+    with contact_lookup(
+        organisation=organisation_get("org-tejo"), identifiers=identifiers
+    ) as lookups:
+        rows = list(lookups)
+    assert [r.status for r in rows] == ["not_found"] * 80
+    stats = fault_server.stats()
+    assert stats["requests"] == 80
+    assert 2 <= stats["peak_in_flight"] <= 3  # the organisation's 5 less the 2 kept for pages
+    assert lookups.progress.in_flight_peak == 3
+
+
+def test_rate_limits_are_waited_out(member_client, faulty, fault_server):
+    faulty(Faults(rate_limit_retry_after=0, rate_limit_count=3))
+    a, b = complete(count=2)
+    response = member_client.post(
+        lookup_url("contact_lookup_csv"), {"identifiers": f"{a['email']}\n{b['email']}"}
+    )
+    assert [r["status"] for r in read_csv(response)] == ["found", "found"]
+    assert fault_server.requests_seen >= 5
+
+
+# --- files out, audit, access ------------------------------------------------------------------
+
+
+def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
+    a = complete()[0]
+    text = f'=HYPERLINK("http://x")\n{a["email"]}'
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    assert response["Content-Disposition"].startswith("attachment;")
+    rows = read_csv(response)
+    assert list(rows[0])[:11] == [
+        "input",
+        "input_type",
+        "status",
+        "id",
+        "created_at",
+        "full_name",
+        "email",
+        "phone_number",
+        "country",
+        "description",
+        "organization_id",
+    ]
+    assert rows[0]["input"] == '\'=HYPERLINK("http://x")'
+    assert (rows[0]["input_type"], rows[0]["status"], rows[0]["id"]) == ("invalid", "invalid", "")
+    assert (rows[1]["email"], rows[1]["created_at"]) == (a["email"], a["created_at"])
+
+
+def test_xlsx_result(member_client, upstream):
+    a = complete()[0]
+    response = member_client.post(
+        lookup_url("contact_lookup_xlsx"), {"identifiers": f"{a['email']}\n{UNKNOWN_EMAIL}"}
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("input", "input_type", "status", "id")
+    assert rows[1][:4] == (a["email"], "email", "found", a["id"])
+    assert rows[2][:4] == (UNKNOWN_EMAIL, "email", "not_found", None)
+
+
+def test_every_lookup_is_audited_without_the_values(member_client, upstream):
+    a = complete()[0]
+    text = f"{a['email']}\n{UNKNOWN_EMAIL}\nhello"
+    member_client.post(lookup_url(), {"identifiers": text})
+    b"".join(member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text}))
+    events = list(AuditEvent.objects.filter(kind=AuditEvent.Kind.LOOKUP).order_by("at"))
+    assert [e.export_format for e in events] == ["", "csv"]
+    for event in events:
+        assert event.username == "ana"
+        assert event.organisation_id == "org-tejo"
+        assert event.outcome == AuditEvent.Outcome.COMPLETED
+        assert event.rows == 3
+        assert event.filters == {
+            "values": 3,
+            "done": 3,
+            "found": 1,
+            "not_found": 1,
+            "invalid": 1,
+        }
+        flat = json.dumps([str(v) for v in event.__dict__.values()])
+        assert a["email"] not in flat and UNKNOWN_EMAIL not in flat and "hello" not in flat
+
+
+def test_log_lines_name_no_email_or_phone(member_client, upstream, caplog):
+    a = complete()[0]
+    caplog.set_level(logging.INFO)
+    text = f"{a['email']}\n{spaced(a['phone_number'])}"
+    member_client.post(lookup_url(), {"identifiers": text})
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "/contacts/<email>" in logged and "/contacts/<phone_number>" in logged
+    assert a["email"] not in logged and a["phone_number"] not in logged
+
+
+def test_organisations_are_isolated(client, upstream, django_user_model):
+    tejo = complete("org-tejo")[0]
+    user = make_user(django_user_model, "bea", {"org-harbor": False})
+    client.force_login(user)
+    # org-harbor's key cannot see org-tejo's contacts.
+    response = client.post(
+        lookup_url(org_id="org-harbor"), {"identifiers": tejo["email"]}, headers={"Accept": NDJSON}
+    )
+    rows = [e for e in ndjson(response) if e["type"] == "row"]
+    assert [r["status"] for r in rows] == ["not_found"]
+    find = client.get(reverse("contact_find", args=["org-harbor"]), {"q": tejo["id"]})
+    assert find["Location"] == reverse("contact_list", args=["org-harbor"])
+    # Not a member of org-tejo; no export right in org-harbor.
+    assert client.get(lookup_url(org_id="org-tejo")).status_code == 403
+    assert client.post(lookup_url(org_id="org-tejo"), {"identifiers": "x"}).status_code == 403
+    assert client.get(reverse("contact_find", args=["org-tejo"]), {"q": "x"}).status_code == 403
+    for name in ("contact_lookup_csv", "contact_lookup_xlsx"):
+        response = client.post(lookup_url(name, "org-harbor"), {"identifiers": tejo["email"]})
+        assert response.status_code == 403
+
+
+def test_anonymous_users_go_to_the_login_page(client, upstream):
+    for name in ("contact_lookup", "contact_lookup_csv", "contact_find"):
+        response = client.get(lookup_url(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")

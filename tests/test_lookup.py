@@ -202,7 +202,7 @@ def test_the_page_without_javascript_shows_the_whole_result(member_client, upstr
     response = member_client.post(lookup_url(), {"identifiers": text})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "3 values looked up" in page
+    assert "Values looked up: 3." in page
     assert reverse("contact_detail", args=["org-tejo", a["id"]]) in page
     assert "Not found" in page and "Not recognised" in page
 

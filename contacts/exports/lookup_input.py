@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from contacts.upstream.identifiers import identifier_parse
 
@@ -53,12 +52,9 @@ class LookupInput:
 
 def _too_many(limit: int) -> LookupInputError:
     return LookupInputError(
-        ngettext(
-            "The list has more than %(limit)s value; a lookup takes at most %(limit)s. "
-            "Split it into smaller lists.",
+        _(
             "The list has more than %(limit)s values; a lookup takes at most %(limit)s. "
-            "Split it into smaller lists.",
-            limit,
+            "Split it into smaller lists."
         )
         % {"limit": f"{limit:,}"}
     )

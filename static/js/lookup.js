@@ -16,7 +16,7 @@
   }
 
   function format(text, values) {
-    return (text || "").replace(/%\((\w+)\)s/g, function (match, name) {
+    return (text || "").replace(/\{(\w+)\}/g, function (match, name) {
       return name in values ? String(values[name]) : match;
     });
   }

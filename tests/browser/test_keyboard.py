@@ -49,6 +49,9 @@ def test_focus_order_and_visible_focus(page, stack):
     assert order == [
         "Skip to content",
         "Contacts",  # the brand, home
+        "#quick-find",  # an email, phone or contact id straight to its contact
+        "Find",
+        "Bulk lookup",
         "Language: Español",
         "Log out",
         "#id_full_name",

@@ -1,0 +1,140 @@
+"""Quick find and bulk lookup in a real browser: a pasted list with progress, Cancel and the
+download; the header's box with a phone number typed with spaces."""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import phonenumbers
+import pytest
+from playwright.sync_api import expect
+
+from contacts.demo.data import contacts_for
+from contacts.exports.layout import spreadsheet_safe
+from tests.browser.conftest import session_cookies
+from tests.browser.support import list_path, screenshot
+from tests.live import LiveStack, live_stack
+
+pytestmark = pytest.mark.browser
+
+ORG = "org-tejo"
+LOOKUP = f"/orgs/{ORG}/contacts/lookup/"
+
+
+@pytest.fixture(scope="module")
+def slow_stack(chromium) -> Iterator[LiveStack]:
+    """Contactship answering in 20 ms, as a real API might: slow enough to watch progress."""
+    with live_stack(demo_args=["--latency-ms", "20"], org_ids=[ORG]) as running:
+        yield running
+
+
+@pytest.fixture
+def slow_page(new_page, slow_stack):
+    return new_page(cookies=session_cookies(slow_stack))
+
+
+def complete(count: int) -> list[dict]:
+    return [c for c in contacts_for(ORG) if c.get("email") and c.get("phone_number")][:count]
+
+
+def spaced(phone: str) -> str:
+    return phonenumbers.format_number(
+        phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+
+
+def test_paste_a_list_watch_progress_and_download_the_result(slow_page, slow_stack):
+    page = slow_page
+    known = complete(200)
+    values = []
+    for n, contact in enumerate(known):
+        values.append(contact["email"] if n % 2 else spaced(contact["phone_number"]))
+        values.append(f"nobody{n}@example.invalid")
+    values += ["hello there", known[1]["email"].upper()]  # one invalid, a repeat of line 3
+    page.goto(slow_stack.url(LOOKUP))
+    page.get_by_label("Emails, phone numbers or contact ids, one per line").fill("\n".join(values))
+    page.get_by_role("button", name="Look up").click()
+
+    count = page.locator("#lookup-count")
+    # Under way: a count of the values done so far, and a Cancel button.
+    expect(count).to_have_text(re.compile(rf"^\d+ of {len(values)} values looked up$"))
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    done_so_far = int(count.inner_text().split()[0])
+    assert done_so_far < len(values)
+    screenshot(page, "lookup-progress")
+
+    expect(count).to_have_text(f"All {len(values)} values looked up.", timeout=60_000)
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    rows = page.locator("#lookup-table tbody tr")
+    expect(rows).to_have_count(len(values))
+    statuses = rows.locator("td.status").all_inner_texts()
+    assert statuses[:4] == ["Found", "Not found", "Found", "Not found"]
+    assert statuses[-2:] == ["Not recognised", "Repeat of line 3"]
+    expect(rows.nth(0).get_by_role("link")).to_have_text(known[0]["full_name"])
+    screenshot(page, "lookup-result")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    download = download_info.value
+    name = download.suggested_filename
+    assert re.fullmatch(r"lookup-tejo-comercial-\d{4}-\d{2}-\d{2}\.csv", name), name
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    result = list(csv.DictReader(io.StringIO(text, newline="")))
+    # "+55 21 ..." would be a formula to a spreadsheet: kept as text, as exports do.
+    assert [r["input"] for r in result] == [spreadsheet_safe(v) for v in values]
+    assert [r["status"] for r in result[:4]] == ["found", "not_found", "found", "not_found"]
+    assert result[0]["id"] == known[0]["id"] and result[0]["input_type"] == "phone_number"
+    assert (result[-1]["status"], result[-1]["id"]) == ("duplicate", known[1]["id"])
+
+
+def test_a_long_lookup_can_be_cancelled(slow_page, slow_stack):
+    page = slow_page
+    values = [f"nobody{n}@example.invalid" for n in range(3000)]
+    page.goto(slow_stack.url(LOOKUP))
+    page.get_by_label("Emails, phone numbers or contact ids, one per line").evaluate(
+        "(area, text) => { area.value = text; }", "\n".join(values)
+    )
+    page.get_by_role("button", name="Look up").click()
+    count = page.locator("#lookup-count")
+    expect(count).to_have_text(re.compile(r"^\d+ of 3000 values looked up$"))
+    page.get_by_role("button", name="Cancel").click()
+    expect(count).to_have_text(re.compile(r"^Cancelled after \d+ of 3000 values\.$"))
+    shown = page.locator("#lookup-table tbody tr").count()
+    assert 0 < shown < 3000
+    page.wait_for_timeout(500)
+    assert page.locator("#lookup-table tbody tr").count() == shown  # nothing more comes
+
+
+def test_a_bad_list_says_so_and_keeps_it(page, stack):
+    page.goto(stack.url(LOOKUP))
+    field = page.get_by_label("Emails, phone numbers or contact ids, one per line")
+    text = "\n".join(f"p{n}@example.com" for n in range(5001))
+    field.evaluate("(area, text) => { area.value = text; }", text)
+    page.get_by_role("button", name="Look up").click()
+    expect(page.get_by_role("alert")).to_contain_text("more than 5,000 values")
+    assert field.input_value().count("\n") == 5000
+
+
+def test_quick_find_with_a_phone_number_typed_with_spaces(page, stack):
+    contact = complete(5)[4]
+    page.goto(stack.url(list_path(ORG)))
+    box = page.get_by_placeholder("Email, phone or contact id")
+    box.fill(spaced(contact["phone_number"]))
+    box.press("Enter")
+    expect(page).to_have_url(stack.url(f"/orgs/{ORG}/contacts/{contact['id']}/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(contact["full_name"])
+    screenshot(page, "quick-find-contact")
+
+
+def test_quick_find_without_exact_match_lands_on_the_partial_matches(page, stack):
+    contact = complete(1)[0]
+    typed = contact["email"][1:]
+    page.goto(stack.url(list_path(ORG)))
+    page.get_by_placeholder("Email, phone or contact id").fill(typed)
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_role("status").first).to_contain_text("No contact has exactly")
+    expect(page.get_by_label("Email")).to_have_value(typed)
+    expect(page.locator("#result-summary")).to_contain_text("Contacts 1–")
+    screenshot(page, "quick-find-partial")

@@ -43,3 +43,16 @@ def test_check_refuses_a_page_size_above_the_apis_maximum(settings, upstream):
     settings.CONTACTSHIP_PAGE_SIZE = 250
     with pytest.raises(SystemCheckError, match="CONTACTSHIP_PAGE_SIZE must be between 1 and 100"):
         call_command("check")
+
+
+def test_check_refuses_a_default_region_that_is_no_country(settings, capsys):
+    settings.CONTACTSHIP_ORGANISATIONS = {
+        "mx": {"name": "Ventas MX", "api_key": "k1", "default_region": "MX"},
+        "none": {"name": "Sin región", "api_key": "k2", "default_region": ""},
+        "bad": {"name": "Bad", "api_key": "k3", "default_region": "Mexico"},
+    }
+    with pytest.raises(SystemCheckError) as raised:
+        call_command("check")
+    message = str(raised.value)
+    assert "'bad' has default_region 'Mexico'" in message
+    assert "'mx'" not in message and "'none'" not in message

@@ -23,6 +23,10 @@ from contacts.upstream.identifiers import (
         ("912 34 56 78", "ES", "phone_number", "+34912345678"),
         ("912 34 56 78", "es", "phone_number", "+34912345678"),
         ("0034 912 345 678", "ES", "phone_number", "+34912345678"),
+        # A national prefix typed after the country code, in a valid number: dropped.
+        ("+44 (0)20 7946 0000", "", "phone_number", "+442079460000"),
+        # Outside Brazil's known ranges: parsing would drop "90" as a carrier code.
+        ("+55 90 81762-0548", "", "phone_number", "+5590817620548"),
         (
             "9C7A3B1E-1111-4222-8333-444455556666",
             "",
@@ -75,3 +79,14 @@ def test_repeats_are_the_same_key_whatever_the_typing():
 def test_regions():
     assert valid_region("MX") and valid_region("es")
     assert not valid_region("XX") and not valid_region("")
+
+
+def test_every_demo_phone_number_is_found_as_stored():
+    from contacts.demo.data import contacts_for
+
+    for org_id in ("org-tejo", "org-harbor", "org-andes"):
+        for contact in contacts_for(org_id):
+            phone = contact.get("phone_number")
+            if phone:
+                typed = f"{phone[:3]} {phone[3:6]}-{phone[6:]}"
+                assert identifier_parse(typed).value == phone, typed

@@ -28,6 +28,7 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # What a phone number may look like as typed: an optional +, digits and separators.
 PHONE_TYPED = re.compile(r"\+?[\d\s().\-/]+")
+E164_MAX_DIGITS = 15
 MAX_LENGTH = 254  # the longest email address; nothing longer identifies a contact
 REASON_NATIONAL = "national"  # a phone number without +, and no default region to read it with
 REASON_PHONE = "phone"  # digits that are no possible phone number
@@ -85,6 +86,12 @@ def _phone(text: str, default_region: str) -> Identifier:
     if not phonenumbers.is_possible_number(number):
         return Identifier(text, "invalid", reason=REASON_PHONE)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if international and not phonenumbers.is_valid_number(number):
+        # For a number outside its country's known ranges, parsing may drop digits it takes
+        # for a carrier code ("+55 90..."): keep the digits as typed, which is what was stored.
+        digits = "".join(c for c in text if c.isdigit())
+        if len(digits) <= E164_MAX_DIGITS:
+            e164 = "+" + digits
     return Identifier(text, "phone_number", e164)
 
 

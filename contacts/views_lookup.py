@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from .access import organisation_member_required
 from .exports.formats import FORMATS
@@ -189,8 +188,10 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
 
 
 @organisation_member_required(export=True)
-@require_POST
 def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
+    if request.method != "POST":
+        # The file answers the form; opened as an address (a bookmark), it leads to the form.
+        return redirect("contact_lookup", org_id)
     organisation = request.organisation
     form = LookupForm(request.POST, request.FILES, default_region=organisation.default_region)
     if not form.is_valid():

@@ -530,3 +530,8 @@ def test_anonymous_users_go_to_the_login_page(client, upstream):
         response = client.get(lookup_url(name))
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
+
+
+def test_opening_the_file_address_leads_to_the_form(member_client, upstream):
+    response = member_client.get(lookup_url("contact_lookup_csv"))
+    assert (response.status_code, response["Location"]) == (302, lookup_url())

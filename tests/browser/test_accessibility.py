@@ -74,6 +74,9 @@ def test_other_pages_without_serious_violations(new_page, stack, scheme):
         ("unknown organisation", page, "/orgs/org-nowhere/contacts/"),
         ("search in Spanish", spanish, list_path(ORG, SMALL_SEARCH)),
         ("contact in Spanish", spanish, f"/orgs/{ORG}/contacts/{rich_contact()['id']}/"),
+        ("bulk lookup", page, f"/orgs/{ORG}/contacts/lookup/"),
+        ("bulk lookup in Spanish", spanish, f"/orgs/{ORG}/contacts/lookup/"),
+        ("quick find refused", page, f"/orgs/{ORG}/contacts/find/?q=Ana"),
     ]
     found = {}
     for name, tab, path in pages:

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from contacts.demo.data import contacts_for
 from contacts.exports.layout import spreadsheet_safe
 from tests.browser.conftest import session_cookies
-from tests.browser.support import list_path, screenshot
+from tests.browser.support import list_path, screenshot, serious_violations
 from tests.live import LiveStack, live_stack
 
 pytestmark = pytest.mark.browser
@@ -72,6 +72,7 @@ def test_paste_a_list_watch_progress_and_download_the_result(slow_page, slow_sta
     assert statuses[-2:] == ["Not recognised", "Repeat of line 3"]
     expect(rows.nth(0).get_by_role("link")).to_have_text(known[0]["full_name"])
     screenshot(page, "lookup-result")
+    assert not serious_violations(page)
 
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download CSV").click()

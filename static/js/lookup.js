@@ -57,6 +57,18 @@
     cell(row, contact.country);
   }
 
+  // "3 found, 1 not found, …": the statuses met, in the order of STATUSES.
+  const STATUSES = ["found", "not_found", "invalid", "duplicate", "failed"];
+  function tally(labels, counts) {
+    return STATUSES.filter(function (status) {
+      return counts[status];
+    })
+      .map(function (status) {
+        return format(labels.getAttribute("data-count-" + status), { n: counts[status] });
+      })
+      .join(", ");
+  }
+
   function showErrors(messages) {
     const box = byId("lookup-errors");
     if (!box) return;
@@ -109,6 +121,7 @@
     let total = 0;
     let done = 0;
     let ended = false;
+    let counts = {};
 
     cancel.onclick = function () {
       mine.abort();
@@ -150,11 +163,12 @@
             count.textContent = format(count.dataset.text, { done: done, total: total });
           } else if (line.type === "end") {
             ended = true;
+            counts = line.counts || {};
           }
         }
       }
       const text = ended
-        ? format(count.dataset.doneText, { total: total })
+        ? format(count.dataset.doneText, { total: total }) + " " + tally(labels, counts)
         : count.dataset.failedText;
       count.textContent = text;
       announce(text);

@@ -63,7 +63,11 @@ def test_paste_a_list_watch_progress_and_download_the_result(slow_page, slow_sta
     assert done_so_far < len(values)
     screenshot(page, "lookup-progress")
 
-    expect(count).to_have_text(f"All {len(values)} values looked up.", timeout=60_000)
+    expect(count).to_have_text(
+        f"All {len(values)} values looked up. 200 found, 200 not found, 1 not recognised, "
+        "1 repeated",
+        timeout=60_000,
+    )
     expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
     rows = page.locator("#lookup-table tbody tr")
     expect(rows).to_have_count(len(values))

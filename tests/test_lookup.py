@@ -535,3 +535,32 @@ def test_anonymous_users_go_to_the_login_page(client, upstream):
 def test_opening_the_file_address_leads_to_the_form(member_client, upstream):
     response = member_client.get(lookup_url("contact_lookup_csv"))
     assert (response.status_code, response["Location"]) == (302, lookup_url())
+
+
+def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
+    member_client, faulty, fault_server
+):
+    from contacts.upstream.errors import UpstreamAuthError
+
+    faulty(Faults(latency_ms=20))
+    text = "\n".join(f"person{n}@example.com" for n in range(400))
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    assert response.status_code == 200
+    chunks = iter(response.streaming_content)
+    first = next(chunks)
+    assert first.startswith(b"\xef\xbb\xbfinput,input_type,status,id,")
+    faulty(Faults(status=401))  # the key is revoked while the lookup runs
+    with pytest.raises(UpstreamAuthError):
+        for _ in chunks:
+            pass
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.LOOKUP)
+    assert (event.outcome, event.error) == (AuditEvent.Outcome.FAILED, "UpstreamAuthError")
+
+
+def test_a_rejected_key_before_the_first_row_is_an_error_page(member_client, faulty):
+    faulty(Faults(status=401))
+    response = member_client.post(
+        lookup_url("contact_lookup_csv"), {"identifiers": "ana@example.com"}
+    )
+    assert response.status_code == 502
+    assert "Contactship rejected this organisation" in response.content.decode()

@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import time
+from datetime import datetime
 
 import phonenumbers
 import pytest
@@ -460,15 +461,21 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
 
 def test_xlsx_result(member_client, upstream):
     a = complete()[0]
+    formula = '=HYPERLINK("http://x")'
     response = member_client.post(
-        lookup_url("contact_lookup_xlsx"), {"identifiers": f"{a['email']}\n{UNKNOWN_EMAIL}"}
+        lookup_url("contact_lookup_xlsx"),
+        {"identifiers": f"{a['email']}\n{UNKNOWN_EMAIL}\n{formula}"},
     )
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:4] == ("input", "input_type", "status", "id")
+    assert rows[0][:5] == ("input", "input_type", "status", "id", "created_at")
     assert rows[1][:4] == (a["email"], "email", "found", a["id"])
+    assert isinstance(rows[1][4], datetime)  # a date, as in exports
     assert rows[2][:4] == (UNKNOWN_EMAIL, "email", "not_found", None)
+    # Exactly what was given, as a text cell that never runs.
+    assert rows[3][:3] == (formula, "invalid", "invalid")
+    assert sheet.cell(row=4, column=1).data_type == "s"
 
 
 def test_every_lookup_is_audited_without_the_values(member_client, upstream):

@@ -149,12 +149,21 @@ def _layout(rows: Iterator[LookupRow]) -> tuple[ExportLayout, list[LookupRow]]:
 
 
 def _blank_contact(layout: ExportLayout) -> list:
-    return [None if i == CREATED_AT else "" for i in range(len(layout.header))]
+    return [None if i == CREATED_AT else "" for i in range(len(layout.names))]
 
 
 def _cells(row: LookupRow, layout: ExportLayout) -> list:
+    """A CSV row: every text cell spreadsheet-safe, as an export's."""
     contact = layout.values(row.contact) if row.contact is not None else _blank_contact(layout)
     return [spreadsheet_safe(row.identifier.text), row.identifier.kind, row.status, *contact]
+
+
+def _typed_cells(row: LookupRow, layout: ExportLayout) -> list:
+    """An XLSX row: exactly the values, typed, as an export's (text cells never run)."""
+    contact = (
+        layout.typed_values(row.contact) if row.contact is not None else _blank_contact(layout)
+    )
+    return [row.identifier.text, row.identifier.kind, row.status, *contact]
 
 
 def lookup_csv_chunks(rows: Iterator[LookupRow], *, bom: bool = True) -> Iterator[bytes]:
@@ -178,7 +187,7 @@ def lookup_xlsx_chunks(rows: Iterator[LookupRow]) -> Iterator[bytes]:
     """The result as one "Lookup" sheet, written in openpyxl's constant-memory mode; like an
     export's workbook, its bytes come when the last row is in."""
     layout, head = _layout(rows)
-    names = [*LOOKUP_COLUMNS, *layout.header]
+    names = [*LOOKUP_COLUMNS, *layout.names]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     sheet.freeze_panes = "A2"
@@ -195,7 +204,7 @@ def lookup_xlsx_chunks(rows: Iterator[LookupRow]) -> Iterator[bytes]:
             header.append(cell)
         sheet.append(header)
         for row in chain(head, rows):
-            sheet.append(_row(sheet, _cells(row, layout)))
+            sheet.append(_row(sheet, _typed_cells(row, layout)))
     except BaseException:
         _discard(sheet)
         raise

@@ -20,14 +20,16 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .access import organisation_member_required
+from .export_limits import LimitedStream, export_ticket
 from .exports.formats import FORMATS
 from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, lookup_xlsx_chunks
 from .lookup_form import LookupForm
 from .models import AuditEvent
 from .upstream.client import contactship_client
-from .upstream.errors import UpstreamNotFound
+from .upstream.errors import ExportsBusy, UpstreamNotFound
 from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from .upstream.lookup import LookupRow
+from .views import _exports_busy
 
 FIND_PARAM = "q"
 NDJSON = "application/x-ndjson"
@@ -160,17 +162,29 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
         fmt="ndjson" if streamed else "",
         path=request.path,
     )
-    first, lookups = lookup_start(
-        record=record,
-        organisation=organisation,
-        identifiers=_identifiers(form, organisation.default_region),
-    )
+    # A lookup holds a server thread as long as an export does, and counts as one.
+    try:
+        ticket = export_ticket(str(request.user.pk))
+    except ExportsBusy as busy:
+        return _exports_busy(request, busy)
+    try:
+        first, lookups = lookup_start(
+            record=record,
+            organisation=organisation,
+            identifiers=_identifiers(form, organisation.default_region),
+        )
+    except BaseException:
+        ticket.release()
+        raise
     if streamed:
         # The page's script shows the rows and the progress as they come, and cancels by
         # closing the connection.
-        response = StreamingHttpResponse(
-            record.stream(_ndjson(first, lookups, org_id)), content_type=NDJSON
+        stream = LimitedStream(
+            record.stream(_ndjson(first, lookups, org_id)),
+            ticket,
+            max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS,
         )
+        response = StreamingHttpResponse(stream, content_type=NDJSON)
         response["Cache-Control"] = "no-store"
         response["X-Accel-Buffering"] = "no"
         return response
@@ -182,6 +196,7 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
         raise
     finally:
         lookups.close()
+        ticket.release()
     record.finish(AuditEvent.Outcome.COMPLETED)
     context = {**_page_context(request, form), "rows": rows, "progress": lookups.progress}
     return render(request, "contacts/lookup.html", context)
@@ -199,6 +214,10 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
             request, "contacts/lookup.html", _page_context(request, form), status=form.status
         )
     export_format = FORMATS[fmt]
+    try:
+        ticket = export_ticket(str(request.user.pk))
+    except ExportsBusy as busy:
+        return _exports_busy(request, busy)
     record = LookupRecord(
         user=request.user,
         username=request.user.get_username(),
@@ -206,17 +225,24 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
         fmt=export_format.name,
         path=request.path,
     )
-    first, lookups = lookup_start(
-        record=record,
-        organisation=organisation,
-        identifiers=_identifiers(form, organisation.default_region),
-    )
+    try:
+        first, lookups = lookup_start(
+            record=record,
+            organisation=organisation,
+            identifiers=_identifiers(form, organisation.default_region),
+        )
+    except BaseException:
+        ticket.release()
+        raise
     rows = _chain(first, lookups)
     if fmt == "csv":
         chunks = lookup_csv_chunks(rows, bom=request.POST.get(BOM_PARAM) != "0")
     else:
         chunks = lookup_xlsx_chunks(rows)
-    response = StreamingHttpResponse(record.stream(chunks), content_type=export_format.content_type)
+    stream = LimitedStream(
+        record.stream(chunks), ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS
+    )
+    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
     today = timezone.localdate().isoformat()
     name = slugify(organisation.name) or "lookup"
     filename = f"lookup-{name}-{today}.{export_format.extension}"

@@ -571,3 +571,17 @@ def test_a_rejected_key_before_the_first_row_is_an_error_page(member_client, fau
     )
     assert response.status_code == 502
     assert "Contactship rejected this organisation" in response.content.decode()
+
+
+def test_a_lookup_counts_as_one_of_the_users_exports(member_client, faulty, settings):
+    settings.DASHBOARD_EXPORTS_PER_USER = 1
+    faulty(Faults(latency_ms=20))
+    text = "\n".join(f"person{n}@example.com" for n in range(300))
+    running = member_client.post(lookup_url(), {"identifiers": text}, headers={"Accept": NDJSON})
+    assert running.status_code == 200
+    refused = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    assert refused.status_code == 429
+    running.close()  # the first one ends: its ticket is given back
+    again = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    assert again.status_code == 200
+    b"".join(again.streaming_content)

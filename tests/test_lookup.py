@@ -374,6 +374,8 @@ def test_the_limit_is_a_setting(member_client, upstream, settings):
     assert response.status_code == 400
 
 
+# Closing a streamed response ends the request, which closes the database connection.
+@pytest.mark.django_db(transaction=True)
 def test_cancelling_stops_the_calls(member_client, faulty, fault_server, settings):
     settings.CONTACTSHIP_DEADLINE = 10
     faulty(Faults(latency_ms=100))
@@ -544,6 +546,8 @@ def test_opening_the_file_address_leads_to_the_form(member_client, upstream):
     assert (response.status_code, response["Location"]) == (302, lookup_url())
 
 
+# Closing a streamed response ends the request, which closes the database connection.
+@pytest.mark.django_db(transaction=True)
 def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
     member_client, faulty, fault_server
 ):
@@ -573,6 +577,8 @@ def test_a_rejected_key_before_the_first_row_is_an_error_page(member_client, fau
     assert "Contactship rejected this organisation" in response.content.decode()
 
 
+# Closing a streamed response ends the request, which closes the database connection.
+@pytest.mark.django_db(transaction=True)
 def test_a_lookup_counts_as_one_of_the_users_exports(member_client, faulty, settings):
     settings.DASHBOARD_EXPORTS_PER_USER = 1
     faulty(Faults(latency_ms=20))
@@ -585,3 +591,18 @@ def test_a_lookup_counts_as_one_of_the_users_exports(member_client, faulty, sett
     again = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
     assert again.status_code == 200
     b"".join(again.streaming_content)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_dropped_before_its_first_byte_ends_the_lookups(member_client, faulty, fault_server):
+    faulty(Faults(latency_ms=50))
+    text = "\n".join(f"person{n}@example.com" for n in range(300))
+    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    assert response.status_code == 200
+    response.close()  # the browser went away before the first byte
+    time.sleep(0.3)
+    seen = fault_server.requests_seen
+    time.sleep(0.5)
+    assert fault_server.requests_seen == seen < 300
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.LOOKUP)
+    assert event.outcome == AuditEvent.Outcome.CANCELLED

@@ -31,6 +31,7 @@ from contacts.upstream.types import iso_utc
 
 from .csv import BOM, CRLF, _Echo
 from .layout import CREATED_AT, ExportLayout, spreadsheet_safe
+from .streaming import primed
 from .xlsx import CHUNK_SIZE, DEFAULT_WIDTH, WIDTHS, _discard, _row, _text
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,11 @@ class LookupRecord:
             # The lookup itself must not fail because the audit could not be written.
             log.exception("audit event not written for a lookup")
 
+    @primed
     def stream(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """`chunks`, counted; the audit event written however the stream ends."""
         try:
+            yield  # primed: a download dropped before its first byte still ends the lookups
             for chunk in chunks:
                 self.size += len(chunk)
                 yield chunk

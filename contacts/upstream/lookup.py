@@ -1,6 +1,6 @@
 """Bulk lookups: which of a list of emails, phone numbers and ids are contacts, and who they are.
 
-One `GET /contacts/{identifier}` per distinct value, run by the scan engine (`scan._Engine`): the
+One `GET /contacts/{identifier}` per distinct value, run by the scan engine (`scan.Engine`): the
 same call limit (leaving CONTACTSHIP_RESERVED_CALLS to page views), adaptive concurrency with
 back-off on 429/503, retries, a bounded read-ahead, and cancellation by `close()`.
 
@@ -30,7 +30,7 @@ from .client import ContactshipClient, contactship_client, decode_json
 from .errors import Cancelled, DashboardError, UpstreamAuthError, UpstreamNotFound
 from .identifiers import Identifier
 from .organisations import Organisation
-from .scan import _Engine
+from .scan import Engine
 from .types import Contact, contact_from_json
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Lookups:
                     tasks.append(identifier)
                 repeats[key] += 1
         self.organisation = organisation
-        self._engine = _Engine(
+        self._engine = Engine(
             client=client,
             organisation=organisation,
             fetch=_fetcher(client, organisation, tasks),

@@ -85,7 +85,7 @@ class Scan:
         raw: bool = False,
         stop_at_cap: bool = False,
     ) -> None:
-        self._engine = _Engine(
+        self._engine = Engine(
             client=client,
             organisation=organisation,
             query=query,
@@ -123,7 +123,7 @@ class Scan:
         return sum(thread.is_alive() for thread in self._engine.threads)
 
 
-class _Engine:
+class Engine:
     """The scan's state, shared by the consumer's generator (`run`) and the worker threads.
 
     Without `fetch`, the tasks are the pages of `query` (at most max_pages + 1 of them, the

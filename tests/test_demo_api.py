@@ -484,7 +484,8 @@ def test_faults_apply_in_order(api: DemoServer, http: requests.Session) -> None:
 
 
 def test_max_concurrent_refuses_what_arrives_beyond_the_limit(api: DemoServer) -> None:
-    api.faults = Faults(latency_ms=300, max_concurrent=2)
+    # Long enough that all four are in flight together even on a loaded machine.
+    api.faults = Faults(latency_ms=1500, max_concurrent=2)
     statuses: list[int] = []
     barrier = threading.Barrier(4)
 

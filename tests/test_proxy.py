@@ -203,3 +203,42 @@ def test_the_dashboards_own_page_when_no_replica_answers(stack):
     assert "The contacts dashboard is not answering" in response.text
     assert "El panel de contactos no responde" in response.text
     assert "nginx" not in response.text
+
+
+def lookup_post(stack, session, files: dict, column: str = "email") -> requests.Response:
+    return session.post(
+        stack.path(f"/orgs/{ORG}/contacts/lookup/"),
+        data={"csrfmiddlewaretoken": session.cookies.get("csrftoken", ""), "column": column},
+        files=files,
+        headers={"Origin": stack.url, "Referer": stack.path(f"/orgs/{ORG}/contacts/lookup/")},
+        timeout=120,
+    )
+
+
+def test_a_bulk_lookup_file_passes_the_proxy_and_a_too_large_one_gets_a_message(stack):
+    session = stack.login()
+    emails = [c["email"] for c in contacts_for(ORG)[:3]]
+    # A spreadsheet with wide columns: 2 MB, above nginx's default client_max_body_size of 1 MB.
+    notes = ",".join(["x" * 30_000] * 25)  # a spreadsheet cell holds at most 32,767 characters
+    rows = "".join(f"{email},{notes}\r\n" for email in emails)
+    csv = ("email" + ",notes" * 25 + "\r\n" + rows).encode()
+    assert len(csv) > 2_000_000
+    page = lookup_post(stack, session, {"file": ("fair.csv", csv, "text/csv")})
+    assert page.status_code == 200, page.text[page.text.find("lookup-errors") :][:600]
+    for email in emails:
+        assert email in page.text
+    assert "Values looked up: 3." in page.text
+    assert "3 found" in page.text
+    # 12 MB: past the dashboard's DASHBOARD_LOOKUP_FILE_MAX_MB (10), within the proxy's 32 MB,
+    # so the dashboard answers, on its form.
+    big = b"email\r\n" + b"x" * 12_000_000
+    page = lookup_post(stack, session, {"file": ("big.csv", big, "text/csv")})
+    assert page.status_code == 413
+    assert "a lookup reads files of up to 10 MB" in page.text
+    assert 'id="lookup-form"' in page.text
+    # 40 MB: past the proxy's limit too; its own page, written for a person.
+    huge = b"email\r\n" + b"x" * 40_000_000
+    page = lookup_post(stack, session, {"file": ("huge.csv", huge, "text/csv")})
+    assert page.status_code == 413
+    assert "That file is too large to send" in page.text
+    assert "nginx" not in page.text

@@ -69,30 +69,15 @@ class ScanProgress:
 
 
 class Scan:
-    """Iterate for the pages (lists of `Contact`); close when done, or use it in `with`.
+    """The pages of an `Engine` scanning a query (`contact_scan` makes one). Iterate for the pages
+    (lists of `Contact`); close when done, or use it in `with`.
 
     A consumer that drops a scan without closing it ends it too: the worker threads hold only
     the engine, never the scan or its generator, so dropping the scan closes the generator.
     """
 
-    def __init__(
-        self,
-        *,
-        client: ContactshipClient,
-        organisation: Organisation,
-        query: ContactQuery,
-        start: int = 0,
-        raw: bool = False,
-        stop_at_cap: bool = False,
-    ) -> None:
-        self._engine = Engine(
-            client=client,
-            organisation=organisation,
-            query=query,
-            start=start,
-            raw=raw,
-            stop_at_cap=stop_at_cap,
-        )
+    def __init__(self, engine: "Engine") -> None:
+        self._engine = engine
         self._pages = self._engine.run()
         self.progress = self._engine.progress
         self.limit = self._engine.limit
@@ -353,10 +338,12 @@ def contact_scan(
     """A scan of every contact of `organisation` matching `query`, with the current settings
     (see `Scan` for `start`, `raw` and `stop_at_cap`)."""
     return Scan(
-        client=contactship_client(),
-        organisation=organisation,
-        query=query,
-        start=start,
-        raw=raw,
-        stop_at_cap=stop_at_cap,
+        Engine(
+            client=contactship_client(),
+            organisation=organisation,
+            query=query,
+            start=start,
+            raw=raw,
+            stop_at_cap=stop_at_cap,
+        )
     )

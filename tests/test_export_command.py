@@ -44,6 +44,28 @@ def test_xlsx_and_phone_filters(upstream, tmp_path):
     assert ids == [c["id"] for c in matches("org-tejo", phone_number="+5521")]
 
 
+def test_the_dashboards_own_filters_as_on_the_search_page(upstream, tmp_path):
+    target = tmp_path / "mar-brasil.csv"
+    call_command(
+        "export_contacts", "org-tejo", "--full-name", "mar", "--country", "brasil",
+        "--created-from", "2019-01-01", "--output", str(target),
+    )  # fmt: skip
+    with target.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    expected = [
+        c["id"]
+        for c in matches("org-tejo", full_name="mar")
+        if (c.get("country") or "").casefold() == "brasil"
+    ]
+    assert expected  # the demo has some
+    assert [row["id"] for row in rows] == expected
+    with pytest.raises(CommandError, match="--created-from"):
+        call_command(
+            "export_contacts", "org-tejo", "--created-from", "last week",
+            "--output", str(tmp_path / "x.csv"),
+        )  # fmt: skip
+
+
 def test_a_failure_midway_exits_nonzero_and_leaves_no_file(faulty, tmp_path):
     faulty(Faults(fail_from_offset=100))
     target = tmp_path / "harbor.csv"

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from contacts.exports.formats import FORMATS
 from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
-from contacts.filters import ContactFilter
+from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
@@ -26,9 +26,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("org_id")
-        parser.add_argument("--full-name", default="", help="partial match on the name")
-        parser.add_argument("--email", default="", help="partial match on the email")
-        parser.add_argument("--phone-number", default="", help="partial match, e.g. +52")
+        add_filter_arguments(parser)
         parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
         parser.add_argument("--output", required=True, help="the file to write")
         parser.add_argument(
@@ -46,19 +44,7 @@ class Command(BaseCommand):
         organisation = organisation_get(org_id)
         if organisation is None:
             raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
-        filters = ContactFilter(
-            {
-                "full_name": options["full_name"],
-                "email": options["email"],
-                "phone_number": options["phone_number"],
-            }
-        )
-        if not filters.is_valid():
-            problems = "; ".join(
-                f"--{name.replace('_', '-')}: {' '.join(errors)}"
-                for name, errors in filters.errors.items()
-            )
-            raise CommandError(f"Invalid filter: {problems}")
+        query = query_from_options(options)
         try:
             columns = parse_columns(options["columns"])
         except InvalidColumns as exc:
@@ -82,7 +68,7 @@ class Command(BaseCommand):
                     user=None,
                     username=f"command:{getpass.getuser()}",
                     organisation=organisation,
-                    query=filters.qs,
+                    query=query,
                     fmt=FORMATS[options["format"]],
                     source="command",
                     bom=not options["no_bom"],

@@ -6,12 +6,11 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contacts.filters import ContactFilter
 from contacts.insights.summary import TOP_DOMAINS, Summary, SummaryRun
+from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
 from contacts.upstream.scan import ScanProgress
-from contacts.upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS
 
 TOP = 10  # rows of each facet in the text output; --json has every one
 
@@ -24,31 +23,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("org_id")
-        parser.add_argument("--full-name", default="", help="partial match on the name")
-        parser.add_argument("--email", default="", help="partial match on the email")
-        parser.add_argument("--phone-number", default="", help="partial match, e.g. +52")
-        parser.add_argument("--country", default="", help="exact, case- and accent-insensitive")
-        parser.add_argument("--created-from", default="", help="YYYY-MM-DD, inclusive, UTC")
-        parser.add_argument("--created-to", default="", help="YYYY-MM-DD, inclusive, UTC")
-        parser.add_argument("--email-domain", default="", help="exact domain after the @")
+        add_filter_arguments(parser)
         parser.add_argument("--json", action="store_true", help="the summary.json shape")
 
     def handle(self, *args, org_id: str, **options) -> None:
         organisation = organisation_get(org_id)
         if organisation is None:
             raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
-        filters = ContactFilter(
-            {name: options[name] for name in FILTER_FIELDS + POST_FILTER_FIELDS}
-        )
-        if not filters.is_valid():
-            problems = "; ".join(
-                f"--{name.replace('_', '-')}: {' '.join(errors)}"
-                for name, errors in filters.errors.items()
-            )
-            raise CommandError(f"Invalid filter: {problems}")
+        query = query_from_options(options)
 
         show_progress = sys.stderr.isatty()
-        run = SummaryRun(organisation=organisation, query=filters.qs)
+        run = SummaryRun(organisation=organisation, query=query)
         try:
             for progress in run.steps():
                 if show_progress:

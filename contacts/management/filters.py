@@ -1,0 +1,37 @@
+"""The search's filters as command-line options, shared by the commands that scan a search
+(`export_contacts`, `summarise_contacts`): the same names as the search page's fields, checked
+by the same `ContactFilter`."""
+
+from argparse import ArgumentParser
+
+from django.core.management.base import CommandError
+
+from contacts.filters import ContactFilter
+from contacts.upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
+
+HELP = {
+    "full_name": "partial match on the name",
+    "email": "partial match on the email",
+    "phone_number": "partial match, e.g. +52",
+    "country": "exact, case- and accent-insensitive",
+    "created_from": "YYYY-MM-DD, inclusive, UTC",
+    "created_to": "YYYY-MM-DD, inclusive, UTC",
+    "email_domain": "exact domain after the @",
+}
+
+
+def add_filter_arguments(parser: ArgumentParser) -> None:
+    for name in FILTER_FIELDS + POST_FILTER_FIELDS:
+        parser.add_argument(f"--{name.replace('_', '-')}", default="", help=HELP[name])
+
+
+def query_from_options(options: dict) -> ContactQuery:
+    """The query the options describe, or CommandError naming each option that is wrong."""
+    filters = ContactFilter({name: options[name] for name in FILTER_FIELDS + POST_FILTER_FIELDS})
+    if not filters.is_valid():
+        problems = "; ".join(
+            f"--{name.replace('_', '-')}: {' '.join(errors)}"
+            for name, errors in filters.errors.items()
+        )
+        raise CommandError(f"Invalid filter: {problems}")
+    return filters.qs

@@ -310,6 +310,13 @@ def test_xlsx_with_a_header_and_a_column_letter(member_client, upstream):
         ("a.xlsx", b"PK\x03\x04" + bytes(100), "", "neither a CSV"),
         ("a.xls", b"\xd0\xcf\x11\xe0" + bytes(100), "", "old Excel file"),
         ("a.csv", b"email\n\n", "", "of a.csv has no values (2 rows read)"),
+        # A cell past csv's field limit (131,072 characters): where, in the person's words.
+        (
+            "a.csv",
+            b"email,notes\nana@example.com,ok\nbea@example.com," + b"x" * 140_000 + b"\n",
+            "email",
+            "a.csv could not be read as CSV at line 3. Save it again as CSV",
+        ),
     ],
 )
 def test_bad_files_get_a_message_on_the_form(

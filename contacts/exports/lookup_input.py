@@ -13,6 +13,7 @@ for the form. Nothing here calls Contactship: a list is refused before any call.
 import codecs
 import csv
 import io
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from typing import IO, Any
 from django.utils.translation import gettext as _
 
 from contacts.upstream.identifiers import identifier_parse
+
+log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -149,11 +152,18 @@ def _csv_rows(data: bytes, name: str) -> Iterator[list[str]]:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
     except csv.Error:
         dialect = csv.excel  # one column: no separator to find
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), dialect)
+        yield from reader
     except csv.Error as exc:
+        # csv's own words ("field larger than field limit (131072)") are for the operator.
+        log.info("lookup file %r unreadable as CSV at line %d: %s", name, reader.line_num, exc)
         raise LookupInputError(
-            _("%(name)s could not be read as CSV: %(problem)s") % {"name": name, "problem": exc}
+            _(
+                "%(name)s could not be read as CSV at line %(line)s. Save it again as CSV from "
+                "your spreadsheet, or paste the values instead."
+            )
+            % {"name": name, "line": reader.line_num}
         ) from exc
 
 

@@ -32,7 +32,9 @@ def read_po(path: Path) -> dict[tuple[str | None, str], str]:
         current = None
         for line in lines:
             keyword, _, rest = line.partition(" ")
-            if keyword in ("msgctxt", "msgid", "msgstr"):
+            if keyword in ("msgctxt", "msgid", "msgid_plural", "msgstr") or re.fullmatch(
+                r"msgstr\[\d\]", keyword
+            ):
                 current = keyword
                 fields[current] = [rest]
             else:
@@ -41,7 +43,12 @@ def read_po(path: Path) -> dict[tuple[str | None, str], str]:
         if not msgid:
             continue
         context = _unquote(fields["msgctxt"]) if "msgctxt" in fields else None
-        entries[(context, msgid)] = _unquote(fields["msgstr"])
+        if "msgid_plural" in fields:
+            # A plural entry is translated when every one of its forms is.
+            forms = [_unquote(v) for k, v in fields.items() if k.startswith("msgstr[")]
+            entries[(context, msgid)] = forms[0] if forms and all(forms) else ""
+        else:
+            entries[(context, msgid)] = _unquote(fields["msgstr"])
     return entries
 
 
@@ -98,9 +105,20 @@ def test_every_entry_is_translated(catalogue):
 def test_the_compiled_catalogue_matches(catalogue):
     with MO.open("rb") as file:
         compiled = gettext.GNUTranslations(file)
+
+    def compiled_text(context, msgid):
+        text = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
+        if text == msgid:  # a plural entry: its singular form
+            text = (
+                compiled.npgettext(context, msgid, msgid, 1)
+                if context
+                else compiled.ngettext(msgid, msgid, 1)
+            )
+        return text
+
     stale = [
         msgid
         for (context, msgid), msgstr in catalogue.items()
-        if (compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)) != msgstr
+        if compiled_text(context, msgid) != msgstr
     ]
     assert not stale, f"{MO.relative_to(ROOT)} is older than the .po (run compilemessages): {stale}"

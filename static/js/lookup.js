@@ -15,6 +15,13 @@
     return document.getElementById(id);
   }
 
+  // A text with a count, in the page's language: data-NAME-one or data-NAME-other of `el`.
+  const pluralRules = new Intl.PluralRules(document.documentElement.lang || "en");
+  function plural(el, name, n) {
+    const form = pluralRules.select(n) === "one" ? "one" : "other";
+    return el.getAttribute("data-" + name + "-" + form);
+  }
+
   function format(text, values) {
     return (text || "").replace(/\{(\w+)\}/g, function (match, name) {
       return name in values ? String(values[name]) : match;
@@ -64,7 +71,7 @@
       return counts[status];
     })
       .map(function (status) {
-        return format(labels.getAttribute("data-count-" + status), { n: counts[status] });
+        return format(plural(labels, "count-" + status, counts[status]), { n: counts[status] });
       })
       .join(", ");
   }
@@ -160,7 +167,7 @@
             addRow(tbody, labels, line);
             done = line.done;
             bar.value = done;
-            count.textContent = format(count.dataset.text, { done: done, total: total });
+            count.textContent = format(plural(count, "text", total), { done: done, total: total });
           } else if (line.type === "end") {
             ended = true;
             counts = line.counts || {};
@@ -168,14 +175,14 @@
         }
       }
       const text = ended
-        ? format(count.dataset.doneText, { total: total }) + " " + tally(labels, counts)
+        ? format(plural(count, "done-text", total), { total: total }) + " " + tally(labels, counts)
         : count.dataset.failedText;
       count.textContent = text;
       announce(text);
     } catch (error) {
       const text =
         error && error.name === "AbortError"
-          ? format(count.dataset.cancelledText, { done: done, total: total })
+          ? format(plural(count, "cancelled-text", total), { done: done, total: total })
           : count.dataset.failedText;
       count.textContent = text;
       announce(text);

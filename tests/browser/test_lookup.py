@@ -110,6 +110,21 @@ def test_a_long_lookup_can_be_cancelled(slow_page, slow_stack):
     assert page.locator("#lookup-table tbody tr").count() == shown  # nothing more comes
 
 
+@pytest.mark.parametrize(
+    "locale, done",
+    [
+        ("en-US", "1 value looked up. 1 found"),
+        ("es-ES", "Se buscó 1 valor. 1 encontrado"),
+    ],
+)
+def test_one_value_is_counted_in_the_singular(new_page, stack, locale, done):
+    page = new_page(cookies=session_cookies(stack), locale=locale)
+    page.goto(stack.url(LOOKUP))
+    page.locator("#id_identifiers").fill(complete(1)[0]["email"])
+    page.locator("#lookup-submit").click()
+    expect(page.locator("#lookup-count")).to_have_text(done)
+
+
 def test_a_bad_list_says_so_and_keeps_it(page, stack):
     page.goto(stack.url(LOOKUP))
     field = page.get_by_label("Emails, phone numbers or contact ids, one per line")

@@ -27,8 +27,9 @@ from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .templatetags.contact_display import plain_value
+from .templatetags.contact_display import cell_value, phone_display
 from .upstream.columns import Columns, column_label, data_field
 from .upstream.types import Contact
 
@@ -70,10 +71,24 @@ def row_html(cells: Iterable[tuple[str, Any]]) -> SafeString:
     )
 
 
+def titled(text: str) -> SafeString:
+    """Text the stylesheet may cut to one line, whole in its title (shown on hover)."""
+    return html_of('<span title="{}">{}</span>', text, text)
+
+
+def cell_attrs(name: str, *classes: str, **attrs: str) -> dict[str, dict[str, str]]:
+    """A column's <th>/<td> attributes: the class `col-<name>` on both (the stylesheet sizes
+    each column, and lays a row out as a card on phones, by it), plus `classes` and `attrs`."""
+    css = " ".join((f"col-{name}", *classes))
+    return {"th": {"class": css}, "td": {"class": css, **attrs}}
+
+
 class DateColumn(tables.Column):
     """The day of a timestamp, in the current time zone and language: what
-    `{{ value|date:"DATE_FORMAT" }}` shows, without the template per cell of django-tables2's
-    `DateTimeColumn`."""
+    `{{ value|date:"SHORT_DATE_FORMAT" }}` shows (`01/04/2019`, `04/01/2019` in Spanish: a
+    narrow column), without the template per cell of django-tables2's `DateTimeColumn`."""
+
+    day_format = "SHORT_DATE_FORMAT"
 
     @staticmethod
     def day(value: datetime) -> date:
@@ -82,7 +97,7 @@ class DateColumn(tables.Column):
     def render(self, value: datetime | date) -> str:
         if isinstance(value, datetime):
             value = self.day(value)
-        return date_filter(value, "DATE_FORMAT")
+        return date_filter(value, self.day_format)
 
 
 class ContactTable(tables.Table):
@@ -94,22 +109,24 @@ class ContactTable(tables.Table):
 
     # dir="auto" isolates the cell's text (browsers give [dir] elements unicode-bidi: isolate):
     # a right-to-left override in a name or description cannot reorder what follows it.
+    # One line per contact: the stylesheet cuts long text with an ellipsis; the title of the
+    # name, email, description and additional data holds the whole value (shown on hover), and
+    # the contact page shows everything.
     full_name = tables.Column(
-        verbose_name=_("Name"), empty_values=(), attrs={"td": {"dir": "auto"}}
+        verbose_name=_("Name"), empty_values=(), attrs=cell_attrs("full_name", dir="auto")
     )
-    email = tables.Column(verbose_name=_("Email"))
-    phone_number = tables.Column(verbose_name=_("Phone"), attrs={"td": {"class": "nowrap"}})
-    country = tables.Column(verbose_name=_("Country"))
-    created_at = DateColumn(verbose_name=_("Created"), attrs={"td": {"class": "nowrap"}})
+    email = tables.Column(verbose_name=_("Email"), attrs=cell_attrs("email"))
+    phone_number = tables.Column(verbose_name=_("Phone"), attrs=cell_attrs("phone_number"))
+    country = tables.Column(verbose_name=_("Country"), attrs=cell_attrs("country"))
+    created_at = DateColumn(verbose_name=_("Created"), attrs=cell_attrs("created_at"))
     # "optional": hidden on narrow screens (static/css/dashboard.css); the contact page has them.
     description = tables.Column(
-        verbose_name=_("Description"),
-        attrs={"th": {"class": "optional"}, "td": {"class": "wrap optional", "dir": "auto"}},
+        verbose_name=_("Description"), attrs=cell_attrs("description", "optional", dir="auto")
     )
     additional_data = tables.Column(
         verbose_name=_("Additional data"),
         empty_values=((),),
-        attrs={"th": {"class": "optional"}, "td": {"class": "wrap optional"}},
+        attrs=cell_attrs("additional_data", "optional"),
     )
 
     class Meta:
@@ -141,18 +158,34 @@ class ContactTable(tables.Table):
         url = self.contact_url(record.id) if record.id else ""
         if not url:
             return label
-        return html_of('<a href="{}">{}</a>', url, label)
+        return html_of('<a href="{}" title="{}">{}</a>', url, label, label)
+
+    def render_email(self, value: str) -> str:
+        return titled(value)
+
+    def render_phone_number(self, value: str) -> str:
+        """The number as people read it (`+52 55 1234 5678`); the link dials the stored E.164."""
+        return html_of('<a href="tel:{}">{}</a>', value, phone_display(value))
+
+    def render_description(self, value: str) -> str:
+        return titled(value)
 
     def render_additional_data(self, value, record: Contact) -> str:
         shown = value[:ADDITIONAL_DATA_PREVIEW]
         items = "".join(
-            html_of('<li><span class="field">{}:</span> {}</li>', f.field, plain_value(f))
+            html_of('<li><span class="field">{}:</span> {}</li>', f.field, cell_value(f))
             for f in shown
         )
         more = len(value) - len(shown)
         if more:
-            items += html_of('<li class="more">{}</li>', _("+{n} more").format(n=more))
-        return html_of('<ul class="kv">{}</ul>', SafeString(items))
+            url = self.contact_url(record.id) if record.id else ""
+            text = ngettext("+{n} more", "+{n} more", more).format(n=more)
+            if url:
+                items += html_of('<li class="more"><a href="{}">{}</a></li>', url, text)
+            else:
+                items += html_of('<li class="more">{}</li>', text)
+        whole = "; ".join(f"{f.field}: {cell_value(f)}" for f in value)
+        return html_of('<ul class="kv" title="{}">{}</ul>', whole, SafeString(items))
 
     def render_open(self, record: Contact) -> str:
         """The way to a contact when the name column is hidden: "Open", named for screen
@@ -237,11 +270,22 @@ class ContactTable(tables.Table):
             field = column.field
 
             def data(record: Contact) -> Any:
-                values = [plain_value(f) for f in record.additional_data if f.field == field]
-                return "; ".join(map(str, values)) if values else default
+                values = [cell_value(f) for f in record.additional_data if f.field == field]
+                if not values:
+                    return default
+                return titled("; ".join(values))
 
             return data
-        if name in ("id", "organization_id", "email", "phone_number", "country", "description"):
+        if name in ("email", "phone_number", "description", "id", "organization_id"):
+            render = getattr(self, f"render_{name}", titled)
+            empty = column.empty_values
+
+            def rendered(record: Contact) -> Any:
+                value = getattr(record, name)
+                return default if value in empty else render(value)
+
+            return rendered
+        if name == "country":
             empty = column.empty_values
 
             def field(record: Contact) -> Any:
@@ -267,7 +311,8 @@ class DataColumn(tables.Column):
     """One additional-data field, by name: its values (repeated ones joined), or the default."""
 
     def __init__(self, field: str, **kwargs) -> None:
-        super().__init__(verbose_name=field, attrs={"td": {"dir": "auto"}}, **kwargs)
+        # col-data: sized and cut to one line, and placed in a phone's card, as the others are.
+        super().__init__(verbose_name=field, attrs=cell_attrs("data", dir="auto"), **kwargs)
         self.field = field
 
 
@@ -278,7 +323,14 @@ def chosen_columns(columns: Columns) -> dict[str, Any]:
     extra: list[tuple[str, tables.Column]] = []
     sequence: list[str] = []
     if "full_name" not in columns:
-        extra.append((OPEN_COLUMN, tables.Column(verbose_name=_("Contact"), empty_values=())))
+        extra.append(
+            (
+                OPEN_COLUMN,
+                tables.Column(
+                    verbose_name=_("Contact"), empty_values=(), attrs=cell_attrs(OPEN_COLUMN)
+                ),
+            )
+        )
         sequence.append(OPEN_COLUMN)
     for position, key in enumerate(columns):
         field = data_field(key)
@@ -287,7 +339,8 @@ def chosen_columns(columns: Columns) -> dict[str, Any]:
             extra.append((name, DataColumn(field, empty_values=())))
         elif key in EXTRA_FIELD_NAMES:
             name = key
-            extra.append((name, tables.Column(verbose_name=EXTRA_FIELD_NAMES[key])))
+            column = tables.Column(verbose_name=EXTRA_FIELD_NAMES[key], attrs=cell_attrs(key))
+            extra.append((name, column))
         else:
             name = key
         sequence.append(name)

@@ -53,4 +53,9 @@ urlpatterns = [
         views.contact_detail,
         name="contact_detail",
     ),
+    path(
+        "orgs/<str:org_id>/contacts/<str:contact_id>/contact.vcf",
+        views.contact_vcard_download,
+        name="contact_vcard",
+    ),
 ]

@@ -45,6 +45,7 @@ from .upstream.errors import DashboardError, ExportsBusy, UpstreamBadRequest
 from .upstream.organisations import Organisation
 from .upstream.scan import contact_scan
 from .upstream.types import Contact, ContactQuery, additional_field_names, plausible_contact_id
+from .vcard import contact_vcard
 
 log = logging.getLogger(__name__)
 
@@ -520,6 +521,10 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         # The address bar shows the search itself, without empty fields or "refresh".
         canonical = request.path + (f"?{urlencode(here)}" if here else "")
         push_url(response, canonical if status == 200 else request.get_full_path())
+        if status == 400 and not filterset.form.non_field_errors():
+            # A field error while typing: the errors go next to their fields (out of band) and
+            # the results on screen stay (marked as for an earlier search) instead of vanishing.
+            response["HX-Reswap"] = "none"
         if error is not None:
             # htmx sends error statuses to the whole page (base.html); this one is the results.
             response["HX-Retarget"] = "#results"
@@ -550,6 +555,21 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
         "back_query": urlencode(search_params(back, _page_number(request))),
     }
     response = render(request, "contacts/contact_detail.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@organisation_member_required()
+def contact_vcard_download(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
+    """ "Save to my contacts": the contact as a .vcf file (RFC 6350) the address book opens."""
+    if not plausible_contact_id(contact_id):
+        raise Http404("Not a contact id.")
+    contact = contactship_client().contact_get(
+        organisation=request.organisation, contact_id=contact_id
+    )
+    response = HttpResponse(contact_vcard(contact), content_type="text/vcard; charset=utf-8")
+    filename = f"{contact.full_name or 'contact'}.vcf"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     patch_cache_control(response, private=True, no_store=True)
     return response
 
@@ -654,3 +674,20 @@ def _bound_send_time(request: HttpRequest) -> None:
     if sock is not None and timeout > 0:
         with suppress(OSError):
             sock.settimeout(timeout)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form came back without the cookie that proves it is ours (CSRF_FAILURE_VIEW).
+
+    Mostly a browser that withholds the dashboard's cookies inside an intranet's frame (third-
+    party cookies blocked, or a cross-site frame on plain HTTP), so the page says so and offers
+    the dashboard in a tab of its own, where its cookies are first-party. Django's CSRF check
+    has already logged the operator's line ("Forbidden (CSRF cookie not set.)").
+    """
+    cookie_missing = settings.CSRF_COOKIE_NAME not in request.COOKIES
+    context = {
+        "cookie_missing": cookie_missing,
+        # The same page, outside the frame (embed=0: with the full layout).
+        "new_tab_url": f"{request.path}?{urlencode({**request.GET.dict(), 'embed': '0'})}",
+    }
+    return render(request, "csrf_failure.html", context, status=403)

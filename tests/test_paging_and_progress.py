@@ -31,7 +31,9 @@ def progress_url(org_id="org-tejo", token=TOKEN):
 
 
 def row_ids(response) -> list[str]:
-    return re.findall(r'href="/orgs/[^/]+/contacts/([0-9a-f-]{36})/', response.content.decode())
+    # The name's link of each row (a row's "+2 more" links to the same contact).
+    name_link = r'<td class="col-full_name"[^>]*><a href="/orgs/[^/]+/contacts/([0-9a-f-]{36})/'
+    return re.findall(name_link, response.content.decode())
 
 
 # --- a page past the end -----------------------------------------------------------------------

@@ -158,6 +158,8 @@ def test_password_logins_are_throttled_and_audited(client, upstream, member):
     locked = client.post(reverse("login"), {"username": "ana", "password": PASSWORD})
     assert locked.status_code == 429
     assert b"Too many failed log-in attempts" in locked.content
+    # How long, not "for a while": DASHBOARD_LOGIN_COOLOFF_MINUTES (15 by default).
+    assert b"paused for 15 minutes" in locked.content
     kinds = list(AuditEvent.objects.order_by("at", "id").values_list("kind", flat=True))
     assert kinds.count("login_failed") >= 5
     assert "locked_out" in kinds
@@ -500,8 +502,8 @@ def test_names_and_descriptions_are_isolated_for_bidirectional_text(member_clien
     from contacts.demo.data import contacts_for
 
     page = member_client.get(reverse("contact_list", args=["org-harbor"])).content.decode()
-    assert page.count('<td dir="auto"') >= 100  # every name
-    assert page.count('<td class="optional wrap" dir="auto">') >= 100  # every description
+    assert page.count('<td class="col-full_name" dir="auto"') >= 100  # every name
+    assert page.count('<td class="col-description optional" dir="auto">') >= 100  # descriptions
     contact_id = contacts_for("org-harbor")[0]["id"]
     detail = member_client.get(reverse("contact_detail", args=["org-harbor", contact_id]))
     assert '<h1 dir="auto">' in detail.content.decode()

@@ -38,7 +38,7 @@ STOCK_TEMPLATE = """{% extends "django_tables2/table.html" %}
 def _stock_created_at() -> tables.DateTimeColumn:
     lean = ContactTable.base_columns["created_at"]
     return tables.DateTimeColumn(
-        verbose_name=lean.verbose_name, format="DATE_FORMAT", attrs=lean.attrs
+        verbose_name=lean.verbose_name, format=lean.day_format, attrs=lean.attrs
     )
 
 
@@ -127,12 +127,21 @@ def test_cells_link_to_the_contact_with_the_searchs_query_and_escape_everything(
     assert "No id &lt;b&gt;</td>" in html  # no id: no link, escaped
     assert (
         f'<a href="/orgs/{ORG_ID}/contacts/3f1c0c5e-0000-4000-8000-000000000001/'
-        '?full_name=ana&amp;page=2">(no name)</a>'
+        '?full_name=ana&amp;page=2" title="(no name)">(no name)</a>'
     ) in html
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert '<li><span class="field">f&lt;0&gt;:</span> v&amp;0</li>' in html
-    assert '<li class="more">+2 more</li>' in html
-    assert '<td class="nowrap">—</td>' in html  # no created_at: the default
+    # "+2 more" leads to the contact page, which shows all of it.
+    assert (
+        f'<li class="more"><a href="/orgs/{ORG_ID}/contacts/3f1c0c5e-0000-4000-8000-000000000001/'
+        '?full_name=ana&amp;page=2">+2 more</a></li>'
+    ) in html
+    assert '<td class="col-created_at">—</td>' in html  # no created_at: the default
+
+
+def test_phone_numbers_read_internationally_and_dial_the_stored_number():
+    html = lean_html([Contact(id="x1", full_name="A", phone_number="+525512345678")])
+    assert '<a href="tel:+525512345678">+52 55 1234 5678</a>' in html
 
 
 @pytest.mark.parametrize(
@@ -153,8 +162,9 @@ def test_dates_follow_the_language_of_each_rendering():
         english = table.as_html(request)
     with translation.override("es"):
         spanish = table.as_html(request)
-    assert "March 5, 2024" in english
-    assert "5 de marzo de 2024" in spanish
+    # Short dates keep the column narrow; the order of day and month follows the language.
+    assert "03/05/2024" in english
+    assert "05/03/2024" in spanish
 
 
 class TableWithAnExtraColumn(ContactTable):

@@ -3,6 +3,8 @@
 from django import template
 from django.utils.formats import number_format
 
+from contacts.access import accessible_organisations
+
 register = template.Library()
 
 
@@ -10,3 +12,22 @@ register = template.Library()
 def grouped(value: int) -> str:
     """A whole number in the active language's style, thousands grouped: 12,345 or 12 345."""
     return number_format(value, use_l10n=True, force_grouping=True)
+
+
+@register.simple_tag
+def organisation_switch(user, organisation) -> list:
+    """The user's other organisations, for the header's switch ([] when there is no other).
+
+    One query (memberships) for a member, none for a superuser: the header shows it on every
+    page of an organisation, the compact (framed) layout included.
+    """
+    if organisation is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [a for a in accessible_organisations(user) if a.organisation.id != organisation.id]
+
+
+@register.filter
+def whole_minutes(value) -> int:
+    """A timedelta in whole minutes, rounded up (a pause of 90 seconds is "2 minutes")."""
+    seconds = value.total_seconds() if value else 0
+    return max(1, -(-int(seconds) // 60))

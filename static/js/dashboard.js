@@ -349,16 +349,22 @@
     updateClearLink();
     const summary = document.getElementById("result-summary");
     const errors = Array.from(document.querySelectorAll(".field-error, .alert-error"));
-    if (summary) {
+    // A field error while typing comes alone, the results on screen staying (views.py): say
+    // what is wrong rather than the old summary.
+    const refused = detail.xhr && detail.xhr.status === 400;
+    if (summary && !(refused && errors.length)) {
       announce(summary.textContent);
     } else if (errors.length) {
       announce(errors.map(function (e) { return e.textContent; }).join(" "));
     }
-    // Paging moves the reader to the top of the new page of results.
+    // Paging moves the reader to the new page of results, with the form, the summary and its
+    // buttons and the first rows in view (the top of the search, not the summary alone, which
+    // would cut off the buttons beside it).
     const trigger = detail.requestConfig && detail.requestConfig.elt;
     if (trigger && trigger.closest && trigger.closest(".pager") && summary) {
       summary.focus({ preventScroll: true });
-      summary.scrollIntoView({ block: "start" });
+      const search = summary.closest(".search") || summary;
+      search.scrollIntoView({ block: "start" });
     }
     // A page Contactship failed to give: start reading at the error, which has the ways on
     // (not while typing in the form, which keeps the focus).
@@ -368,6 +374,35 @@
       failed.focus({ preventScroll: true });
     }
   });
+
+  // --- the contact page ------------------------------------------------------------------------
+  // Copy buttons (they need the script, so they are hidden without it), and the creation time
+  // in the viewer's own time zone, named (the server writes it in UTC).
+  function setUpContactPage() {
+    document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+      if (!navigator.clipboard) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+          announce(button.getAttribute("data-copied"));
+        });
+      });
+    });
+    const lang = document.documentElement.lang || undefined;
+    document.querySelectorAll("time.local-time[datetime]").forEach(function (time) {
+      const when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      time.textContent = new Intl.DateTimeFormat(lang, {
+        dateStyle: "long", timeStyle: "short", timeZoneName: "short",
+      }).format(when);
+      time.title = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpContactPage);
+  } else {
+    setUpContactPage();
+  }
 
   // The dashboard could not be reached at all: let the browser show and explain that.
   ["htmx:sendError", "htmx:timeout"].forEach(function (name) {

@@ -393,7 +393,8 @@
       const when = new Date(time.getAttribute("datetime"));
       if (isNaN(when.getTime())) return;
       time.textContent = new Intl.DateTimeFormat(lang, {
-        dateStyle: "long", timeStyle: "short", timeZoneName: "short",
+        year: "numeric", month: "long", day: "numeric",
+        hour: "numeric", minute: "2-digit", timeZoneName: "short",
       }).format(when);
       time.title = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     });

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve test lint format lock bench clean
+.PHONY: install run serve manage test lint format lock bench clean
 
 install: $(STAMP)
 
@@ -22,8 +22,14 @@ API_PORT ?= 8001
 # PORT and API_PORT choose the dashboard's and the demo API's ports.
 # DEMO_ARGS passes fault flags to the demo API, e.g. make run DEMO_ARGS="--latency-ms 1500".
 # DJANGO_DEBUG defaults to off (fail closed): the development server asks for it.
+# The demo login's password is kept between runs; NEW_PASSWORD=1 makes a new one.
 run: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)" $(if $(NEW_PASSWORD),--new-password)
+
+# A manage.py command with the demo organisations of the last `make run`, e.g.
+# make manage ARGS="add_member alice org-tejo --can-export".
+manage: install
+	DJANGO_DEBUG=1 DASHBOARD_DEMO=1 $(BIN)/python manage.py $(ARGS)
 
 # The production setup, locally: DJANGO_DEBUG=0, collected static files, dashboard/gunicorn.py.
 # The launcher runs with development settings; it starts gunicorn with DJANGO_DEBUG=0.

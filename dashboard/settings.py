@@ -294,6 +294,19 @@ except json.JSONDecodeError as exc:
         f"CONTACTSHIP_ORGANISATIONS is not valid JSON (line {exc.lineno}, column {exc.colno})."
     ) from None
 
+# `make manage` (DASHBOARD_DEMO=1, development only): the organisations, keys and API of the last
+# `make run`, which keeps them in .demo-run.json, so that manage.py commands (add_member,
+# export_contacts...) work against the demo as the README shows them.
+if DEBUG and env.bool("DASHBOARD_DEMO", default=False) and "CONTACTSHIP_ORGANISATIONS" not in env:
+    try:
+        _demo = json.loads((BASE_DIR / ".demo-run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ImproperlyConfigured(
+            "DASHBOARD_DEMO=1 needs the demo's settings: run `make run` once first."
+        ) from None
+    CONTACTSHIP_ORGANISATIONS = _demo.get("organisations") or {}
+    CONTACTSHIP_API_URL = _demo.get("api_url") or CONTACTSHIP_API_URL
+
 # (connect, read) timeouts of one attempt, and the total time one page view may spend upstream,
 # retries included. Keep the deadline below the WSGI server's worker timeout.
 CONTACTSHIP_CONNECT_TIMEOUT = env.float("CONTACTSHIP_CONNECT_TIMEOUT", default=3.05)

@@ -1,9 +1,14 @@
 """`make run` and `make serve`: the whole product on this machine, with the demo Contactship API.
 
-Migrates, starts the demo API with fresh random keys (none is ever written to a file), creates the
-demo login with export rights in every demo organisation, starts the dashboard and prints where to
-log in. If CONTACTSHIP_API_URL is set (environment or .env), that API and the configured
-organisations are used instead, and no demo API is started. `--production` serves it as in
+Checks that both ports are free (a busy one fails at once, before anything starts), migrates,
+starts the demo API, creates the demo login with export rights in every demo organisation,
+starts the dashboard and prints where to log in. The demo's password and keys are kept between
+runs in `.demo-run.json` (git-ignored, readable by its owner only) so that a second run, or a
+second instance, does not break the first's login, and so that `make manage` can give
+`manage.py` commands the demo organisations; `--new-password` makes new ones.
+
+If CONTACTSHIP_API_URL is set (environment or .env), that API and the configured organisations
+are used instead, and no demo API is started. `--production` serves it as in
 production: DJANGO_DEBUG=0, hashed and compressed static files, dashboard/gunicorn.py.
 """
 
@@ -12,6 +17,7 @@ import os
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +34,34 @@ from contacts.demo.data import DEMO_ORGANISATIONS
 from contacts.models import Membership
 
 DEMO_USERNAME = "demo"
+# The demo's password, keys and API address, kept between runs (see the module's docstring).
+DEMO_STATE = Path(settings.BASE_DIR) / ".demo-run.json"
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (binding it is refused)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As servers bind: a port in TIME_WAIT after a stop is free; a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def read_demo_state() -> dict:
+    try:
+        state = json.loads(DEMO_STATE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_demo_state(state: dict) -> None:
+    DEMO_STATE.touch(mode=0o600, exist_ok=True)
+    DEMO_STATE.chmod(0o600)
+    DEMO_STATE.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
 
 class Command(BaseCommand):
@@ -45,6 +79,11 @@ class Command(BaseCommand):
             help='extra flags for the demo API, e.g. --demo-args="--latency-ms 800"',
         )
         parser.add_argument(
+            "--new-password",
+            action="store_true",
+            help="give the demo login a new password (and the demo organisations new keys)",
+        )
+        parser.add_argument(
             "--production",
             action="store_true",
             help="serve as in production (make serve): DJANGO_DEBUG=0, collected and compressed "
@@ -52,12 +91,30 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, host: str, port: int, api_port: int, demo_args: str, production: bool, **opts
+        self,
+        *args,
+        host: str,
+        port: int,
+        api_port: int,
+        demo_args: str,
+        production: bool,
+        new_password: bool = False,
+        **opts,
     ):
+        use_demo = "CONTACTSHIP_API_URL" not in os.environ
+        # Before anything starts: a busy port would otherwise answer the readiness check with
+        # another program (or another run) and print a login that does not work.
+        for what, number in [("dashboard", port)] + ([("demo API", api_port)] if use_demo else []):
+            if port_in_use(host, number):
+                raise CommandError(
+                    f"Port {number} on {host} (for the {what}) is already in use, perhaps by "
+                    "another `make run`. Stop it, or choose free ports: "
+                    "make run PORT=8010 API_PORT=8011"
+                )
+        state = {} if new_password else read_demo_state()
         call_command("migrate", interactive=False, verbosity=0)
         env = os.environ.copy()
         processes: list[subprocess.Popen] = []
-        use_demo = "CONTACTSHIP_API_URL" not in os.environ
 
         def stop(*_):
             raise KeyboardInterrupt
@@ -65,8 +122,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             if use_demo:
+                kept = state.get("organisations") or {}
                 organisations = {
-                    org.id: {"name": org.name, "api_key": secrets.token_urlsafe(24)}
+                    org.id: {
+                        "name": org.name,
+                        "api_key": (kept.get(org.id) or {}).get("api_key")
+                        or secrets.token_urlsafe(24),
+                    }
                     for org in DEMO_ORGANISATIONS.values()
                 }
                 env["CONTACTSHIP_ORGANISATIONS"] = json.dumps(organisations)
@@ -92,7 +154,14 @@ class Command(BaseCommand):
             else:
                 org_ids = list(settings.CONTACTSHIP_ORGANISATIONS)
 
-            password = self._demo_login(org_ids)
+            password = self._demo_login(org_ids, state.get("password"))
+            write_demo_state(
+                {
+                    "password": password,
+                    "api_url": env["CONTACTSHIP_API_URL"] if use_demo else "",
+                    "organisations": organisations if use_demo else {},
+                }
+            )
             # gunicorn rather than runserver: it sends streamed exports chunked, so a download
             # cut short by an upstream failure shows as failed in the browser, as in production.
             gunicorn = [
@@ -158,13 +227,17 @@ class Command(BaseCommand):
                 time.sleep(0.2)
         raise CommandError(f"No answer from {url} after {timeout:.0f} s.")
 
-    def _demo_login(self, org_ids: list[str]) -> str:
-        """The demo user, with a new password each run, a member of every organisation."""
+    def _demo_login(self, org_ids: list[str], kept: str | None) -> str:
+        """The demo user, a member of every organisation, with the kept password if it still
+        is the user's (else a new one)."""
         user_model = get_user_model()
         user, _ = user_model.objects.get_or_create(username=DEMO_USERNAME)
-        password = secrets.token_urlsafe(9)
-        user.set_password(password)
-        user.save()
+        if kept and user.check_password(kept):
+            password = kept
+        else:
+            password = secrets.token_urlsafe(9)
+            user.set_password(password)
+            user.save()
         for org_id in org_ids:
             Membership.objects.update_or_create(
                 user=user, organisation_id=org_id, defaults={"can_export": True}

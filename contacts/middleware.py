@@ -5,7 +5,7 @@ import logging
 from http.cookies import Morsel
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -135,3 +135,21 @@ class PartitionedCookieMiddleware:
             else:
                 morsel.__class__ = _PartitionedMorsel
         return response
+
+
+class DesignedNotFoundMiddleware:
+    """Under `make run` (DEBUG with DASHBOARD_DESIGNED_ERRORS=1): a view's 404 (an unknown
+    organisation or contact) shows the designed page people meet in production, not Django's
+    debug page. A URL that matches no pattern still gets the debug page, which lists them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, Http404):
+            return None
+        # Django logs the 404 answer itself (django.request): one line.
+        return render(request, "404.html", status=404)

@@ -69,6 +69,13 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# `make run` sets DASHBOARD_DESIGNED_ERRORS=1: its 404 pages are the designed ones, as in
+# production, though DEBUG is on.
+if DEBUG and env.bool("DASHBOARD_DESIGNED_ERRORS", default=False):
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("contacts.middleware.UpstreamErrorMiddleware"),
+        "contacts.middleware.DesignedNotFoundMiddleware",
+    )
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"

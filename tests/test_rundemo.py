@@ -52,3 +52,20 @@ def test_the_demo_password_is_kept_between_runs_and_renewed_on_request(state_fil
     renewed = command._demo_login(["org-tejo"], kept)
     assert renewed != first
     assert get_user_model().objects.get(username="demo").check_password(renewed)
+
+
+def test_make_run_shows_the_designed_404_for_an_unknown_organisation(
+    client, settings, upstream, member
+):
+    settings.DEBUG = True
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE]
+    settings.MIDDLEWARE.insert(
+        settings.MIDDLEWARE.index("contacts.middleware.UpstreamErrorMiddleware"),
+        "contacts.middleware.DesignedNotFoundMiddleware",
+    )
+    client.force_login(member)
+    response = client.get("/orgs/org-nowhere/contacts/")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "Page not found" in body and "There is nothing at this address" in body
+    assert "Django tried these URL patterns" not in body and "technical" not in body.lower()

@@ -181,6 +181,7 @@ class Command(BaseCommand):
                 )
             else:
                 gunicorn += ["--workers=1", "--reload"]
+                env.setdefault("DASHBOARD_DESIGNED_ERRORS", "1")
             processes.append(
                 subprocess.Popen(gunicorn, env=env, cwd=Path(settings.BASE_DIR))  # noqa: S603
             )

@@ -312,7 +312,9 @@ class DataColumn(tables.Column):
 
     def __init__(self, field: str, **kwargs) -> None:
         # col-data: sized and cut to one line, and placed in a phone's card, as the others are.
-        super().__init__(verbose_name=field, attrs=cell_attrs("data", dir="auto"), **kwargs)
+        # data-label: a phone's card has no header row, so it names the value itself.
+        attrs = cell_attrs("data", dir="auto", **{"data-label": field})
+        super().__init__(verbose_name=field, attrs=attrs, **kwargs)
         self.field = field
 
 
@@ -339,7 +341,9 @@ def chosen_columns(columns: Columns) -> dict[str, Any]:
             extra.append((name, DataColumn(field, empty_values=())))
         elif key in EXTRA_FIELD_NAMES:
             name = key
-            column = tables.Column(verbose_name=EXTRA_FIELD_NAMES[key], attrs=cell_attrs(key))
+            label = EXTRA_FIELD_NAMES[key]
+            attrs = cell_attrs(key, **{"data-label": label})
+            column = tables.Column(verbose_name=label, attrs=attrs)
             extra.append((name, column))
         else:
             name = key

@@ -198,3 +198,38 @@ def test_an_id_no_url_can_carry_shows_the_name_without_a_link():
         [Contact(id="a/b", full_name="Slash Id")], organisation_id="org-tejo", back_query=""
     )
     assert table.render_full_name("Slash Id", table.data[0]) == "Slash Id"
+
+
+def test_chosen_columns_are_one_line_cells_like_the_default_ones():
+    """Columns the picker adds are sized, cut and titled like the others (issue 16 over 17): a
+    phone number in additional data reads internationally, and each cell names itself for the
+    phone's card, which has no header row."""
+    contact = Contact(
+        id="3f1c0c5e-0000-4000-8000-000000000001",
+        full_name="Ana",
+        additional_data=(
+            AdditionalField(type="phone", field="móvil", value="+525512345678"),
+            AdditionalField(type="text", field="notes", value="first <b>"),
+            AdditionalField(type="text", field="notes", value="second"),
+        ),
+    )
+    table = ContactTable(
+        [contact],
+        organisation_id=ORG_ID,
+        columns=("data.móvil", "data.notes", "id"),
+    )
+    html = table.as_html(RequestFactory().get("/"))
+    assert (
+        '<td class="col-data" dir="auto" data-label="móvil">'
+        '<span title="+52 55 1234 5678">+52 55 1234 5678</span></td>'
+    ) in html
+    assert (
+        '<td class="col-data" dir="auto" data-label="notes">'
+        '<span title="first &lt;b&gt;; second">first &lt;b&gt;; second</span></td>'
+    ) in html
+    assert (
+        '<td class="col-id" data-label="Id"><span title="3f1c0c5e-0000-4000-8000-000000000001">'
+        "3f1c0c5e-0000-4000-8000-000000000001</span></td>"
+    ) in html
+    # Without the name, "Open" leads to the contact, in the name's place on a phone.
+    assert '<td class="col-open"><a href=' in html

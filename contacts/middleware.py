@@ -7,6 +7,7 @@ from http.cookies import Morsel
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from .upstream.errors import DashboardError, DashboardRefusal
@@ -138,14 +139,21 @@ class PartitionedCookieMiddleware:
 
 
 class DesignedNotFoundMiddleware:
-    """Under `make run` (DEBUG with DASHBOARD_DESIGNED_ERRORS=1): a view's 404 (an unknown
-    organisation or contact) shows the designed page people meet in production, not Django's
-    debug page. A URL that matches no pattern still gets the debug page, which lists them."""
+    """Under `make run` (DEBUG with DASHBOARD_DESIGNED_ERRORS=1): a 404 shows the designed page
+    people meet in production, not Django's debug page: a view's (an unknown organisation or
+    contact) and a URL that matches no pattern (`/nope/`). Django raises the latter while it
+    resolves the URL, before any view and so outside `process_exception`: it is resolved here
+    first. A 404 answer still reaches CommonMiddleware, which adds a missing slash."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            # Django logs the 404 answer itself (django.request): one line.
+            return render(request, "404.html", status=404)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

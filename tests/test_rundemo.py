@@ -54,18 +54,36 @@ def test_the_demo_password_is_kept_between_runs_and_renewed_on_request(state_fil
     assert get_user_model().objects.get(username="demo").check_password(renewed)
 
 
-def test_make_run_shows_the_designed_404_for_an_unknown_organisation(
-    client, settings, upstream, member
-):
+@pytest.fixture
+def make_run_settings(settings):
+    """The settings `make run` gives (DEBUG, DASHBOARD_DESIGNED_ERRORS=1)."""
     settings.DEBUG = True
     settings.MIDDLEWARE = [*settings.MIDDLEWARE]
     settings.MIDDLEWARE.insert(
         settings.MIDDLEWARE.index("contacts.middleware.UpstreamErrorMiddleware"),
         "contacts.middleware.DesignedNotFoundMiddleware",
     )
+    return settings
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orgs/org-nowhere/contacts/",  # a view's 404: no such organisation
+        "/nope/",  # no URL pattern matches
+        "/orgs/org-tejo/contacts/a/b/",
+    ],
+)
+def test_make_run_shows_the_designed_404(client, make_run_settings, upstream, member, path):
     client.force_login(member)
-    response = client.get("/orgs/org-nowhere/contacts/")
+    response = client.get(path)
     assert response.status_code == 404
     body = response.content.decode()
     assert "Page not found" in body and "There is nothing at this address" in body
     assert "Django tried these URL patterns" not in body and "technical" not in body.lower()
+
+
+def test_make_run_still_adds_a_missing_slash(client, make_run_settings):
+    response = client.get("/accounts/login")
+    assert response.status_code == 301
+    assert response["Location"] == "/accounts/login/"

@@ -1,6 +1,7 @@
 """Issue 16's layout facts in Chromium: rows in view, no page wider than its frame at any width
 in either language, the phone card, the keyboards, errors that move nothing, paging that keeps
-the form in view, the organisation switch in the frame, and the blocked-cookie page."""
+the form in view, and the organisation switch in the frame (the blocked-cookie page is in
+test_blocked_cookie.py, with a browser that really refuses the cookie)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +15,6 @@ from tests.browser.support import (
     WIDE,
     list_path,
     screenshot,
-    serious_violations,
 )
 
 pytestmark = pytest.mark.browser
@@ -171,38 +171,6 @@ def test_the_framed_layout_can_switch_organisation(new_page, stack, framer):
     expect(frame.locator(".org-switch summary")).to_contain_text("Tejo Comercial")
     expect(frame.locator("body")).to_have_class("embedded")
     expect(frame.locator(ROW_LINKS).first).to_be_visible()
-
-
-def test_a_framed_login_whose_cookie_is_withheld_gets_a_page_that_explains(new_page, stack, framer):
-    page = new_page(logged_in=False)
-    page.goto(Framer.origin(framer.allowed) + "/")
-    frame = page.frame_locator("iframe")
-    frame.get_by_label("Username").fill(stack.username)
-    frame.get_by_label("Password").fill(stack.password)
-    # What a browser blocking the frame's cookies does: the CSRF cookie is not sent back.
-    page.context.clear_cookies(name="csrftoken")
-    frame.get_by_role("button", name="Log in").click()
-    heading = frame.get_by_role("heading", name="Your browser did not send the dashboard's cookie")
-    expect(heading).to_be_visible()
-    expect(frame.locator("body")).not_to_contain_text("CSRF verification failed")
-    screenshot(page, "after-blocked-cookie-framed-360")
-    with page.expect_popup() as popup_info:
-        frame.get_by_role("link", name="Open the dashboard in a new tab").click()
-    popup = popup_info.value
-    expect(popup.get_by_role("heading", name="Log in")).to_be_visible()
-    expect(popup.locator("body")).not_to_have_class("embedded")
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_blocked_cookie_page_passes_axe(new_page, stack, scheme):
-    page = new_page(logged_in=False, color_scheme=scheme)
-    page.goto(stack.url("/accounts/login/"))
-    page.get_by_label("Username").fill(stack.username)
-    page.get_by_label("Password").fill(stack.password)
-    page.context.clear_cookies(name="csrftoken")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="Open the dashboard in a new tab")).to_be_visible()
-    assert not serious_violations(page)
 
 
 def test_the_contact_page_copies_and_shows_the_viewers_time_zone(new_page, stack):

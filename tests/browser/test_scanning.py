@@ -116,6 +116,52 @@ def test_on_a_phone_each_contact_is_a_card_with_name_phone_and_email(new_page, s
     screenshot(page, f"after-phone-search-{viewport['width']}")
 
 
+# Columns chosen with the picker (issue 17): additional data, the id, the name last.
+CHOSEN = list_path(
+    ORG, "full_name=ana&columns=data.notas,email,phone_number,data.endere%C3%A7o,id,full_name"
+)
+
+
+def test_chosen_columns_are_one_line_each_at_1280_by_800(new_page, stack):
+    page = new_page(viewport=WIDE)
+    page.goto(stack.url(CHOSEN))
+    expect(page.locator("td.col-full_name a").first).to_be_visible()
+    assert page.locator("table.contacts thead th").count() == 6
+    assert rows_in_view(page, WIDE["height"]) >= 15
+    heights = page.locator(ROWS).evaluate_all(
+        "rows => rows.map(r => Math.round(r.getBoundingClientRect().height))"
+    )
+    assert max(heights) <= 32, f"a row wraps: {sorted(set(heights))}"
+    # An additional-data column is cut like the others, whole in its title.
+    notes = page.locator("td.col-data span[title]").first
+    assert notes.evaluate("e => getComputedStyle(e.closest('td')).textOverflow") == "ellipsis"
+    assert notes.get_attribute("title") == notes.inner_text()
+    assert page_overflow(page) <= 0
+    screenshot(page, "after-columns-1280x800")
+
+
+def test_on_a_phone_chosen_columns_keep_name_phone_and_email_in_the_card(new_page, stack):
+    page = new_page(viewport=PHONE)
+    page.goto(stack.url(CHOSEN))
+    first = page.locator(ROWS).first
+    card = first.bounding_box()
+    for cell in ("td.col-full_name", "td.col-phone_number", "td.col-email"):
+        located = first.locator(cell)
+        expect(located).to_be_visible()
+        box = located.bounding_box()
+        assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+    # The name heads the card though it was chosen last; the rest come below, each named.
+    name = first.locator("td.col-full_name").bounding_box()
+    assert all(
+        name["y"] <= first.locator(cell).bounding_box()["y"]
+        for cell in ("td.col-email", "td.col-data >> nth=0", "td.col-id")
+    )
+    label = first.locator("td.col-id").evaluate("e => getComputedStyle(e, '::before').content")
+    assert label == '"Id: "', label
+    assert page_overflow(page) <= 0
+    screenshot(page, "after-columns-390")
+
+
 def test_the_fields_bring_the_right_keyboard_and_all_can_be_cleared(page, stack):
     page.goto(stack.url(list_path(ORG)))
     kinds = {

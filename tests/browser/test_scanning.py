@@ -116,6 +116,23 @@ def test_on_a_phone_each_contact_is_a_card_with_name_phone_and_email(new_page, s
     screenshot(page, f"after-phone-search-{viewport['width']}")
 
 
+@pytest.mark.parametrize("viewport", [PHONE, SIDEBAR], ids=lambda v: f"{v['width']}px")
+def test_on_a_phone_the_quick_find_is_one_row(new_page, stack, viewport):
+    page = new_page(viewport=viewport, locale="es-ES")  # the longer words
+    page.goto(stack.url(list_path(ORG, "full_name=ana")))
+    header = page.locator(".site-header")
+    box = page.get_by_placeholder("Correo, teléfono o id de contacto").bounding_box()
+    find = header.get_by_role("button", name="Encontrar").bounding_box()
+    assert abs(find["y"] - box["y"]) < 4, (box, find)  # side by side
+    assert box["width"] >= viewport["width"] / 2  # room to read what was typed
+    # Bulk lookup beside the language and log-out links, not on a row of its own.
+    bulk = header.get_by_role("link", name="Búsqueda masiva").bounding_box()
+    language = header.get_by_role("button", name="Idioma: English").bounding_box()
+    assert abs(bulk["y"] - language["y"]) < 8, (bulk, language)
+    for item in (box, find, bulk, language):
+        assert item["x"] >= 0 and item["x"] + item["width"] <= viewport["width"], item
+
+
 # Columns chosen with the picker (issue 17): additional data, the id, the name last.
 CHOSEN = list_path(
     ORG, "full_name=ana&columns=data.notas,email,phone_number,data.endere%C3%A7o,id,full_name"

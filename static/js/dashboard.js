@@ -195,12 +195,16 @@
     if (watching) watching.stop();
     const text = status.querySelector(".download-text");
     const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
+    const plurals = new Intl.PluralRules(document.documentElement.lang || undefined);
     let stopped = false;
     let timer = null;
     let unseen = 0;
 
     function say(state, rows, reason) {
-      const template = status.getAttribute("data-" + state) || "";
+      // A state with a count has a text for one and one for more (data-done-one, -other).
+      const form = plurals.select(rows || 0) === "one" ? "-one" : "-other";
+      const template =
+        status.getAttribute("data-" + state + form) || status.getAttribute("data-" + state) || "";
       const message = template.replace("{format}", format).replace("{rows}", numbers.format(rows || 0));
       text.textContent = reason ? message + " " + reason : message;
       status.setAttribute("data-state", state);

@@ -223,6 +223,27 @@ def test_an_excel_download_shows_its_progress_then_that_it_is_ready(slow_page, s
     expect(page).to_have_url(re.compile(r"\?full_name=ma$"))
 
 
+@pytest.mark.parametrize(
+    "locale, ready",
+    [
+        ("en-US", "Your CSV file is ready: 1 contact. Your browser saves it."),
+        ("es-ES", "Su archivo CSV está listo: 1 contacto. Su navegador lo guarda."),
+    ],
+)
+def test_a_download_of_one_contact_says_so_in_the_singular(new_page, stack, locale, ready):
+    email = next(
+        c["email"]
+        for c in matches(ORG, full_name="ma")
+        if c.get("email") and len(matches(ORG, email=c["email"])) == 1
+    )
+    page = new_page(cookies=session_cookies(stack), locale=locale)
+    page.goto(stack.url(list_path(ORG, "email=" + email.replace("+", "%2B"))))
+    with page.expect_download() as info:
+        page.locator("#results a.download").nth(1).click()  # the CSV
+    assert info.value.failure() is None
+    expect(page.locator("#download-status")).to_have_text(ready)
+
+
 def test_a_failed_download_says_why_on_the_page_and_offers_to_try_again(
     failing_page, failing_late_stack
 ):

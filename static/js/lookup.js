@@ -180,6 +180,8 @@
       count.textContent = text;
       announce(text);
     } catch (error) {
+      // Superseded by a newer lookup (Look up clicked again): that one owns the page now.
+      if (controller !== mine) return;
       const text =
         error && error.name === "AbortError"
           ? format(plural(count, "cancelled-text", total), { done: done, total: total })
@@ -187,8 +189,10 @@
       count.textContent = text;
       announce(text);
     } finally {
-      cancel.hidden = true;
-      if (controller === mine) controller = null;
+      if (controller === mine) {
+        cancel.hidden = true;
+        controller = null;
+      }
     }
   }
 

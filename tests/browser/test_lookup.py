@@ -110,6 +110,26 @@ def test_a_long_lookup_can_be_cancelled(slow_page, slow_stack):
     assert page.locator("#lookup-table tbody tr").count() == shown  # nothing more comes
 
 
+def test_look_up_clicked_again_starts_over_and_keeps_its_cancel_button(slow_page, slow_stack):
+    page = slow_page
+    values = [f"nobody{n}@example.invalid" for n in range(3000)]
+    page.goto(slow_stack.url(LOOKUP))
+    page.get_by_label("Emails, phone numbers or contact ids, one per line").evaluate(
+        "(area, text) => { area.value = text; }", "\n".join(values)
+    )
+    look_up = page.get_by_role("button", name="Look up")
+    count = page.locator("#lookup-count")
+    look_up.click()
+    expect(count).to_have_text(re.compile(r"^\d+ of 3000 values looked up$"))
+    look_up.click()  # again, while the first is running: the first is dropped
+    page.wait_for_timeout(1000)
+    # The second lookup's progress, not the first one's "Cancelled", and its Cancel button.
+    expect(count).to_have_text(re.compile(r"^\d+ of 3000 values looked up$"))
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(count).to_have_text(re.compile(r"^Cancelled after \d+ of 3000 values\.$"))
+
+
 @pytest.mark.parametrize(
     "locale, done",
     [

@@ -142,6 +142,7 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
     assert event.shown_outcome == "interrupted"
     page = admin_client.get(reverse("admin:contacts_auditevent_changelist"))
     assert "interrupted" in page.content.decode()
+    response.close()  # this process lives on: the server closes the response, as it always does
 
 
 def test_an_xlsx_export_beats_while_it_builds_the_workbook(member_client, upstream, monkeypatch):

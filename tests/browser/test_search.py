@@ -232,6 +232,17 @@ def test_a_slow_answer_shows_a_loading_state(page, stack):
     expect(loading).to_be_visible()
     expect(loading).to_have_text("Asking Contactship…")
     expect(page.locator("#result-summary")).to_have_text("Contacts 1–100")  # the old results
+    # It covers none of the result bar's buttons (it sits where the old count is).
+    pill = loading.bounding_box()
+    for control in page.locator(".result-actions a, .result-actions button").all():
+        box = control.bounding_box()
+        apart = (
+            box["x"] >= pill["x"] + pill["width"]
+            or pill["x"] >= box["x"] + box["width"]
+            or box["y"] >= pill["y"] + pill["height"]
+            or pill["y"] >= box["y"] + box["height"]
+        )
+        assert apart, (control.inner_text(), box, pill)
     screenshot(page, "loading-1280x800-light")
 
     assert len(held) == 1

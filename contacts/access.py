@@ -7,6 +7,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from .audit import audit
@@ -63,7 +64,11 @@ def organisation_member_required(*, export: bool = False) -> Callable:
                 )
             request.organisation = access.organisation
             request.access = access
-            return view(request, org_id, *args, **kwargs)
+            response = view(request, org_id, *args, **kwargs)
+            # Every answer under an organisation may carry contacts (a cached summary, a lookup's
+            # rows): neither a shared cache nor the browser's back button keeps it.
+            patch_cache_control(response, private=True, no_store=True)
+            return response
 
         wrapped.organisation_access_checked = True
         return wrapped

@@ -31,7 +31,7 @@ from django.utils.translation import ngettext
 
 from .templatetags.contact_display import cell_value, phone_display
 from .upstream.columns import Columns, column_label, data_field
-from .upstream.types import Contact
+from .upstream.types import Contact, plausible_contact_id
 
 # The additional data shown in a table cell; the contact page shows all of it.
 ADDITIONAL_DATA_PREVIEW = 2
@@ -81,6 +81,17 @@ def cell_attrs(name: str, *classes: str, **attrs: str) -> dict[str, dict[str, st
     each column, and lays a row out as a card on phones, by it), plus `classes` and `attrs`."""
     css = " ".join((f"col-{name}", *classes))
     return {"th": {"class": css}, "td": {"class": css, **attrs}}
+
+
+def contact_page_url(org_id: str, contact_id: str | None) -> str:
+    """The contact page of `contact_id`, or "" for an id no URL can carry (missing, empty, or
+    with a "/"): wherever a contact is shown, it is then shown without a link, never a 500."""
+    if not contact_id or not plausible_contact_id(contact_id):
+        return ""
+    try:
+        return reverse("contact_detail", args=[org_id, contact_id])
+    except NoReverseMatch:
+        return ""
 
 
 class DateColumn(tables.Column):
@@ -211,14 +222,11 @@ class ContactTable(tables.Table):
             url = reverse("contact_detail", args=[self.organisation_id, ID_PLACEHOLDER])
             head, _, tail = url.partition(ID_PLACEHOLDER)
             self._url_around_id = (head, tail)
-        if PLAIN_ID.fullmatch(contact_id):
+        if PLAIN_ID.fullmatch(contact_id) and plausible_contact_id(contact_id):
             head, tail = self._url_around_id
             return head + contact_id + tail + self.back_query
-        try:
-            url = reverse("contact_detail", args=[self.organisation_id, contact_id])
-        except NoReverseMatch:
-            return ""
-        return url + self.back_query
+        url = contact_page_url(self.organisation_id, contact_id)
+        return url + self.back_query if url else ""
 
     # --- the rows, for templates/contacts/table.html ------------------------------------------
 

@@ -6,6 +6,7 @@ become error pages through the middleware; a bulk lookup's failure for one value
 `failed` status.
 """
 
+import logging
 from urllib.parse import urlencode
 
 import orjson
@@ -25,11 +26,14 @@ from .exports.formats import FORMATS
 from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, lookup_xlsx_chunks
 from .lookup_form import LookupForm
 from .models import AuditEvent
+from .tables import contact_page_url
 from .upstream.client import contactship_client
 from .upstream.errors import ExportsBusy, UpstreamNotFound
 from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from .upstream.lookup import LookupRow
 from .views import _exports_busy
+
+log = logging.getLogger(__name__)
 
 FIND_PARAM = "q"
 NDJSON = "application/x-ndjson"
@@ -84,9 +88,15 @@ def contact_find(request: HttpRequest, org_id: str) -> HttpResponse:
         messages.info(request, note % {"value": identifier.value})
         url = reverse("contact_list", args=[org_id])
         return redirect(url + (f"?{urlencode(search)}" if search else ""))
-    if not contact.id:  # a contact without an id cannot be opened; say so rather than guess
-        raise UpstreamNotFound("the contact found has no id")
-    return redirect("contact_detail", org_id, contact.id)
+    url = contact_page_url(org_id, contact.id)
+    if url:
+        return redirect(url)
+    # Found, but its id (missing, or with a "/") can be no page's address: the search shows it.
+    log.info("quick find org=%s: the contact found has an id no URL can carry", org_id)
+    messages.info(request, _("The contact was found, but it has no page of its own."))
+    search = {identifier.kind: identifier.value} if identifier.kind != "id" else {}
+    url = reverse("contact_list", args=[org_id])
+    return redirect(url + (f"?{urlencode(search)}" if search else ""))
 
 
 def _page_context(request: HttpRequest, form: LookupForm) -> dict:
@@ -120,7 +130,7 @@ def _row_json(row: LookupRow, org_id: str) -> dict:
             "email": contact.email,
             "phone_number": contact.phone_number,
             "country": contact.country,
-            "url": reverse("contact_detail", args=[org_id, contact.id]) if contact.id else "",
+            "url": contact_page_url(org_id, contact.id),
         }
     return line
 
@@ -198,7 +208,8 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
         lookups.close()
         ticket.release()
     record.finish(AuditEvent.Outcome.COMPLETED)
-    context = {**_page_context(request, form), "rows": rows, "progress": lookups.progress}
+    shown = [(row, contact_page_url(org_id, row.contact and row.contact.id)) for row in rows]
+    context = {**_page_context(request, form), "rows": shown, "progress": lookups.progress}
     return render(request, "contacts/lookup.html", context)
 
 

@@ -145,13 +145,22 @@ def test_phone_numbers_read_internationally_and_dial_the_stored_number():
 
 
 @pytest.mark.parametrize(
-    "contact_id",
-    ["3f1c0c5e-0000-4000-8000-000000000001", "abc_DEF.1~x", "id with spaces", "ñandú", "a%2Fb"],
+    "contact_id", ["3f1c0c5e-0000-4000-8000-000000000001", "abc_DEF.1~x", "a:b@c+d"]
 )
 def test_contact_urls_are_what_reverse_gives(contact_id):
     table = ContactTable([], organisation_id="org tejo ñ", back_query=BACK)
     expected = reverse("contact_detail", args=["org tejo ñ", contact_id]) + f"?{BACK}"
     assert table.contact_url(contact_id) == expected
+
+
+@pytest.mark.parametrize("contact_id", ["id with spaces", "ñandú", "a%2Fb", "a/b", "..", ".", ""])
+def test_ids_the_contact_page_refuses_get_no_link(contact_id):
+    # The contact page answers 404 for these without asking Contactship: no link leads there.
+    table = ContactTable([], organisation_id="org-tejo", back_query=BACK)
+    assert table.contact_url(contact_id) == ""
+    html = lean_html([Contact(id=contact_id, full_name="Odd Id")])
+    assert "Odd Id" in html
+    assert "/contacts/" not in html.split("Odd Id")[0].rsplit("<td", 1)[-1]
 
 
 def test_dates_follow_the_language_of_each_rendering():

@@ -43,6 +43,9 @@ REFRESH_PARAM = "refresh"
 PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
 SPLIT = "<!--summary-body-->"
 CHART_HEIGHT = 100
+# Empty months between two months with contacts that the chart still shows one by one; a longer
+# stretch is drawn as one gap.
+MAX_EMPTY_RUN = 12
 
 
 def _search_url(org_id: str, query: ContactQuery, **narrow: str) -> str:
@@ -62,14 +65,32 @@ def _month_range(query: ContactQuery, month: str) -> dict[str, str]:
     return {"created_from": first.isoformat(), "created_to": last.isoformat()}
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    year, month = (int(p) for p in first.split("-"))
-    end = tuple(int(p) for p in last.split("-"))
-    months = []
-    while (year, month) <= end:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+def _month_index(month: str) -> int:
+    year, number = (int(p) for p in month.split("-"))
+    return year * 12 + number - 1
+
+
+def _month_name(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _chart_months(dated: list[str]) -> list[str | None]:
+    """The months the chart shows, oldest first: every month with contacts, the empty months
+    between two of them when at most MAX_EMPTY_RUN apart, and `None` for a longer stretch (a
+    gap), so contacts dated years apart make a few bars, not one for every month between."""
+    shown: list[str | None] = []
+    previous = None
+    for month in sorted(dated):
+        index = _month_index(month)
+        if previous is not None:
+            empty = index - previous - 1
+            if empty > MAX_EMPTY_RUN:
+                shown.append(None)
+            else:
+                shown.extend(_month_name(previous + 1 + n) for n in range(empty))
+        shown.append(month)
+        previous = index
+    return shown
 
 
 def _share(part: int, whole: int) -> int:
@@ -89,11 +110,13 @@ def summary_context(org_id: str, query: ContactQuery, summary: Summary) -> dict:
         for row in summary["countries"]
     ]
     by_month = {row["month"]: row["count"] for row in summary["created_by_month"]}
-    dated = sorted(m for m in by_month if m)
-    months = _months_between(dated[0], dated[-1]) if dated else []
-    peak = max((by_month.get(m, 0) for m in months), default=0)
+    months = _chart_months([m for m in by_month if m])
+    peak = max((by_month.get(m, 0) for m in months if m), default=0)
     bars = []
     for index, month in enumerate(months):
+        if month is None:
+            bars.append({"gap": True, "x": str(index * 10 + 5)})
+            continue
         n = by_month.get(month, 0)
         height = round(CHART_HEIGHT * n / peak, 2) if peak else 0
         bars.append(

@@ -14,7 +14,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -61,6 +69,8 @@ COLUMNS_PARAM = "columns"
 # The column picker's plain form: the keys in the picker's order, the ticked ones, a move
 # ("up:<key>"/"down:<key>") and an additional-data field typed by name.
 PICK_PARAM, PICK_ORDER, PICK_SHOWN, PICK_MOVE, PICK_ADD = "pick", "order", "shown", "move", "add"
+RESET_PARAM = "reset"
+FORM_ONLY = ("csrfmiddlewaretoken", RESET_PARAM)
 # ?choose_columns=1: the page with the picker open (it is left out of other pages, so that its
 # many labels do not crowd the page, nor a screen reader's list of form fields).
 CHOOSE_PARAM = "choose_columns"
@@ -98,9 +108,9 @@ def _requested_columns(request: HttpRequest) -> Columns | None:
 
 
 def _page_columns(request: HttpRequest, org_id: str) -> Columns | None:
-    """The search page's columns: the URL's, remembered as the user's choice for this
-    organisation (an empty `columns=`, "Reset columns", forgets it); without `columns=`, the
-    remembered choice. Raises `InvalidColumns` for a URL naming something that is no column."""
+    """The search page's columns: the URL's; without `columns=`, the user's remembered choice
+    for this organisation. Raises `InvalidColumns` for a URL naming something that is no column.
+    Only the picker's form (a POST) changes the remembered choice, never an address."""
     if COLUMNS_PARAM not in request.GET:
         stored = (
             ColumnChoice.objects.filter(user=request.user, organisation_id=org_id)
@@ -111,29 +121,50 @@ def _page_columns(request: HttpRequest, org_id: str) -> Columns | None:
             return parse_columns(stored or "")
         except InvalidColumns:
             return None  # remembered under older rules: the default rather than an error
-    columns = _requested_columns(request)
+    return _requested_columns(request)
+
+
+def _columns_chosen(request: HttpRequest, org_id: str) -> HttpResponse:
+    """The column picker's form: remember the choice (or forget it, "Reset columns"), then to
+    the address of the chosen columns. A POST with the CSRF token, so that no link from another
+    site can change what someone's search page shows."""
+    data = request.POST
+    params = [(k, v) for k, v in data.items() if k not in PICKER_PARAMS and k not in FORM_ONLY]
     choices = ColumnChoice.objects.filter(user=request.user, organisation_id=org_id)
-    if columns is None:
+    if RESET_PARAM in data:
         choices.delete()
-    elif choices.values_list("columns", flat=True).first() != columns_text(columns):
-        # Typing a search resends the same columns with every pause: written only on a change.
-        ColumnChoice.objects.update_or_create(
-            user=request.user, organisation_id=org_id, defaults={"columns": columns_text(columns)}
+        return HttpResponseRedirect(
+            request.path + (f"?{urlencode(params)}" if params else ""), status=303
         )
-    return columns
+    picked = _picked_columns(data)
+    params.append((COLUMNS_PARAM, picked))
+    if data.get(PICK_MOVE):
+        params.append((CHOOSE_PARAM, "1"))  # moving one at a time: the picker stays open
+    try:
+        columns = parse_columns(picked)
+    except InvalidColumns:
+        columns = None  # not remembered: the address shows the error and the valid names
+    else:
+        if columns is None:
+            choices.delete()
+        else:
+            ColumnChoice.objects.update_or_create(
+                user=request.user, organisation_id=org_id, defaults={"columns": picked}
+            )
+    return HttpResponseRedirect(request.path + "?" + urlencode(params), status=303)
 
 
-def _picked_columns(request: HttpRequest) -> str:
+def _picked_columns(data: QueryDict) -> str:
     """The column picker's form (works without JavaScript) -> the `columns=` it asks for."""
-    order = [key for key in request.GET.getlist(PICK_ORDER) if key]
-    shown = set(request.GET.getlist(PICK_SHOWN))
-    added = request.GET.get(PICK_ADD, "").strip()
+    order = [key for key in data.getlist(PICK_ORDER) if key]
+    shown = set(data.getlist(PICK_SHOWN))
+    added = data.get(PICK_ADD, "").strip()
     if added:
         key = data_key(added)
         if key not in order:
             order.append(key)
         shown.add(key)
-    direction, _, moved = request.GET.get(PICK_MOVE, "").partition(":")
+    direction, _, moved = data.get(PICK_MOVE, "").partition(":")
     if moved in order:
         # A shown column moves past the next shown one (hidden ones in between change nothing
         # on screen); a hidden one past its neighbour.
@@ -362,13 +393,8 @@ def _inline_error(request: HttpRequest, org_id: str, exc: DashboardError) -> Das
 
 @organisation_member_required()
 def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
-    if PICK_PARAM in request.GET:
-        # The column picker's plain form: to the address of the chosen columns.
-        params = [(k, v) for k, v in request.GET.items() if k not in PICKER_PARAMS]
-        params.append((COLUMNS_PARAM, _picked_columns(request)))
-        if request.GET.get(PICK_MOVE):
-            params.append((CHOOSE_PARAM, "1"))  # moving one at a time: the picker stays open
-        return redirect(request.path + "?" + urlencode(params))
+    if request.method == "POST":
+        return _columns_chosen(request, org_id)
     columns_error = None
     try:
         columns = _page_columns(request, org_id)
@@ -490,7 +516,6 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "choosing_columns": CHOOSE_PARAM in request.GET or columns_error is not None,
         "choose_columns_query": urlencode({**here, CHOOSE_PARAM: "1"}),
         "close_columns_query": urlencode(here),
-        "reset_columns_query": urlencode({**search_params(query, number), COLUMNS_PARAM: ""}),
         # The search these results are for, as typed in the form: the page's script holds the
         # downloads and the paging back while the form says something else.
         "shown_search": json.dumps(

@@ -117,6 +117,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # Writes take SQLite's lock when their transaction starts and wait for it, rather than
+        # failing with "database is locked" when two requests (two column choices, a login and
+        # an audit event) upgrade their read locks at once.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

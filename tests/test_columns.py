@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -282,18 +283,15 @@ def test_the_search_page_shows_the_chosen_columns_and_links_carry_them(member_cl
 
 
 def test_the_picker_form_turns_into_the_columns_address(member_client, upstream):
-    params = [
-        ("full_name", "a"),
-        ("pick", "1"),
-        *[("order", k) for k in ("full_name", "email", "phone_number", "country")],
-        ("shown", "full_name"),
-        ("shown", "country"),
-        ("shown", "email"),
-        ("move", "up:country"),  # past Email: Phone, hidden between them, changes nothing
-        ("add", "dirección"),
-    ]
-    response = member_client.get(reverse("contact_list", args=[ORG]) + "?" + urlencode(params))
-    assert response.status_code == 302
+    form = {
+        "full_name": "a",
+        "order": ["full_name", "email", "phone_number", "country"],
+        "shown": ["full_name", "country", "email"],
+        "move": "up:country",  # past Email: Phone, hidden between them, changes nothing
+        "add": "dirección",
+    }
+    response = member_client.post(reverse("contact_list", args=[ORG]), form)
+    assert response.status_code == 303
     query = parse_qs(urlsplit(response["Location"]).query)
     # after a move the picker stays open
     assert query == {
@@ -309,10 +307,33 @@ def test_the_picker_form_turns_into_the_columns_address(member_client, upstream)
     ]
 
 
+def choose(client, *keys: str):
+    response = client.post(
+        reverse("contact_list", args=[ORG]), {"order": list(keys), "shown": list(keys)}
+    )
+    assert response.status_code == 303
+    return response
+
+
+def test_an_address_or_a_cross_site_form_changes_no_remembered_choice(member, upstream, client):
+    client.force_login(member)
+    choose(client, "email", "full_name")
+    # A link from anywhere (a GET with columns=, or the old picker's GET form) shows columns...
+    for params in ({"columns": "country"}, {"columns": ""}, {"pick": "1", "shown": "country"}):
+        assert client.get(list_url(**params)).status_code in (200, 302)
+    # ...and a form posted without the CSRF token is refused.
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(member)
+    response = forged.post(reverse("contact_list", args=[ORG]), {"reset": "1"})
+    assert response.status_code == 403
+    assert ColumnChoice.objects.get(user=member, organisation_id=ORG).columns == "email,full_name"
+    assert headers_of(client.get(list_url()).content.decode()) == ["Email", "Name"]
+
+
 def test_the_last_choice_is_remembered_per_user_and_organisation(
     member_client, member, upstream, django_user_model
 ):
-    member_client.get(list_url(columns="country,full_name"))
+    choose(member_client, "country", "full_name")
     assert ColumnChoice.objects.get(user=member, organisation_id=ORG).columns == "country,full_name"
     body = member_client.get(list_url()).content.decode()
     assert headers_of(body) == ["Country", "Name"]
@@ -331,9 +352,13 @@ def test_the_last_choice_is_remembered_per_user_and_organisation(
     assert headers_of(
         member_client.get(list_url(columns="country,full_name")).content.decode()
     ) == ["Country", "Name"]
+    # an address with columns= shows them but changes no one's choice
+    assert not ColumnChoice.objects.filter(user=other).exists()
     # reset: back to the default, and forgotten
     member_client.force_login(member)
-    body = member_client.get(list_url(columns="")).content.decode()
+    response = member_client.post(reverse("contact_list", args=[ORG]), {"reset": "1"})
+    assert response.status_code == 303
+    body = member_client.get(response["Location"]).content.decode()
     assert headers_of(body)[:3] == ["Name", "Email", "Phone"]
     assert not ColumnChoice.objects.filter(user=member, organisation_id=ORG).exists()
     assert headers_of(member_client.get(list_url()).content.decode())[:3] == [

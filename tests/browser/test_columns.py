@@ -92,7 +92,7 @@ def test_hide_two_move_one_reload_share_and_download(new_page, stack, tmp_path):
 
     # Reset columns: the default again, for good.
     page.get_by_role("link", name="Columns", exact=True).click()
-    page.get_by_role("link", name="Reset columns").click()
+    page.get_by_role("button", name="Reset columns").click()
     expect(page.locator("table.contacts thead th").first).to_have_text("Name")
     assert headers(page)[:3] == ["Name", "Email", "Phone"]
     page.goto(stack.url(list_path(ORG)))

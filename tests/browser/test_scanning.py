@@ -139,20 +139,6 @@ CHOSEN = list_path(
 )
 
 
-@pytest.fixture
-def forget_columns(browser, stack, login_cookies):
-    """The choice is remembered for the stack's user (issue 17): forget it after the test, so
-    that later tests see the default columns (an empty columns= resets it)."""
-    yield
-    context = browser.new_context()
-    try:
-        context.add_cookies(login_cookies)
-        context.new_page().goto(stack.url(list_path(ORG, "columns=")))
-    finally:
-        context.close()
-
-
-@pytest.mark.usefixtures("forget_columns")
 def test_chosen_columns_are_one_line_each_at_1280_by_800(new_page, stack):
     page = new_page(viewport=WIDE)
     page.goto(stack.url(CHOSEN))
@@ -171,7 +157,6 @@ def test_chosen_columns_are_one_line_each_at_1280_by_800(new_page, stack):
     screenshot(page, "after-columns-1280x800")
 
 
-@pytest.mark.usefixtures("forget_columns")
 def test_on_a_phone_chosen_columns_keep_name_phone_and_email_in_the_card(new_page, stack):
     page = new_page(viewport=PHONE)
     page.goto(stack.url(CHOSEN))

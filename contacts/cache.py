@@ -16,6 +16,7 @@ outage and the recovery are logged once each.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -37,6 +38,13 @@ class _Outage:
         self._lock = threading.Lock()
         self._down = False
         self._retry_at = 0.0
+        self._on_recovery: list[Callable[[], None]] = []
+
+    def on_recovery(self, callback: Callable[[], None]) -> None:
+        """Run `callback` each time Redis answers again after an outage: work that could not be
+        done in Redis meanwhile (a logout's delete) is done then."""
+        if callback not in self._on_recovery:
+            self._on_recovery.append(callback)
 
     def allow(self) -> bool:
         """May an operation ask Redis now? While down, one caller per pause is let through."""
@@ -67,6 +75,15 @@ class _Outage:
                 was_down, self._down = self._down, False
             if was_down:
                 log.warning("cache answering again")
+                for callback in self._on_recovery:
+                    try:
+                        callback()
+                    except Exception as exc:  # it must never fail the operation that noticed
+                        log.warning(
+                            "after the cache came back, %s failed: %s",
+                            getattr(callback, "__name__", callback),
+                            type(exc).__name__,
+                        )
 
     @property
     def down(self) -> bool:

@@ -117,3 +117,15 @@ class ColumnChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation_id}: {self.columns}"
+
+
+class SessionTombstone(models.Model):
+    """A session ended (logout, new login) while the shared cache could not be told: its cached
+    copy would let the old cookie in again once the cache is back, so it is deleted from the
+    cache then, and this row with it. Holds the session key only."""
+
+    session_key = models.CharField(_("session key"), max_length=40, primary_key=True)
+    ended_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session ended at {self.ended_at:%Y-%m-%d %H:%M:%S}"

@@ -192,3 +192,41 @@ def test_sessions_carry_on_over_a_plain_redis_cache(redis_server, settings, djan
     redis_server.kill()
     _every_page_answers(before)
     _every_page_answers(_log_in("plain"))
+
+
+def test_a_logout_while_redis_is_frozen_is_remembered_when_it_is_back(
+    redis_server, django_user_model, caplog
+):
+    make_user(django_user_model, "leaver", {ORG: True})
+    client = _log_in("leaver")
+    search = reverse("contact_list", args=[ORG])
+    assert client.get(search).status_code == 200  # the session is now cached in Redis
+    copied = client.cookies["sessionid"].value
+
+    os.kill(redis_server.process.pid, signal.SIGSTOP)
+    try:
+        response, took = _timed(client.post, reverse("logout"))
+        assert response.status_code == 302
+        assert took < WITHIN
+    finally:
+        os.kill(redis_server.process.pid, signal.SIGCONT)
+    time.sleep(2.5)  # the process asks Redis again after DASHBOARD_CACHE_RETRY_SECONDS
+
+    thief = Client()
+    thief.cookies["sessionid"] = copied
+
+    def refused():
+        response = thief.get(search)
+        assert response.status_code == 302
+        assert reverse("login") in response["Location"]
+
+    refused()  # Redis not asked again yet: the database says the session has ended
+    # Someone else's page is what finds Redis back; the ended session's cached copy is then
+    # deleted, so it is not let in afterwards either.
+    make_user(django_user_model, "colleague", {ORG: True})
+    assert _log_in("colleague").get(search, {"refresh": "1"}).status_code == 200
+    assert not outage.down
+    refused()
+    refused()
+    raw = redis.Redis.from_url(redis_server.url)
+    assert not [k for k in raw.keys("*") if b"cached_db" in k and copied.encode() in k]

@@ -36,6 +36,11 @@ def parse(text: str) -> list[list[str]]:
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
         ("+12124567890", "+12124567890"),
+        # full-width forms, which spreadsheets in East Asian locales run like the ASCII ones
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d2", "'\uff0d2"),
+        ("\uff20equipo", "'\uff20equipo"),
         ("+52 55 1234", "'+52 55 1234"),
         ("Juan Pérez", "Juan Pérez"),
         ("", ""),

@@ -446,7 +446,7 @@ def test_rate_limits_are_waited_out(member_client, faulty, fault_server):
 
 def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     a = complete()[0]
-    text = f'=HYPERLINK("http://x")\n{a["email"]}'
+    text = f'=HYPERLINK("http://x")\n{a["email"]}\n\uff1dHYPERLINK("http://x")'
     response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
     assert response["Content-Disposition"].startswith("attachment;")
     rows = read_csv(response)
@@ -466,6 +466,7 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     assert rows[0]["input"] == '\'=HYPERLINK("http://x")'
     assert (rows[0]["input_type"], rows[0]["status"], rows[0]["id"]) == ("invalid", "invalid", "")
     assert (rows[1]["email"], rows[1]["created_at"]) == (a["email"], a["created_at"])
+    assert rows[2]["input"] == '\'\uff1dHYPERLINK("http://x")'
 
 
 def test_xlsx_result(member_client, upstream):

@@ -25,8 +25,9 @@ OTHER_COLUMN = "other_additional_data"
 # Repeated fields of one contact share a cell.
 JOIN = "; "
 
-# OWASP CSV injection: spreadsheets run a cell that starts with one of these as a formula.
-FORMULA_START = "=+-@\t\r"
+# OWASP CSV injection: spreadsheets run a cell that starts with one of these as a formula; their
+# full-width forms too, which spreadsheets in East Asian locales read as the ASCII ones.
+FORMULA_START = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
 PHONE_NUMBER = re.compile(r"\+[0-9]+")
 
 Cell = str | datetime | None

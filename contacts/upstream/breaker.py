@@ -60,8 +60,7 @@ class CircuitBreaker:
         # Long enough to outlive a cool-down, short enough that old failures do not linger.
         ttl = max(self.cooldown * 10, 600)
         try:
-            cache.add(failures_key, 0, timeout=ttl)
-            failures = cache.incr(failures_key)
+            failures = self._count_failure(failures_key, ttl)
             was_open = cache.get(opened_key) is not None
             if failures >= self.threshold or was_open:
                 cache.set(opened_key, time.time(), timeout=ttl)
@@ -71,3 +70,16 @@ class CircuitBreaker:
                 )
         except Exception:
             log.warning("breaker state not written", exc_info=True)
+
+    @staticmethod
+    def _count_failure(key: str, ttl: float) -> int:
+        """The count after adding one failure. A success on another thread or replica may delete
+        the count at any moment (an `add` then `incr` lost the failure to it, with a traceback):
+        `incr` fails only when the count is gone, and then the failure starts a new one."""
+        for _ in range(3):
+            try:
+                return cache.incr(key)
+            except ValueError:
+                if cache.add(key, 1, timeout=ttl):
+                    return 1
+        return 1  # created and deleted again under us three times: this failure is the first

@@ -44,6 +44,17 @@ class CircuitBreaker:
             log.warning("breaker state unreadable, letting the call through", exc_info=True)
             return True
 
+    def is_open(self, org_id: str) -> bool:
+        """Whether the circuit is open or half-open. A failed call is not tried again then: a
+        trial is one call, and while open the others fail fast."""
+        if self.threshold <= 0:
+            return False
+        try:
+            return cache.get(self._keys(org_id)[1]) is not None
+        except Exception:
+            log.warning("breaker state unreadable, letting the call through", exc_info=True)
+            return False
+
     def record_success(self, org_id: str) -> None:
         keys = self._keys(org_id)
         try:

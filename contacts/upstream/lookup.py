@@ -10,7 +10,8 @@ The rows come back in the input's order, one per input value, each with a status
 - `invalid`: not an email, a phone number or an id (no call made);
 - `duplicate`: the same value (after normalisation) as an earlier line, with that line's result
   (no second call);
-- `failed`: the API failed for this value after the client's retries (or the breaker is open).
+- `failed`: the API failed for this value after the client's retries (a 500 is retried too), or
+  the breaker is open. Each failed attempt counts for the breaker.
 
 A rejected key fails the whole lookup (`UpstreamAuthError`): every value would fail alike and only
 an administrator can fix it.
@@ -70,13 +71,20 @@ def _fetcher(
     """The engine's call for task N: (status, contact, error name). Holds no reference to the
     `Lookups`, so that dropping one closes it (see `scan.Scan`)."""
 
+    def retried(error: Exception) -> None:
+        client.breaker_record(organisation, error)
+
     def fetch(number: int, observe: Callable, stop: threading.Event) -> tuple:
         identifier = tasks[number]
         if not client.breaker.allow(organisation.id):
             return FAILED, None, "CircuitOpen"
         try:
             body = client.lookup_body(
-                organisation=organisation, identifier=identifier, observe=observe, stop=stop
+                organisation=organisation,
+                identifier=identifier,
+                observe=observe,
+                stop=stop,
+                on_retry=retried,
             )
             contact = contact_from_json(decode_json(body))
         except UpstreamNotFound:

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "contactship:breaker:v1"
 
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
 
 class CircuitBreaker:
     def __init__(self, *, threshold: int, cooldown: float, trial_timeout: float) -> None:
@@ -28,7 +30,8 @@ class CircuitBreaker:
         return f"{base}:failures", f"{base}:opened", f"{base}:trial"
 
     def allow(self, org_id: str) -> bool:
-        """May a call for this organisation go out now?"""
+        """May a call for this organisation go out now? In the half-open state this claims the
+        one trial call: only a caller about to make the call may ask (see `state`)."""
         if self.threshold <= 0:
             return True
         _, opened_key, trial_key = self._keys(org_id)
@@ -43,6 +46,23 @@ class CircuitBreaker:
         except Exception:
             log.warning("breaker state unreadable, letting the call through", exc_info=True)
             return True
+
+    def state(self, org_id: str) -> str:
+        """CLOSED, OPEN or HALF_OPEN (the trial is free), without claiming anything: for a caller
+        that will make its calls later, or not at all."""
+        if self.threshold <= 0:
+            return CLOSED
+        _, opened_key, trial_key = self._keys(org_id)
+        try:
+            opened = cache.get(opened_key)
+            if opened is None:
+                return CLOSED
+            if time.time() - opened < self.cooldown or cache.get(trial_key) is not None:
+                return OPEN
+            return HALF_OPEN
+        except Exception:
+            log.warning("breaker state unreadable, letting the call through", exc_info=True)
+            return CLOSED
 
     def is_open(self, org_id: str) -> bool:
         """Whether the circuit is open or half-open. A failed call is not tried again then: a

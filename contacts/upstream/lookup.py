@@ -76,6 +76,8 @@ def _fetcher(
 
     def fetch(number: int, observe: Callable, stop: threading.Event) -> tuple:
         identifier = tasks[number]
+        # Asked here, as the call goes out: in the half-open state this takes the one trial,
+        # and the call that took it is the one made.
         if not client.breaker.allow(organisation.id):
             return FAILED, None, "CircuitOpen"
         try:
@@ -169,8 +171,10 @@ class Lookups:
         kept: dict[tuple[str, str], LookupRow] = {}  # results of values repeated further down
         next_task = 0
         try:
-            if first:
-                engine.client.breaker_check(self.organisation)
+            # Only a look: a claim here took the half-open trial without a call, and every value
+            # then failed as "circuit open" until the claim ran out.
+            if first and engine.client.breaker_ahead(self.organisation):
+                engine.first_alone = True  # the trial's outcome decides for the others
             for line, identifier in enumerate(identifiers, 1):
                 if not identifier.valid:
                     row = LookupRow(line, identifier, INVALID, result=INVALID)

@@ -327,6 +327,9 @@ CONTACTSHIP_CONNECT_TIMEOUT = env.float("CONTACTSHIP_CONNECT_TIMEOUT", default=3
 CONTACTSHIP_READ_TIMEOUT = env.float("CONTACTSHIP_READ_TIMEOUT", default=10.0)
 CONTACTSHIP_DEADLINE = env.float("CONTACTSHIP_DEADLINE", default=20.0)
 CONTACTSHIP_RETRIES = env.int("CONTACTSHIP_RETRIES", default=2)
+# Retries of one page of a scan (summaries, exports) or one value of a bulk lookup, 500s included,
+# within the deadline: a 600-page result at 5% errors must not fail on one unlucky page.
+CONTACTSHIP_SCAN_RETRIES = env.int("CONTACTSHIP_SCAN_RETRIES", default=4)
 CONTACTSHIP_BACKOFF = env.float("CONTACTSHIP_BACKOFF", default=0.25)
 CONTACTSHIP_RETRY_AFTER_CAP = env.float("CONTACTSHIP_RETRY_AFTER_CAP", default=5.0)
 CONTACTSHIP_POOL_SIZE = env.int("CONTACTSHIP_POOL_SIZE", default=16)

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,7 +11,13 @@ import requests
 import responses
 
 from contacts.demo.data import matches
-from contacts.upstream.client import contactship_client, environment
+from contacts.upstream.client import (
+    ClientConfig,
+    Failure,
+    RetryPolicy,
+    contactship_client,
+    environment,
+)
 from contacts.upstream.errors import (
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -244,3 +251,41 @@ def test_the_ca_bundle_of_the_environment_is_used(monkeypatch):
         assert environment(FAKE_URL)["verify"] == "/etc/ssl/certs/example-bundle.pem"
     finally:
         environment.cache_clear()
+
+
+# --- the retry policy -------------------------------------------------------------------------
+
+
+def failure(status: int | None = None, *, transient: bool = False, retry_after=None) -> Failure:
+    error = UpstreamUnavailable("x", retry_after=retry_after)
+    return Failure(str(status), error, status=status, transient=transient)
+
+
+def test_a_scans_policy_retries_500_and_a_page_views_does_not(settings):
+    deadline = time.monotonic() + 60
+    pages = RetryPolicy.for_pages(ClientConfig.from_settings())
+    scans = RetryPolicy.for_scans(ClientConfig.from_settings())
+    assert pages.wait(1, failure(500), deadline) is None
+    assert scans.wait(1, failure(500), deadline) is not None
+    for status in (429, 502, 503, 504):
+        assert pages.wait(1, failure(status), deadline) is not None
+        assert scans.wait(1, failure(status), deadline) is not None
+    for status in (400, 401, 404, 501):
+        assert scans.wait(1, failure(status), deadline) is None
+    assert scans.wait(1, failure(transient=True), deadline) is not None
+    assert scans.wait(1, failure(), deadline) is None  # a read timeout, a body too large
+
+
+def test_the_backoff_doubles_with_jitter_and_stops_at_the_attempts_and_the_deadline():
+    policy = RetryPolicy(frozenset({500}), retries=3, backoff=0.1, retry_after_cap=1)
+    far = time.monotonic() + 60
+    waits = [[policy.wait(n, failure(500), far) for _ in range(200)] for n in (1, 2, 3)]
+    for n, seen in enumerate(waits, 1):
+        assert all(0 <= w <= 0.1 * 2 ** (n - 1) for w in seen)
+        assert len(set(seen)) > 100  # jittered, so retries of many callers spread out
+    assert max(waits[2]) > 0.2  # the third waits up to 0.4
+    assert policy.wait(4, failure(500), far) is None
+    # A wait that would end past the deadline is not started.
+    assert policy.wait(1, failure(500, retry_after=0.5), time.monotonic() + 0.3) is None
+    assert policy.wait(1, failure(500, retry_after=0.5), far) >= 0.5
+    assert policy.wait(1, failure(500, retry_after=2), far) is None  # beyond the cap

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.models import AuditEvent
+from contacts.upstream.errors import CircuitOpen
 from contacts.upstream.identifiers import identifier_parse
 from contacts.upstream.lookup import contact_lookup
 from contacts.upstream.organisations import organisation_get
@@ -614,3 +615,67 @@ def test_a_file_dropped_before_its_first_byte_ends_the_lookups(member_client, fa
     assert fault_server.requests_seen == seen < 300
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.LOOKUP)
     assert event.outcome == AuditEvent.Outcome.CANCELLED
+
+
+# --- the circuit breaker's half-open trial -----------------------------------------------------
+
+
+def open_the_circuit(member_client, faulty, settings) -> None:
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 2
+    settings.CONTACTSHIP_BREAKER_COOLDOWN = 0.3
+    settings.CONTACTSHIP_RETRIES = 0
+    faulty(Faults(status=500))
+    for _ in range(2):
+        member_client.get(reverse("contact_list", args=["org-tejo"]))
+    page = member_client.get(reverse("contact_list", args=["org-tejo"]))
+    assert b"giving it a short rest" in page.content
+
+
+def lookup_rows(values: list[str]) -> list:
+    identifiers = [identifier_parse(value) for value in values]
+    with contact_lookup(
+        organisation=organisation_get("org-tejo"), identifiers=identifiers
+    ) as lookups:
+        return list(lookups)
+
+
+def test_after_the_cooldown_a_lookup_makes_the_trial_call_and_closes_the_circuit(
+    member_client, faulty, fault_server, settings
+):
+    open_the_circuit(member_client, faulty, settings)
+    faulty(Faults())  # Contactship is well again
+    time.sleep(0.35)  # the cool-down is over: the circuit is half-open
+    people = complete(count=3)
+    rows = lookup_rows([p["email"] for p in people])
+    assert [(r.status, r.contact.id) for r in rows] == [("found", p["id"]) for p in people]
+    assert fault_server.requests_seen == 3  # the trial, then the others once it succeeded
+    # The trial closed the circuit: a search goes through at once, not after the trial's claim
+    # runs out.
+    assert member_client.get(reverse("contact_list", args=["org-tejo"])).status_code == 200
+
+
+def test_a_failed_trial_of_a_lookup_is_one_call_and_the_circuit_opens_again(
+    member_client, faulty, fault_server, settings
+):
+    open_the_circuit(member_client, faulty, settings)
+    fault_server.faults = Faults(status=500)  # still failing; counting from here
+    time.sleep(0.35)
+    rows = lookup_rows([p["email"] for p in complete(count=3)])
+    assert [(r.status, r.error) for r in rows] == [
+        ("failed", "UpstreamUnavailable"),  # the trial: made, failed, not tried again
+        ("failed", "CircuitOpen"),
+        ("failed", "CircuitOpen"),
+    ]
+    assert fault_server.requests_seen == 1
+    page = member_client.get(reverse("contact_list", args=["org-tejo"]))
+    assert b"giving it a short rest" in page.content
+
+
+def test_a_lookup_while_the_circuit_is_open_is_refused_before_any_call(
+    member_client, faulty, fault_server, settings
+):
+    open_the_circuit(member_client, faulty, settings)
+    fault_server.faults = Faults()
+    with pytest.raises(CircuitOpen):
+        lookup_rows([p["email"] for p in complete(count=2)])
+    assert fault_server.requests_seen == 0

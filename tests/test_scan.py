@@ -9,7 +9,12 @@ from django.urls import reverse
 
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
-from contacts.upstream.errors import ExportTooLarge, PagingIgnored, UpstreamUnavailable
+from contacts.upstream.errors import (
+    ExportTooLarge,
+    PagingIgnored,
+    UpstreamBadRequest,
+    UpstreamUnavailable,
+)
 from contacts.upstream.organisations import organisation_get
 from contacts.upstream.scan import THREAD_NAME, contact_scan
 from contacts.upstream.types import ContactQuery
@@ -186,3 +191,68 @@ def test_a_running_scan_leaves_page_views_their_reserved_calls(member_client, fa
     assert page.status_code == 200
     assert waited < 2.0  # it did not queue behind the export's calls
     assert server.peak_in_flight <= 3
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+
+def page_views_refused(member_client, org_id: str = "org-harbor") -> bool:
+    response = member_client.get(reverse("contact_list", args=[org_id]))
+    return b"giving it a short rest" in response.content
+
+
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_failing_page_is_tried_again_then_fails(faulty, settings, status):
+    settings.CONTACTSHIP_RETRIES = 0  # a page view's retries; a scan's page has its own
+    settings.CONTACTSHIP_SCAN_RETRIES = 3
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 0
+    server = faulty(Faults(status=status))
+    with pytest.raises(UpstreamUnavailable):
+        list(scan("org-harbor"))
+    assert server.requests_seen == 4
+
+
+def test_a_page_refused_as_a_bad_request_is_not_tried_again(faulty, settings):
+    settings.CONTACTSHIP_SCAN_RETRIES = 3
+    server = faulty(Faults(status=400))
+    with pytest.raises(UpstreamBadRequest):
+        list(scan("org-harbor"))
+    assert server.requests_seen == 1
+
+
+def test_retries_stop_at_the_deadline(faulty, settings):
+    settings.CONTACTSHIP_SCAN_RETRIES = 50
+    settings.CONTACTSHIP_BACKOFF = 0.05
+    settings.CONTACTSHIP_DEADLINE = 0.6
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 0
+    server = faulty(Faults(status=500))
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable):
+        list(scan("org-harbor"))
+    assert time.monotonic() - started < 0.9
+    assert 2 <= server.requests_seen < 12  # backoff doubling: 0.05, 0.1, 0.2... at most
+
+
+def test_each_failed_attempt_counts_for_the_breaker(member_client, faulty, settings):
+    settings.CONTACTSHIP_SCAN_RETRIES = 4
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 6
+    faulty(Faults(status=500))
+    with pytest.raises(UpstreamUnavailable):
+        list(scan("org-harbor"))  # five failed attempts: one short of opening the circuit
+    assert not page_views_refused(member_client)  # its own call: the sixth failure
+    assert page_views_refused(member_client)
+
+
+def test_a_scan_that_takes_the_half_open_trial_makes_one_call(member_client, faulty, settings):
+    settings.CONTACTSHIP_SCAN_RETRIES = 4
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 1
+    settings.CONTACTSHIP_BREAKER_COOLDOWN = 0.3
+    server = faulty(Faults(status=500))
+    assert not page_views_refused(member_client)  # fails and opens the circuit
+    assert page_views_refused(member_client)
+    time.sleep(0.35)
+    server.faults = Faults(status=500)  # counting from here
+    with pytest.raises(UpstreamUnavailable):
+        list(scan("org-harbor"))
+    assert server.requests_seen == 1  # the trial is one call, not one call and its retries
+    assert page_views_refused(member_client)

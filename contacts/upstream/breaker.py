@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "contactship:breaker:v1"
 
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
 
 class CircuitBreaker:
     def __init__(self, *, threshold: int, cooldown: float, trial_timeout: float) -> None:
@@ -28,7 +30,8 @@ class CircuitBreaker:
         return f"{base}:failures", f"{base}:opened", f"{base}:trial"
 
     def allow(self, org_id: str) -> bool:
-        """May a call for this organisation go out now?"""
+        """May a call for this organisation go out now? In the half-open state this claims the
+        one trial call: only a caller about to make the call may ask (see `state`)."""
         if self.threshold <= 0:
             return True
         _, opened_key, trial_key = self._keys(org_id)
@@ -43,6 +46,34 @@ class CircuitBreaker:
         except Exception:
             log.warning("breaker state unreadable, letting the call through", exc_info=True)
             return True
+
+    def state(self, org_id: str) -> str:
+        """CLOSED, OPEN or HALF_OPEN (the trial is free), without claiming anything: for a caller
+        that will make its calls later, or not at all."""
+        if self.threshold <= 0:
+            return CLOSED
+        _, opened_key, trial_key = self._keys(org_id)
+        try:
+            opened = cache.get(opened_key)
+            if opened is None:
+                return CLOSED
+            if time.time() - opened < self.cooldown or cache.get(trial_key) is not None:
+                return OPEN
+            return HALF_OPEN
+        except Exception:
+            log.warning("breaker state unreadable, letting the call through", exc_info=True)
+            return CLOSED
+
+    def is_open(self, org_id: str) -> bool:
+        """Whether the circuit is open or half-open. A failed call is not tried again then: a
+        trial is one call, and while open the others fail fast."""
+        if self.threshold <= 0:
+            return False
+        try:
+            return cache.get(self._keys(org_id)[1]) is not None
+        except Exception:
+            log.warning("breaker state unreadable, letting the call through", exc_info=True)
+            return False
 
     def record_success(self, org_id: str) -> None:
         keys = self._keys(org_id)
@@ -60,8 +91,7 @@ class CircuitBreaker:
         # Long enough to outlive a cool-down, short enough that old failures do not linger.
         ttl = max(self.cooldown * 10, 600)
         try:
-            cache.add(failures_key, 0, timeout=ttl)
-            failures = cache.incr(failures_key)
+            failures = self._count_failure(failures_key, ttl)
             was_open = cache.get(opened_key) is not None
             if failures >= self.threshold or was_open:
                 cache.set(opened_key, time.time(), timeout=ttl)
@@ -71,3 +101,16 @@ class CircuitBreaker:
                 )
         except Exception:
             log.warning("breaker state not written", exc_info=True)
+
+    @staticmethod
+    def _count_failure(key: str, ttl: float) -> int:
+        """The count after adding one failure. A success on another thread or replica may delete
+        the count at any moment (an `add` then `incr` lost the failure to it, with a traceback):
+        `incr` fails only when the count is gone, and then the failure starts a new one."""
+        for _ in range(3):
+            try:
+                return cache.incr(key)
+            except ValueError:
+                if cache.add(key, 1, timeout=ttl):
+                    return 1
+        return 1  # created and deleted again under us three times: this failure is the first

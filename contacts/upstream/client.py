@@ -30,12 +30,13 @@ from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
 
 from .adaptive import Answer
-from .breaker import CircuitBreaker
+from .breaker import HALF_OPEN, OPEN, CircuitBreaker
 from .errors import (
     BodyTooLarge,
     CallsBusy,
     Cancelled,
     CircuitOpen,
+    DashboardError,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamBadResponse,
@@ -54,7 +55,12 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "contacts-dashboard/1.0"
 CACHE_PREFIX = "contactship:v2"  # v2: the cache holds the API's bytes, not parsed contacts
+# Answers a page view asks again: the upstream was briefly unable to answer. A 500 is not among
+# them: it says the upstream failed this very request, and a person is waiting for the page.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Scans and bulk lookups make hundreds of calls: one 500 among them is noise to ride out, or a
+# result of 600 pages fails whenever a twentieth of the answers are errors.
+SCAN_RETRY_STATUSES = RETRY_STATUSES | {500}
 # Answers that ask for fewer calls in flight (see `adaptive`); timeouts too.
 OVERLOAD_STATUSES = frozenset({429, 503, 504})
 # Failures that say the upstream is unwell; a 400, 401 or 404 says it is alive.
@@ -73,6 +79,7 @@ class ClientConfig:
     read_timeout: float
     deadline: float
     retries: int
+    scan_retries: int
     backoff: float
     retry_after_cap: float
     page_size: int
@@ -100,6 +107,7 @@ class ClientConfig:
             read_timeout=settings.CONTACTSHIP_READ_TIMEOUT,
             deadline=settings.CONTACTSHIP_DEADLINE,
             retries=settings.CONTACTSHIP_RETRIES,
+            scan_retries=settings.CONTACTSHIP_SCAN_RETRIES,
             backoff=settings.CONTACTSHIP_BACKOFF,
             retry_after_cap=settings.CONTACTSHIP_RETRY_AFTER_CAP,
             page_size=settings.CONTACTSHIP_PAGE_SIZE,
@@ -116,6 +124,71 @@ class ClientConfig:
             max_body_bytes=settings.CONTACTSHIP_MAX_BODY_BYTES,
             cache_max_bytes=settings.CONTACTSHIP_CACHE_MAX_BYTES,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One attempt that failed: what it ends in if not tried again, and what the retry policy
+    and the adaptive limit need to know of it."""
+
+    outcome: str  # for the log line: the status, or what went wrong
+    error: DashboardError
+    cause: Exception | None = None
+    status: int | None = None  # the answer's status, if one came
+    transient: bool = False  # no answer, but trying again may get one (refused, reset...)
+    answer: Answer | None = Answer.ERROR  # for `adaptive`; None: the upstream was not asked
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Which failed attempts are tried again, how often and after how long. Every retry stays
+    within the call's deadline; only GETs are made, so trying again is always safe."""
+
+    statuses: frozenset[int]  # answers tried again, besides transient failures
+    retries: int  # attempts after the first
+    backoff: float  # the n-th retry waits up to backoff * 2**(n-1), at random
+    retry_after_cap: float  # a longer Retry-After ends the call at once
+
+    @classmethod
+    def for_pages(cls, config: ClientConfig) -> "RetryPolicy":
+        """A page view's: a person waits, so only answers that say "briefly unable"."""
+        return cls(RETRY_STATUSES, config.retries, config.backoff, config.retry_after_cap)
+
+    @classmethod
+    def for_scans(cls, config: ClientConfig) -> "RetryPolicy":
+        """A scan's page or a bulk lookup's value: 500s too, and more attempts."""
+        retries = max(config.retries, config.scan_retries)
+        return cls(SCAN_RETRY_STATUSES, retries, config.backoff, config.retry_after_cap)
+
+    def wait(self, attempt: int, failure: Failure, deadline: float) -> float | None:
+        """Seconds to wait before trying again after failed attempt number `attempt` (from 1),
+        or None to give up."""
+        worth = failure.status in self.statuses if failure.status else failure.transient
+        if not worth or attempt > self.retries:
+            return None
+        # Exponential with full jitter, so callers failing together do not retry together.
+        wait = random.uniform(0, self.backoff * 2 ** (attempt - 1))  # noqa: S311
+        retry_after = failure.error.retry_after
+        if retry_after is not None:
+            if retry_after > self.retry_after_cap:
+                return None
+            wait = max(wait, retry_after)
+        if time.monotonic() + wait >= deadline:
+            return None
+        return wait
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What every attempt of one logical call shares."""
+
+    organisation: Organisation
+    path: str
+    params: dict[str, Any]
+    deadline: float
+    cache_state: str
+    reserve: int
+    observe: Callable[[Answer, float, float | None], None] | None
 
 
 _session: requests.Session | None = None
@@ -280,13 +353,16 @@ class ContactshipClient:
         offset: int,
         observe: Callable[[Answer, float, float | None], None] | None = None,
         stop: threading.Event | None = None,
+        on_retry: Callable[[DashboardError], None] | None = None,
     ) -> bytes:
         """The API's bytes of one page of a scan (see `scan`), fresh, with its own deadline.
 
-        Neither cached nor counted by the breaker: the scan tells the breaker about the pages it
-        uses, in order, and not about speculative ones past the end. The call leaves
-        `reserved_calls` of the organisation's slots to page views. `observe` hears each
-        attempt's outcome; `stop` set ends the call before its next attempt (`Cancelled`).
+        Tried again as a scan's pages are (`RetryPolicy.for_scans`: a 500 too). Neither cached
+        nor counted by the breaker: the scan tells the breaker about the pages it uses, in
+        order, each failed attempt (`on_retry` hears those tried again) and the outcome, and not
+        about speculative ones past the end. The call leaves `reserved_calls` of the
+        organisation's slots to page views. `observe` hears each attempt's outcome; `stop` set
+        ends the call before its next attempt (`Cancelled`).
         """
         self._require_key(organisation)
         deadline = time.monotonic() + self.config.deadline
@@ -296,9 +372,11 @@ class ContactshipClient:
             self._list_params(query, offset),
             deadline,
             "off",
+            policy=RetryPolicy.for_scans(self.config),
             reserve=self.config.reserved_calls,
             observe=observe,
             stop=stop,
+            on_retry=on_retry,
         )
 
     def contact_find(self, *, organisation: Organisation, identifier: Identifier) -> Contact:
@@ -331,10 +409,12 @@ class ContactshipClient:
         identifier: Identifier,
         observe: Callable[[Answer, float, float | None], None] | None = None,
         stop: threading.Event | None = None,
+        on_retry: Callable[[DashboardError], None] | None = None,
     ) -> bytes:
         """The API's bytes for one identifier of a bulk lookup (see `lookup`), fresh, with its
-        own deadline; `UpstreamNotFound` if no contact has it. Like a scan's page: uncached,
-        not counted by the breaker (the lookup tells it), leaving `reserved_calls` of the
+        own deadline; `UpstreamNotFound` if no contact has it. Like a scan's page: tried again
+        as a scan's are, uncached, not counted by the breaker (the lookup tells it, `on_retry`
+        hearing the failed attempts tried again), leaving `reserved_calls` of the
         organisation's slots to page views."""
         self._require_key(organisation)
         deadline = time.monotonic() + self.config.deadline
@@ -344,9 +424,11 @@ class ContactshipClient:
             {"identifierType": identifier.kind},
             deadline,
             "off",
+            policy=RetryPolicy.for_scans(self.config),
             reserve=self.config.reserved_calls,
             observe=observe,
             stop=stop,
+            on_retry=on_retry,
         )
 
     @staticmethod
@@ -365,6 +447,17 @@ class ContactshipClient:
         if not self.breaker.allow(organisation.id):
             self._log(organisation, path, params or {}, "circuit-open", 0.0, 0, "skip")
             raise CircuitOpen("circuit open")
+
+    def breaker_ahead(self, organisation: Organisation) -> bool:
+        """For a caller whose calls go out later, each asking `breaker.allow` as it goes (a bulk
+        lookup): raise `CircuitOpen` if calls for `organisation` are failing fast now, without
+        claiming the half-open trial, which only a call going out may take. True when
+        half-open: the first call should then go alone, and the others wait for its outcome."""
+        state = self.breaker.state(organisation.id)
+        if state == OPEN:
+            self._log(organisation, "/contacts", {}, "circuit-open", 0.0, 0, "skip")
+            raise CircuitOpen("circuit open")
+        return state == HALF_OPEN
 
     def breaker_record(
         self,
@@ -471,109 +564,127 @@ class ContactshipClient:
         deadline: float,
         cache_state: str,
         *,
+        policy: RetryPolicy | None = None,
         reserve: int = 0,
         observe: Callable[[Answer, float, float | None], None] | None = None,
         stop: threading.Event | None = None,
+        on_retry: Callable[[DashboardError], None] | None = None,
     ) -> bytes:
+        """The body of a 2xx for `path`, attempting as `policy` allows (a page view's by
+        default). `on_retry` hears each failed attempt that is tried again; the last one is
+        raised. A failed attempt is not tried again once the organisation's circuit is open."""
+        policy = policy or RetryPolicy.for_pages(self.config)
+        call = _Call(organisation, path, params, deadline, cache_state, reserve, observe)
         request = self._prepared(organisation, path, params)
         attempt = 0
         while True:
             attempt += 1
             if stop is not None and stop.is_set():
                 raise Cancelled("the scan was closed")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise UpstreamTimeout("deadline passed before the call")
-            timeout = (
-                min(self.config.connect_timeout, remaining),
-                min(self.config.read_timeout, remaining),
-            )
-            started = sent = time.monotonic()
-            error: UpstreamError
-            cause: Exception | None = None
-            retry = False
-            answer = Answer.ERROR
-            try:
-                with call_slot(
-                    organisation.id,
-                    limit=self.config.max_concurrent_calls,
-                    deadline=deadline,
-                    hold=self.config.deadline + 5,
-                    reserve=reserve,
-                ):
-                    sent = time.monotonic()  # the wait for a slot is not the upstream's latency
-                    with self.session.send(
-                        request,
-                        timeout=timeout,
-                        # A redirect could carry the key header to another host.
-                        allow_redirects=False,
-                        stream=True,
-                        **environment(self.config.base_url),
-                    ) as response:
-                        content = self._read_body(response, deadline)
-            except NoSlot as exc:
-                self._log(organisation, path, params, "no-slot", started, attempt, cache_state)
-                raise CallsBusy("every call slot of the organisation stayed busy") from exc
-            except BodyTooLarge as exc:
-                outcome, cause = "too-large", exc
-                error = UpstreamBadResponse(
-                    f"answer larger than {self.config.max_body_bytes} bytes "
-                    "(CONTACTSHIP_MAX_BODY_BYTES)"
-                )
-                log.error(
-                    "upstream answer too large org=%s path=%s: more than %d bytes",
-                    organisation.id,
-                    path,
-                    self.config.max_body_bytes,
-                )
-            except requests.ConnectTimeout as exc:
-                outcome, error, retry = "connect-timeout", UpstreamTimeout("connect timeout"), True
-                cause = exc
-                answer = Answer.OVERLOAD
-            except requests.Timeout as exc:
-                # A read timeout is not retried: another wait as long would outrun the deadline.
-                outcome, error, cause = "read-timeout", UpstreamTimeout("read timeout"), exc
-                answer = Answer.OVERLOAD
-            except requests.ConnectionError as exc:
-                outcome, error, retry = (
-                    "connection-error",
-                    UpstreamUnavailable("connection failed"),
-                    True,
-                )
-                cause = exc
-            except requests.RequestException as exc:
-                outcome, error = "request-error", UpstreamUnavailable(type(exc).__name__)
-                cause = exc
-            else:
-                outcome = str(response.status_code)
-                if 200 <= response.status_code < 300:
-                    self._log(organisation, path, params, outcome, started, attempt, cache_state)
-                    if observe is not None:
-                        observe(Answer.OK, time.monotonic() - sent, None)
-                    return content
-                error, retry = self._error_for(organisation, path, response, content)
-                if response.status_code in OVERLOAD_STATUSES:
-                    answer = Answer.OVERLOAD
-                elif isinstance(error, UpstreamNotFound):
-                    # "No such contact" is a lookup's everyday answer, as clean as a 200.
-                    answer = Answer.OK
-
-            self._log(organisation, path, params, outcome, started, attempt, cache_state)
-            if observe is not None:
-                observe(answer, time.monotonic() - sent, error.retry_after)
-            if not retry or attempt > self.config.retries:
-                raise error from cause
-            wait = self._backoff(attempt)
-            if error.retry_after is not None:
-                if error.retry_after > self.config.retry_after_cap:
-                    raise error from cause
-                wait = max(wait, error.retry_after)
-            if time.monotonic() + wait >= deadline:
-                raise error from cause
+            result = self._attempt(call, request, attempt)
+            if not isinstance(result, Failure):
+                return result
+            wait = policy.wait(attempt, result, deadline)
+            if wait is None or self.breaker.is_open(organisation.id):
+                raise result.error from result.cause
+            if on_retry is not None:
+                on_retry(result.error)
             if stop is not None:
                 stop.wait(wait)  # a closed scan does not wait out its backoff
             else:
                 time.sleep(wait)
+
+    def _attempt(
+        self, call: _Call, request: requests.PreparedRequest, attempt: int
+    ) -> bytes | Failure:
+        """One attempt: the body of a 2xx, or how it failed. Logged, and told to `observe`."""
+        remaining = call.deadline - time.monotonic()
+        if remaining <= 0:
+            raise UpstreamTimeout("deadline passed before the call")
+        timeout = (
+            min(self.config.connect_timeout, remaining),
+            min(self.config.read_timeout, remaining),
+        )
+        started = sent = time.monotonic()
+        result: bytes | Failure
+        try:
+            with call_slot(
+                call.organisation.id,
+                limit=self.config.max_concurrent_calls,
+                deadline=call.deadline,
+                hold=self.config.deadline + 5,
+                reserve=call.reserve,
+            ):
+                sent = time.monotonic()  # the wait for a slot is not the upstream's latency
+                with self.session.send(
+                    request,
+                    timeout=timeout,
+                    # A redirect could carry the key header to another host.
+                    allow_redirects=False,
+                    stream=True,
+                    **environment(self.config.base_url),
+                ) as response:
+                    content = self._read_body(response, call.deadline)
+        except (NoSlot, BodyTooLarge, requests.RequestException) as exc:
+            result = self._transport_failure(call, exc)
+        else:
+            status = response.status_code
+            result = (
+                content if 200 <= status < 300 else self._answer_failure(call, response, content)
+            )
+        outcome = result.outcome if isinstance(result, Failure) else str(status)
+        self._log(
+            call.organisation, call.path, call.params, outcome, started, attempt, call.cache_state
+        )
+        if isinstance(result, Failure):
+            if result.answer is not None and call.observe is not None:
+                call.observe(result.answer, time.monotonic() - sent, result.error.retry_after)
+        elif call.observe is not None:
+            call.observe(Answer.OK, time.monotonic() - sent, None)
+        return result
+
+    def _transport_failure(self, call: _Call, exc: Exception) -> Failure:
+        """An attempt that got no usable answer: no call slot, a body too large, a timeout, a
+        refused or broken connection."""
+        if isinstance(exc, NoSlot):
+            # The upstream was not asked: nothing to tell the adaptive limit, nothing to retry.
+            busy = CallsBusy("every call slot of the organisation stayed busy")
+            return Failure("no-slot", busy, exc, answer=None)
+        if isinstance(exc, BodyTooLarge):
+            log.error(
+                "upstream answer too large org=%s path=%s: more than %d bytes",
+                call.organisation.id,
+                call.path,
+                self.config.max_body_bytes,
+            )
+            error = UpstreamBadResponse(
+                f"answer larger than {self.config.max_body_bytes} bytes "
+                "(CONTACTSHIP_MAX_BODY_BYTES)"
+            )
+            return Failure("too-large", error, exc)
+        if isinstance(exc, requests.ConnectTimeout):
+            timeout = UpstreamTimeout("connect timeout")
+            return Failure("connect-timeout", timeout, exc, transient=True, answer=Answer.OVERLOAD)
+        if isinstance(exc, requests.Timeout):
+            # A read timeout is not retried: another wait as long would outrun the deadline.
+            timeout = UpstreamTimeout("read timeout")
+            return Failure("read-timeout", timeout, exc, answer=Answer.OVERLOAD)
+        if isinstance(exc, requests.ConnectionError):
+            unavailable = UpstreamUnavailable("connection failed")
+            return Failure("connection-error", unavailable, exc, transient=True)
+        return Failure("request-error", UpstreamUnavailable(type(exc).__name__), exc)
+
+    def _answer_failure(self, call: _Call, response: requests.Response, content: bytes) -> Failure:
+        status = response.status_code
+        error = self._error_for(call.organisation, call.path, response, content)
+        if status in OVERLOAD_STATUSES:
+            answer = Answer.OVERLOAD
+        elif isinstance(error, UpstreamNotFound):
+            # "No such contact" is a lookup's everyday answer, as clean as a 200.
+            answer = Answer.OK
+        else:
+            answer = Answer.ERROR
+        return Failure(str(status), error, status=status, answer=answer)
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         """The whole body, read as it arrives, within the deadline and the size cap.
@@ -614,16 +725,12 @@ class ContactshipClient:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise requests.ConnectionError(type(exc).__name__) from exc
 
-    def _backoff(self, attempt: int) -> float:
-        # Exponential with full jitter, so replicas retrying together do not stampede.
-        return random.uniform(0, self.config.backoff * 2 ** (attempt - 1))  # noqa: S311
-
     def _error_for(
         self, organisation: Organisation, path: str, response: requests.Response, content: bytes
-    ) -> tuple[UpstreamError, bool]:
+    ) -> UpstreamError:
         status = response.status_code
         if status == 400:
-            return UpstreamBadRequest(_complaint(content, organisation.api_key)), False
+            return UpstreamBadRequest(_complaint(content, organisation.api_key))
         if status in (401, 403):
             log.error(
                 "Contactship rejected the API key org=%s status=%d: an administrator must update "
@@ -631,22 +738,19 @@ class ContactshipClient:
                 organisation.id,
                 status,
             )
-            return UpstreamAuthError(f"key rejected ({status})"), False
+            return UpstreamAuthError(f"key rejected ({status})")
         if status == 404:
             if path == "/contacts":
                 # The list itself cannot be "not found": the base URL is wrong.
                 log.error("contact list answered 404: check CONTACTSHIP_API_URL")
-                return UpstreamBadResponse("the contact list answered 404"), False
-            return UpstreamNotFound("not found"), False
+                return UpstreamBadResponse("the contact list answered 404")
+            return UpstreamNotFound("not found")
         if status == 429:
-            return UpstreamRateLimited(
-                "rate limited", retry_after=_retry_after_seconds(response)
-            ), True
+            return UpstreamRateLimited("rate limited", retry_after=_retry_after_seconds(response))
         if status >= 500:
             retry_after = _retry_after_seconds(response) if status == 503 else None
-            error = UpstreamUnavailable(f"upstream status {status}", retry_after=retry_after)
-            return error, status in RETRY_STATUSES
-        return UpstreamBadResponse(f"unexpected status {status}"), False
+            return UpstreamUnavailable(f"upstream status {status}", retry_after=retry_after)
+        return UpstreamBadResponse(f"unexpected status {status}")
 
     @staticmethod
     def _log(

@@ -10,7 +10,8 @@ The rows come back in the input's order, one per input value, each with a status
 - `invalid`: not an email, a phone number or an id (no call made);
 - `duplicate`: the same value (after normalisation) as an earlier line, with that line's result
   (no second call);
-- `failed`: the API failed for this value after the client's retries (or the breaker is open).
+- `failed`: the API failed for this value after the client's retries (a 500 is retried too), or
+  the breaker is open. Each failed attempt counts for the breaker.
 
 A rejected key fails the whole lookup (`UpstreamAuthError`): every value would fail alike and only
 an administrator can fix it.
@@ -70,13 +71,22 @@ def _fetcher(
     """The engine's call for task N: (status, contact, error name). Holds no reference to the
     `Lookups`, so that dropping one closes it (see `scan.Scan`)."""
 
+    def retried(error: Exception) -> None:
+        client.breaker_record(organisation, error)
+
     def fetch(number: int, observe: Callable, stop: threading.Event) -> tuple:
         identifier = tasks[number]
+        # Asked here, as the call goes out: in the half-open state this takes the one trial,
+        # and the call that took it is the one made.
         if not client.breaker.allow(organisation.id):
             return FAILED, None, "CircuitOpen"
         try:
             body = client.lookup_body(
-                organisation=organisation, identifier=identifier, observe=observe, stop=stop
+                organisation=organisation,
+                identifier=identifier,
+                observe=observe,
+                stop=stop,
+                on_retry=retried,
             )
             contact = contact_from_json(decode_json(body))
         except UpstreamNotFound:
@@ -161,8 +171,10 @@ class Lookups:
         kept: dict[tuple[str, str], LookupRow] = {}  # results of values repeated further down
         next_task = 0
         try:
-            if first:
-                engine.client.breaker_check(self.organisation)
+            # Only a look: a claim here took the half-open trial without a call, and every value
+            # then failed as "circuit open" until the claim ran out.
+            if first and engine.client.breaker_ahead(self.organisation):
+                engine.first_alone = True  # the trial's outcome decides for the others
             for line, identifier in enumerate(identifiers, 1):
                 if not identifier.valid:
                     row = LookupRow(line, identifier, INVALID, result=INVALID)

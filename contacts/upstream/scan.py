@@ -12,8 +12,11 @@ meant to. A scan owns:
   worker threads ask for the following pages while the consumer works on one, as many at once as
   `AdaptiveLimit` allows. Each call takes a slot of the organisation's call limit and leaves
   CONTACTSHIP_RESERVED_CALLS of them to page views.
+- retries: a page's call is tried again on noise (a 500, 502, 503, 504, 429, a refused
+  connection; see `client.RetryPolicy.for_scans`) with backoff, within its deadline.
 - the circuit breaker: it is consulted before the first page, and told the outcome of each page
-  the scan uses, in order. A speculative page past the end, answered or failed, is not counted.
+  the scan uses, in order: each of its failed attempts, then how it ended. A speculative page
+  past the end, answered or failed, is not counted.
 - cancellation: `close()` (also when the consumer stops the iteration, or leaves a `with` block)
   drops the pages not yet asked for, and the threads end: idle ones at once, busy ones after the
   call they are making (CLOSE_GRACE is how long `close` waits for them; they start nothing more).
@@ -153,6 +156,8 @@ class Engine:
         self._stopped = threading.Event()
         self._todo: deque[int] = deque()  # pages to ask for, for the workers
         self._results: dict[int, tuple[object, Exception | None]] = {}
+        # Failed attempts of each page that were tried again, told to the breaker with the page.
+        self._retried: dict[int, list[Exception]] = {}
         self._asked = 0  # pages handed to the workers so far: 0 .. _asked - 1
         self._outstanding = 0  # of those, the ones without a result yet
         self._idle = 0  # workers waiting for a page
@@ -229,6 +234,9 @@ class Engine:
                 self._changed.wait(timeout=pause or None)
                 self._ask_locked(number)
             body, error = self._results.pop(number)
+            retried = self._retried.pop(number, [])
+        for failed in retried:
+            self.client.breaker_record(self.organisation, failed)
         if error is not None:
             self.client.breaker_record(self.organisation, error)
             raise error
@@ -292,12 +300,17 @@ class Engine:
                 self._changed.notify_all()
 
     def _page(self, number: int, observe: Callable, stop: threading.Event) -> bytes:
+        def retried(error: Exception) -> None:
+            with self._changed:
+                self._retried.setdefault(number, []).append(error)
+
         return self.client.scan_page(
             organisation=self.organisation,
             query=self.query,
             offset=self.start + number * self.page_size,
             observe=observe,
             stop=stop,
+            on_retry=retried,
         )
 
     def stop(self) -> None:
@@ -307,6 +320,7 @@ class Engine:
         with self._changed:
             self._todo.clear()
             self._results.clear()
+            self._retried.clear()
             self._changed.notify_all()
         deadline = time.monotonic() + CLOSE_GRACE
         for thread in self.threads:

@@ -1,4 +1,9 @@
-"""The bulk lookup's form: a pasted list, or a CSV/XLSX file and the column to read."""
+"""The bulk lookup's form: a pasted list, or a CSV/XLSX file and the column to read.
+
+`is_valid()` makes only the cheap checks (one input, not empty, the upload within its size);
+reading the values, a file's parse above all, is `read_input()`, which the views call once the
+person's place is taken, so that a costly file waits its turn like a running lookup.
+"""
 
 from django import forms
 from django.conf import settings
@@ -7,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from .exports.lookup_input import (
     LookupInput,
     LookupInputError,
+    too_large,
     values_from_file,
     values_from_text,
 )
@@ -31,9 +37,16 @@ class LookupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. email")}),
     )
 
-    def __init__(self, *args, default_region: str = "", **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        default_region: str = "",
+        upload_refusal: LookupInputError | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.default_region = default_region
+        self.upload_refusal = upload_refusal  # the upload handler's, when the file was too big
         self.status = 400  # of the page that shows this form's errors
         self.input: LookupInput | None = None
 
@@ -43,25 +56,50 @@ class LookupForm(forms.Form):
             return cleaned
         text = cleaned.get("identifiers") or ""
         upload = cleaned.get("file")
-        limit = settings.DASHBOARD_LOOKUP_MAX
+        max_bytes = _max_bytes()
         try:
+            if self.upload_refusal is not None:
+                raise self.upload_refusal
             if upload and text.strip():
                 raise LookupInputError(
                     str(_("Paste a list or choose a file, not both: clear one of them."))
                 )
+            if upload and upload.size > max_bytes:
+                raise too_large(upload.name, max_bytes, upload.size)
+            if not upload and not text.strip():
+                values_from_text(text, limit=settings.DASHBOARD_LOOKUP_MAX)  # says it is empty
+        except LookupInputError as exc:
+            self.status = exc.status
+            raise forms.ValidationError(exc.message, code="input") from exc
+        return cleaned
+
+    def read_input(self) -> bool:
+        """Read the values of the valid form into `input`; False with the refusal among the
+        form's errors (and `status` set) when the list or the file cannot be taken."""
+        text = self.cleaned_data.get("identifiers") or ""
+        upload = self.cleaned_data.get("file")
+        limit = settings.DASHBOARD_LOOKUP_MAX
+        try:
             if upload:
                 self.input = values_from_file(
                     upload,
                     name=upload.name,
                     size=upload.size,
-                    column=cleaned.get("column") or "",
+                    column=self.cleaned_data.get("column") or "",
                     limit=limit,
-                    max_bytes=int(settings.DASHBOARD_LOOKUP_FILE_MAX_MB * 1_000_000),
+                    max_bytes=_max_bytes(),
                     default_region=self.default_region,
+                    max_seconds=settings.DASHBOARD_LOOKUP_READ_SECONDS,
+                    max_inflated=int(settings.DASHBOARD_LOOKUP_UNPACKED_MAX_MB * 1_000_000),
                 )
             else:
                 self.input = values_from_text(text, limit=limit)
         except LookupInputError as exc:
             self.status = exc.status
-            raise forms.ValidationError(exc.message, code="input") from exc
-        return cleaned
+            self.add_error(None, forms.ValidationError(exc.message, code="input"))
+            return False
+        return True
+
+
+def _max_bytes() -> int:
+    return int(settings.DASHBOARD_LOOKUP_FILE_MAX_MB * 1_000_000)

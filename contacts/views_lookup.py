@@ -27,6 +27,7 @@ from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, looku
 from .lookup_form import LookupForm
 from .models import AuditEvent
 from .tables import contact_page_url
+from .uploads import upload_refusal
 from .upstream.client import contactship_client
 from .upstream.errors import ExportsBusy, UpstreamNotFound
 from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
@@ -108,6 +109,19 @@ def _page_context(request: HttpRequest, form: LookupForm) -> dict:
     }
 
 
+def _refused_input(request: HttpRequest, form: LookupForm, ticket) -> HttpResponse | None:
+    """Read the form's list or file once the place is taken (a file's parse is the costly part,
+    and waits its turn); the form with its message, the place given back, if it is refused."""
+    try:
+        if form.read_input():
+            return None
+    except BaseException:
+        ticket.release()
+        raise
+    ticket.release()
+    return render(request, "contacts/lookup.html", _page_context(request, form), status=form.status)
+
+
 def _identifiers(form: LookupForm, region: str) -> list[Identifier]:
     values = form.input.values if form.input is not None else []
     return [identifier_parse(v, default_region=region) for v in values]
@@ -158,7 +172,12 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
     if request.method != "POST":
         form = LookupForm(default_region=organisation.default_region)
         return render(request, "contacts/lookup.html", _page_context(request, form))
-    form = LookupForm(request.POST, request.FILES, default_region=organisation.default_region)
+    form = LookupForm(
+        request.POST,
+        request.FILES,
+        default_region=organisation.default_region,
+        upload_refusal=upload_refusal(request),
+    )
     if not form.is_valid():
         return render(
             request, "contacts/lookup.html", _page_context(request, form), status=form.status
@@ -177,6 +196,8 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
         ticket = export_ticket(str(request.user.pk))
     except ExportsBusy as busy:
         return _exports_busy(request, busy)
+    if (refused := _refused_input(request, form, ticket)) is not None:
+        return refused
     try:
         first, lookups = lookup_start(
             record=record,
@@ -219,7 +240,12 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
         # The file answers the form; opened as an address (a bookmark), it leads to the form.
         return redirect("contact_lookup", org_id)
     organisation = request.organisation
-    form = LookupForm(request.POST, request.FILES, default_region=organisation.default_region)
+    form = LookupForm(
+        request.POST,
+        request.FILES,
+        default_region=organisation.default_region,
+        upload_refusal=upload_refusal(request),
+    )
     if not form.is_valid():
         return render(
             request, "contacts/lookup.html", _page_context(request, form), status=form.status
@@ -229,6 +255,8 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
         ticket = export_ticket(str(request.user.pk))
     except ExportsBusy as busy:
         return _exports_busy(request, busy)
+    if (refused := _refused_input(request, form, ticket)) is not None:
+        return refused
     record = LookupRecord(
         user=request.user,
         username=request.user.get_username(),

@@ -361,6 +361,16 @@ CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default
 # largest file it reads, in megabytes.
 DASHBOARD_LOOKUP_MAX = env.int("DASHBOARD_LOOKUP_MAX", default=5000)
 DASHBOARD_LOOKUP_FILE_MAX_MB = env.float("DASHBOARD_LOOKUP_FILE_MAX_MB", default=10.0)
+# Reading a lookup file stops (413) after DASHBOARD_LOOKUP_READ_SECONDS, and a workbook once its
+# parts unpack to more than DASHBOARD_LOOKUP_UNPACKED_MAX_MB: a small file may declare anything.
+DASHBOARD_LOOKUP_READ_SECONDS = env.float("DASHBOARD_LOOKUP_READ_SECONDS", default=5.0)
+DASHBOARD_LOOKUP_UNPACKED_MAX_MB = env.float("DASHBOARD_LOOKUP_UNPACKED_MAX_MB", default=50.0)
+# Uploads go to a temporary file, never to memory, and stop being read once over
+# DASHBOARD_LOOKUP_FILE_MAX_MB (contacts/uploads.py), under gunicorn alone as behind nginx.
+FILE_UPLOAD_HANDLERS = [
+    "contacts.uploads.BoundedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Exports at once: per user (across replicas with Redis) and per process, below the process's
 # threads (dashboard/gunicorn.py: 8) so that page views always find one. 0: no limit. A download

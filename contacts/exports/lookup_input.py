@@ -6,8 +6,17 @@ whose cells is an email, a phone number or an id), empty cells are skipped. CSV 
 UTF-8 (with or without a byte order mark), UTF-16 with a byte order mark, or Windows-1252/Latin-1
 (what Excel writes in much of Europe and Latin America), separated by commas, semicolons or tabs.
 
+A file is read within bounds whatever it declares (a hostile file must not cost a worker minutes
+of CPU or gigabytes of memory): from the temporary file the upload went to, a chunk or a line at
+a time, for at most `max_seconds`; a CSV's delimiter is chosen by counting candidates in its first
+lines (csv.Sniffer's regular expressions can take seconds, holding the interpreter lock), a line
+of at most MAX_LINE_CHARS and a row of at most MAX_COLUMNS fields; a workbook through
+`xlsx_stream` (its inflated parts within `max_inflated` bytes, see there). A value longer than
+MAX_VALUE_CHARS is refused: no email, phone number or id is that long.
+
 Every refusal is a `LookupInputError` whose message says what was wrong and what was read so far,
-for the form. Nothing here calls Contactship: a list is refused before any call.
+for the form, and the log says why in sizes and counts, never with a value of the file. Nothing
+here calls Contactship: a list is refused before any call.
 """
 
 import codecs
@@ -15,18 +24,32 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from django.utils.translation import gettext as _
 
 from contacts.upstream.identifiers import identifier_parse
 
+from . import xlsx_stream
+from .xlsx_stream import ReadBudget, ReadRefused
+
 log = logging.getLogger(__name__)
 
-SNIFF_BYTES = 64 * 1024
-DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024  # the head that tells CSV from binary
+DELIMITER_BYTES = 16 * 1024  # the first lines, where the delimiter is counted
+DELIMITER_LINES = 50
+DELIMITERS = ",;\t|"  # by preference, when two fit the lines as well
+QUOTED = re.compile(r'"[^"]*"')
+CHUNK = 64 * 1024
+MAX_LINE_CHARS = 1_000_000
+MAX_COLUMNS = xlsx_stream.MAX_COLUMNS
+MAX_VALUE_CHARS = xlsx_stream.CELL_KEEP - 1
+READ_SECONDS = 5.0
+MAX_INFLATED = 50_000_000
+MAX_NAME_SHOWN = 60  # characters of a header name in a message
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls (and .doc) format
 # A text file has few control characters besides tabs and line ends; a binary file many.
@@ -80,6 +103,22 @@ def values_from_text(text: str, *, limit: int) -> LookupInput:
     return LookupInput(values)
 
 
+def too_large(name: str, max_bytes: int, size: int | None = None) -> LookupInputError:
+    """The refusal of a file over `max_bytes` (its size if known)."""
+    if size is None:
+        message = _(
+            "The file %(name)s is larger than %(max)s MB; a lookup reads files of up to "
+            "%(max)s MB. Keep only the column to look up, or split the file."
+        )
+    else:
+        message = _(
+            "The file %(name)s is %(size)s MB; a lookup reads files of up to %(max)s MB. "
+            "Keep only the column to look up, or split the file."
+        )
+    values = {"name": name, "max": f"{max_bytes / 1e6:g}", "size": f"{(size or 0) / 1e6:.1f}"}
+    return LookupInputError(message % values, status=413)
+
+
 def values_from_file(
     upload: IO[bytes],
     *,
@@ -89,23 +128,22 @@ def values_from_file(
     limit: int,
     max_bytes: int,
     default_region: str = "",
+    max_seconds: float = READ_SECONDS,
+    max_inflated: int = MAX_INFLATED,
 ) -> LookupInput:
     """The values of one column of an uploaded CSV or XLSX file (see the module docstring)."""
     if size > max_bytes:
-        raise LookupInputError(
-            _(
-                "The file %(name)s is %(size)s MB; a lookup reads files of up to %(max)s MB. "
-                "Keep only the column to look up, or split the file."
-            )
-            % {"name": name, "size": f"{size / 1e6:.1f}", "max": f"{max_bytes / 1e6:g}"},
-            status=413,
-        )
-    data = upload.read(max_bytes + 1)
-    if not data.strip():
+        raise too_large(name, max_bytes, size)
+    stream: IO[bytes] = getattr(upload, "file", upload)  # an UploadedFile's own file
+    stream.seek(0, io.SEEK_END)
+    actual = stream.tell()
+    if actual > max_bytes:  # the size said is the sender's word
+        raise too_large(name, max_bytes, actual)
+    stream.seek(0)
+    head = stream.read(SNIFF_BYTES)
+    if not head.strip() and actual <= len(head):
         raise LookupInputError(_("The file %(name)s is empty.") % {"name": name})
-    if data.startswith(XLSX_MAGIC):
-        rows = _xlsx_rows(data, name)
-    elif data.startswith(OLE_MAGIC):
+    if head.startswith(OLE_MAGIC):
         raise LookupInputError(
             _(
                 "%(name)s is an old Excel file (.xls). Save it as an Excel workbook (.xlsx) or "
@@ -113,11 +151,74 @@ def values_from_file(
             )
             % {"name": name}
         )
+    budget = ReadBudget(seconds=max_seconds, max_bytes=max_inflated)
+    if head.startswith(XLSX_MAGIC):
+        rows: Iterator[Sequence[str]] = xlsx_stream.xlsx_rows(stream, budget)
+        kind = "XLSX"
     else:
-        rows = _csv_rows(data, name)
-    return _column_values(
-        rows, name=name, column=column.strip(), limit=limit, default_region=default_region
-    )
+        rows = _csv_rows(stream, head, name, budget)
+        kind = "CSV"
+    try:
+        return _column_values(
+            rows, name=name, column=column.strip(), limit=limit, default_region=default_region
+        )
+    except ReadRefused as refused:
+        log.info(
+            "lookup file refused: %s of %d bytes, %s: %s (%g s allowed, %d bytes inflated)",
+            kind,
+            actual,
+            refused.reason,
+            refused.detail,
+            max_seconds,
+            budget.used,
+        )
+        raise _refusal(refused, name, budget) from None
+    except LookupInputError as error:
+        log.info("lookup file refused: %s of %d bytes, status %d", kind, actual, error.status)
+        raise
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()  # a generator stopped early gives its file back now
+
+
+def _refusal(refused: ReadRefused, name: str, budget: ReadBudget) -> LookupInputError:
+    if refused.reason == xlsx_stream.TOO_SLOW:
+        return LookupInputError(
+            _(
+                "%(name)s took longer than %(seconds)s seconds to read. Keep only the column "
+                "to look up, or split the file."
+            )
+            % {"name": name, "seconds": f"{budget.seconds:g}"},
+            status=413,
+        )
+    if refused.reason == xlsx_stream.TOO_LARGE:
+        return LookupInputError(
+            _(
+                "%(name)s is too large once unpacked: a lookup reads workbooks of up to "
+                "%(max)s MB of data and %(strings)s different texts. Keep only the column to "
+                "look up, or save it as CSV."
+            )
+            % {
+                "name": name,
+                "max": f"{budget.max_bytes / 1e6:g}",
+                "strings": f"{xlsx_stream.MAX_SHARED_STRINGS:,}",
+            },
+            status=413,
+        )
+    if refused.reason == xlsx_stream.BEYOND_LIMITS:
+        return LookupInputError(
+            _(
+                "%(name)s has cells beyond Excel's limits of %(rows)s rows and %(columns)s "
+                "columns. Save it again from your spreadsheet, or save it as CSV."
+            )
+            % {
+                "name": name,
+                "rows": f"{xlsx_stream.MAX_ROWS:,}",
+                "columns": f"{xlsx_stream.MAX_COLUMNS:,}",
+            }
+        )
+    return _not_readable(name)
 
 
 def _not_readable(name: str) -> LookupInputError:
@@ -126,68 +227,101 @@ def _not_readable(name: str) -> LookupInputError:
     )
 
 
-def _decode(data: bytes, name: str) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise _not_readable(name) from None
+def _decodes(stream: IO[bytes], encoding: str, budget: ReadBudget) -> bool:
+    """Whether the whole file decodes in `encoding`, read a chunk at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    stream.seek(0)
     try:
-        return data.decode("utf-8-sig")  # the byte order mark, if any, is not a value
+        while chunk := stream.read(CHUNK):
+            decoder.decode(chunk)
+            budget.check_time()
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")  # every byte is a character in Latin-1
+        return False
+    return True
 
 
-def _csv_rows(data: bytes, name: str) -> Iterator[list[str]]:
-    text = _decode(data, name)
-    controls = len(CONTROL.findall(text[:SNIFF_BYTES]))
-    if "\x00" in text or controls > len(text[:SNIFF_BYTES]) // 100:
+def _encoding(stream: IO[bytes], head: bytes, name: str, budget: ReadBudget) -> str:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _decodes(stream, "utf-16", budget):
+            return "utf-16"
         raise _not_readable(name)
-    sample = text[:SNIFF_BYTES]
+    for encoding in ("utf-8-sig", "cp1252"):  # the byte order mark, if any, is not a value
+        if _decodes(stream, encoding, budget):
+            return encoding
+    return "latin-1"  # every byte is a character in Latin-1
+
+
+def _delimiter(sample: str) -> str:
+    """The candidate found the same number of times on most of the first lines (outside
+    quotes), the earlier in DELIMITERS on a tie; a comma when none is (one column)."""
+    if len(sample) > DELIMITER_BYTES:
+        sample = sample[:DELIMITER_BYTES]
+        sample = sample[: sample.rfind("\n") + 1] or sample  # no cut line
+    lines = [line for line in QUOTED.sub("", sample).splitlines() if line.strip()]
+    lines = lines[:DELIMITER_LINES]
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        counts = Counter(line.count(delimiter) for line in lines)
+        counts.pop(0, None)
+        if not counts:
+            continue
+        per_line, agreeing = counts.most_common(1)[0]
+        score = (agreeing, per_line)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _csv_unreadable(name: str, line: int) -> LookupInputError:
+    return LookupInputError(
+        _(
+            "%(name)s could not be read as CSV at line %(line)s. Save it again as CSV from "
+            "your spreadsheet, or paste the values instead."
+        )
+        % {"name": name, "line": line}
+    )
+
+
+def _lines(stream: IO[bytes], encoding: str, name: str, budget: ReadBudget) -> Iterator[str]:
+    """The file's lines, each read with a bound (a file of one 10 MB line is refused)."""
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-    except csv.Error:
-        dialect = csv.excel  # one column: no separator to find
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+        number = 0
+        while line := text.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                log.info("lookup file: CSV line %d over %d characters", number, MAX_LINE_CHARS)
+                raise _csv_unreadable(name, number)
+            if "\x00" in line:
+                raise _not_readable(name)
+            budget.check_time()
+            yield line
+    finally:
+        text.detach()  # the upload's file stays open, for Django to remove
+
+
+def _csv_rows(stream: IO[bytes], head: bytes, name: str, budget: ReadBudget) -> Iterator[list[str]]:
+    encoding = _encoding(stream, head, name, budget)
+    sample = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    controls = len(CONTROL.findall(sample))
+    if "\x00" in sample or controls > len(sample) // 100:
+        raise _not_readable(name)
+    lines = _lines(stream, encoding, name, budget)
+    reader = csv.reader(lines, csv.excel, delimiter=_delimiter(sample))
     try:
-        yield from reader
+        for row in reader:
+            if len(row) > MAX_COLUMNS:
+                log.info("lookup file: CSV row of %d fields", len(row))
+                raise _csv_unreadable(name, reader.line_num)
+            yield row
     except csv.Error as exc:
         # csv's own words ("field larger than field limit (131072)") are for the operator.
-        log.info("lookup file %r unreadable as CSV at line %d: %s", name, reader.line_num, exc)
-        raise LookupInputError(
-            _(
-                "%(name)s could not be read as CSV at line %(line)s. Save it again as CSV from "
-                "your spreadsheet, or paste the values instead."
-            )
-            % {"name": name, "line": reader.line_num}
-        ) from exc
-
-
-def _xlsx_rows(data: bytes, name: str) -> Iterator[list[str]]:
-    from openpyxl import load_workbook  # only when someone uploads a workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-    except Exception as exc:  # openpyxl's errors for a zip that is no workbook vary
-        raise _not_readable(name) from exc
-    try:
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
+        log.info("lookup file unreadable as CSV at line %d: %s", reader.line_num, exc)
+        raise _csv_unreadable(name, reader.line_num) from exc
     finally:
-        workbook.close()
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a phone number typed into Excel becomes a number
-    return str(value).strip()
+        lines.close()
 
 
 def _looks_like_data(row: list[str], default_region: str) -> bool:
@@ -195,8 +329,10 @@ def _looks_like_data(row: list[str], default_region: str) -> bool:
 
 
 def _column_names(header: list[str], width: int) -> str:
-    names = [h for h in header if h] or [str(n) for n in range(1, width + 1)]
-    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    names = [h for h in header if h] or [str(n) for n in range(1, min(width, MAX_NAMES_SHOWN) + 1)]
+    shown = ", ".join(
+        h if len(h) <= MAX_NAME_SHOWN else h[:MAX_NAME_SHOWN] + "…" for h in names[:MAX_NAMES_SHOWN]
+    )
     return shown + (", …" if len(names) > MAX_NAMES_SHOWN else "")
 
 
@@ -228,12 +364,28 @@ def _column_index(column: str, header: list[str], width: int, name: str) -> int:
         )
     raise LookupInputError(
         message
-        % {"name": name, "column": column, "names": _column_names(header, width), "width": width}
+        % {
+            "name": name,
+            "column": column[:MAX_NAME_SHOWN],
+            "names": _column_names(header, width),
+            "width": width,
+        }
+    )
+
+
+def _too_long(name: str, column: str) -> LookupInputError:
+    return LookupInputError(
+        _(
+            "Column “%(column)s” of %(name)s has a value longer than %(max)s characters; a "
+            "lookup takes emails, phone numbers and contact ids. Choose the column that holds "
+            "them."
+        )
+        % {"column": column[:MAX_NAME_SHOWN], "name": name, "max": f"{MAX_VALUE_CHARS:,}"}
     )
 
 
 def _column_values(
-    rows: Iterable[list[str]], *, name: str, column: str, limit: int, default_region: str
+    rows: Iterable[Sequence[str]], *, name: str, column: str, limit: int, default_region: str
 ) -> LookupInput:
     iterator = iter(rows)
     first = next(iterator, None)
@@ -251,6 +403,9 @@ def _column_values(
         result.rows += 1
         value = row[index].strip() if index < len(row) else ""
         if value:
+            if len(value) > MAX_VALUE_CHARS:
+                log.info("lookup file: a value of over %d characters", MAX_VALUE_CHARS)
+                raise _too_long(name, result.column)
             result.values.append(value)
             if len(result.values) > limit:
                 raise _too_many(limit)
@@ -262,6 +417,6 @@ def _column_values(
     return result
 
 
-def _chain_first(first: list[str], rest: Iterator[list[str]]) -> Iterator[list[str]]:
+def _chain_first(first: list[str], rest: Iterator[Sequence[str]]) -> Iterator[Sequence[str]]:
     yield first
     yield from rest

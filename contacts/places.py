@@ -114,6 +114,9 @@ def take_place(kind: str, user_id: str) -> Place:
             _process[kind] += 1
     if busy is not None:
         busy.running = running_for(kind, user_id)
+        if 0 < per_user <= busy.running:
+            # The person's own are what fills the process: they are told their own limit.
+            busy.scope, busy.limit = "user", per_user
         raise busy
     try:
         return _user_place(kind, user_id, per_user)

@@ -156,4 +156,5 @@ def reset() -> int:
         left = sum(_process.values())
         _process.clear()
         _local_users.clear()
+    semaphore.renewer.clear()
     return left

@@ -189,6 +189,12 @@ class Renewer:
             for token, _key in pending:
                 self._pending.pop(token, None)
 
+    def clear(self) -> None:
+        """Renew nothing more and retry nothing (for tests that reset this process's places)."""
+        with self._lock:
+            self._held.clear()
+            self._pending.clear()
+
     def pending(self) -> Iterable[str]:
         with self._lock:
             return list(self._pending)

@@ -208,3 +208,24 @@ def test_the_renewer_retries_a_release_that_failed(redis_server, settings):  # n
     while direct.zcard(key) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert direct.zcard(key) == 0
+
+
+def test_the_process_total_leaves_threads_whatever_the_kinds(
+    upstream, settings, django_user_model, held
+):
+    settings.DASHBOARD_PLACES_PER_PROCESS = 2
+    exporter = _client(django_user_model, "exporter", can_export=True)
+    export = exporter.get(reverse("contact_export_csv", args=[ORG]))
+    assert export.status_code == 200
+    held.append(export)
+    counting = summary_json(exporter)
+    assert counting.status_code == 200
+    held.append(counting)
+    # A kind with places of its own left is refused all the same: the process is full.
+    refused = exporter.post(
+        reverse("contact_lookup", args=[ORG]),
+        {"identifiers": "a@example.com"},
+        headers={"Accept": "application/x-ndjson"},
+    )
+    assert refused.status_code == 429
+    assert "The dashboard is busy with other people" in refused.content.decode()

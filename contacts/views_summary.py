@@ -267,8 +267,8 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     return response
 
 
-def _json_error(request: HttpRequest, org_id: str, exc: DashboardError) -> dict:
-    log_error_shown(request, exc, org_id, " (during a summary)")
+def _json_error(request: HttpRequest, org_id: str, exc: DashboardError, during: str = "") -> dict:
+    log_error_shown(request, exc, org_id, during)
     return {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)}
 
 
@@ -294,7 +294,8 @@ def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None
             raise
         except DashboardError as exc:
             # Too late for its status: the error's JSON, the same shape as before the scan.
-            yield json.dumps(_json_error(request, org_id, exc), ensure_ascii=False).encode()
+            error = _json_error(request, org_id, exc, " (during a summary)")
+            yield json.dumps(error, ensure_ascii=False).encode()
             return
         finally:
             steps.close()

@@ -291,6 +291,16 @@ def test_a_failure_midway_is_said_on_the_page(member_client, faulty, settings):
     assert "Matching contacts" not in body
 
 
+def test_a_failure_midway_is_the_json_error_after_the_spaces(member_client, faulty, settings):
+    settings.CONTACTSHIP_RETRIES = 0
+    faulty(Faults(fail_from_offset=300))
+    response = member_client.get(url("contact_summary_json"))
+    assert response.status_code == 200  # the first page was counted before it failed
+    error = read_json(response)
+    assert error["error"] == "UpstreamUnavailable"
+    assert "count" not in error
+
+
 def scan_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]
 

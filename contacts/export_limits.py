@@ -37,6 +37,8 @@ def __getattr__(name: str) -> Any:
     # Checks written before the places module read the export count here.
     if name == "_process_running":
         return places.taken(places.EXPORT)
+    if name == "_user_running":
+        return places.local_users(places.EXPORT)
     raise AttributeError(name)
 
 

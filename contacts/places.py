@@ -80,6 +80,12 @@ def taken(kind: str | None = None) -> int:
         return _process[kind] if kind else sum(_process.values())
 
 
+def local_users(kind: str) -> dict[str, int]:
+    """The places of `kind` counted in this process rather than in Redis, by user (a copy)."""
+    with _lock:
+        return {user: n for (k, user), n in _local_users.items() if k == kind}
+
+
 def _limits(kind: str) -> tuple[int, int]:
     per_user, per_process = LIMITS[kind]
     return getattr(settings, per_user), getattr(settings, per_process)

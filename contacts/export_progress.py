@@ -150,7 +150,8 @@ def recorded(view: Callable) -> Callable:
     """Record, under the page's token, how an export view answered: a failure raised (an
     upstream error, before any byte) or an answer refusing the export (a 4xx/5xx page) becomes
     "failed" with its reason, so that the page explains a download the browser reports as
-    failed. The view finds the counters in `request.export_progress`.
+    failed. The view finds the counters in `request.export_progress`, and calls their `start()`
+    once the export has its place.
     """
 
     @functools.wraps(view)
@@ -161,13 +162,14 @@ def recorded(view: Callable) -> Callable:
             token=request.GET.get(PARAM),
         )
         request.export_progress = progress
-        progress.start()
         try:
             response = view(request, *args, **kwargs)
         except Exception as exc:
             progress.failed(exc)
             raise
-        if response.status_code >= 400 and not response.streaming:
+        # A refusal for want of a place writes nothing: a script asking again and again, each
+        # time with a new token, would otherwise leave a key per attempt for an hour.
+        if response.status_code >= 400 and response.status_code != 429 and not response.streaming:
             progress.refused(response.status_code)
         return response
 

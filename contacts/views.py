@@ -8,7 +8,6 @@ first bytes cannot become a page: its stream raises, and the server aborts the d
 import json
 import logging
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -32,7 +31,9 @@ from django_htmx.http import push_url
 
 from . import export_progress
 from .access import accessible_organisations, organisation_member_required
+from .busy import places_busy
 from .export_limits import LimitedStream, export_ticket
+from .export_limits import bound_send_time as _bound_send_time
 from .exports.formats import FORMATS
 from .exports.service import contact_export as contact_export_service
 from .filters import ContactFilter
@@ -622,8 +623,10 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     except ExportsBusy as busy:
         return _exports_busy(request, busy)
     export_format = FORMATS[fmt]
-    # The search page's token, if any: the page shows how far this export has got.
+    # The search page's token, if any: the page shows how far this export has got. Recorded
+    # only once the export has its place, so that refused ones leave no key behind.
     progress = request.export_progress
+    progress.start()
     try:
         chunks, _ = contact_export_service(
             user=request.user,
@@ -675,30 +678,7 @@ def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
 
 
 def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
-    log.warning(
-        "export refused user=%s org=%s limit=%s running=%d max=%d",
-        request.user.get_username(),
-        request.organisation.id,
-        busy.scope,
-        busy.running,
-        busy.limit,
-    )
-    context = {"organisation": request.organisation, "busy": busy}
-    response = render(request, "contacts/export_busy.html", context, status=429)
-    response["Retry-After"] = "30"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _bound_send_time(request: HttpRequest) -> None:
-    """Under gunicorn, a client that stops reading makes a send block: bound each send by
-    DASHBOARD_EXPORT_SEND_TIMEOUT, after which the server drops the connection and the export
-    ends (gunicorn makes the socket blocking again for the connection's next request)."""
-    sock = request.META.get("gunicorn.socket")
-    timeout = settings.DASHBOARD_EXPORT_SEND_TIMEOUT
-    if sock is not None and timeout > 0:
-        with suppress(OSError):
-            sock.settimeout(timeout)
+    return places_busy(request, busy)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -21,15 +21,17 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .access import organisation_member_required
-from .export_limits import LimitedStream, export_ticket
+from .busy import places_busy
+from .export_limits import LimitedStream, bound_send_time, export_ticket
 from .exports.formats import FORMATS
 from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, lookup_xlsx_chunks
 from .lookup_form import LookupForm
 from .models import AuditEvent
+from .places import LOOKUP, take_place
 from .tables import contact_page_url
 from .uploads import upload_refusal
 from .upstream.client import contactship_client
-from .upstream.errors import ExportsBusy, UpstreamNotFound
+from .upstream.errors import ExportsBusy, PlacesBusy, UpstreamNotFound
 from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from .upstream.lookup import LookupRow
 from .views import _exports_busy
@@ -191,11 +193,12 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
         fmt="ndjson" if streamed else "",
         path=request.path,
     )
-    # A lookup holds a server thread as long as an export does, and counts as one.
+    # A lookup holds a server thread as long as an export does: it takes a place of its own
+    # kind, so that lookups by members without the export right never refuse someone's export.
     try:
-        ticket = export_ticket(str(request.user.pk))
-    except ExportsBusy as busy:
-        return _exports_busy(request, busy)
+        ticket = take_place(LOOKUP, str(request.user.pk))
+    except PlacesBusy as busy:
+        return places_busy(request, busy)
     if (refused := _refused_input(request, form, ticket)) is not None:
         return refused
     try:
@@ -210,6 +213,7 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
     if streamed:
         # The page's script shows the rows and the progress as they come, and cancels by
         # closing the connection.
+        bound_send_time(request)
         stream = LimitedStream(
             record.stream(_ndjson(first, lookups, org_id)),
             ticket,
@@ -278,6 +282,7 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
         chunks = lookup_csv_chunks(rows, bom=request.POST.get(BOM_PARAM) != "0")
     else:
         chunks = lookup_xlsx_chunks(rows)
+    bound_send_time(request)
     stream = LimitedStream(
         record.stream(chunks), ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS
     )

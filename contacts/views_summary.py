@@ -5,15 +5,23 @@ is down becomes an error page), then a progress line per scanned page, then the 
 the page (or *Stop*, which leads back to the search) closes the connection, which closes the
 stream and with it the scan. A finished summary is kept in the shared cache; *Refresh* counts
 again.
+
+Counting takes a summary place (`contacts.places`: per person and per process), answered 429
+beyond them; a summary from the cache takes none. summary.json streams too, for the same
+reason: the first page is asked before the response starts (errors keep their status), then a
+space a second while it counts, so that a client that left is noticed on a write and its scan
+stopped, then the JSON.
 """
 
 import calendar
+import json
 import logging
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -23,17 +31,19 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from .access import organisation_member_required
+from .busy import places_busy
+from .export_limits import LimitedStream, bound_send_time
 from .exports.streaming import primed
 from .filters import ContactFilter
 from .insights.summary import (
     COMPLETENESS_FIELDS,
     Summary,
     SummaryRun,
-    contact_summary,
     summary_cached,
 )
 from .middleware import log_error_shown
-from .upstream.errors import DashboardError
+from .places import SUMMARY, take_place
+from .upstream.errors import DashboardError, PlacesBusy
 from .upstream.scan import ScanProgress
 from .upstream.types import NO_COUNTRY, ContactQuery
 
@@ -41,6 +51,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_PARAM = "refresh"
 PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
+KEEPALIVE = 1.0  # seconds between the spaces summary.json writes while it counts
 SPLIT = "<!--summary-body-->"
 CHART_HEIGHT = 100
 # Empty months between two months with contacts that the chart still shows one by one; a longer
@@ -253,17 +264,67 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         context.update(summary_context(org_id, query, summary))
         return render(request, "contacts/summary.html", context)
 
+    # Counting holds a thread and keeps Contactship busy for as long as an export does.
+    try:
+        place = take_place(SUMMARY, str(request.user.pk))
+    except PlacesBusy as busy:
+        return places_busy(request, busy)
     run = SummaryRun(organisation=request.organisation, query=query)
-    run.start()  # an upstream failure here is an error page, with its status
+    try:
+        run.start()  # an upstream failure here is an error page, with its status
+    except BaseException:
+        place.release()
+        raise
     page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
     head, _, tail = page.partition(SPLIT)
-    response = StreamingHttpResponse(
-        _stream(request, run, head, tail, context), content_type="text/html; charset=utf-8"
+    bound_send_time(request)
+    stream = LimitedStream(
+        _stream(request, run, head, tail, context),
+        place,
+        max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS,
     )
+    response = StreamingHttpResponse(stream, content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "no-store"
     # Proxies such as nginx would otherwise hold the progress back until the end.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _json_error(request: HttpRequest, org_id: str, exc: DashboardError, during: str = "") -> dict:
+    log_error_shown(request, exc, org_id, during)
+    return {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)}
+
+
+@primed
+def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None]:
+    """summary.json's body: a space every KEEPALIVE seconds while counting (JSON ignores
+    whitespace before a value), then the summary. The spaces are how a client that left is
+    noticed: the write fails, the server closes this stream, and that closes the scan, which
+    otherwise nothing would stop."""
+    org_id = run.organisation.id
+    try:
+        yield  # primed: a client gone before the first byte still ends the scan
+        last = time.monotonic()
+        steps = run.steps()
+        try:
+            for _progress in steps:
+                now = time.monotonic()
+                if now - last >= KEEPALIVE:
+                    last = now
+                    yield b" "
+        except GeneratorExit:
+            log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
+            raise
+        except DashboardError as exc:
+            # Too late for its status: the error's JSON, the same shape as before the scan.
+            error = _json_error(request, org_id, exc, " (during a summary)")
+            yield json.dumps(error, ensure_ascii=False).encode()
+            return
+        finally:
+            steps.close()
+        yield json.dumps(run.result(), ensure_ascii=False).encode()
+    finally:
+        run.close()
 
 
 @organisation_member_required()
@@ -279,21 +340,35 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
             },
             status=400,
         )
+    query = filterset.qs
+    if REFRESH_PARAM not in request.GET:
+        summary = summary_cached(organisation=request.organisation, query=query)
+        if summary is not None:
+            response = JsonResponse(summary, json_dumps_params={"ensure_ascii": False})
+            response["Cache-Control"] = "no-store"
+            return response
     try:
-        summary = contact_summary(
-            organisation=request.organisation,
-            query=filterset.qs,
-            refresh=REFRESH_PARAM in request.GET,
-        )
+        place = take_place(SUMMARY, str(request.user.pk))
+    except PlacesBusy as busy:
+        return places_busy(request, busy, as_json=True)
+    run = SummaryRun(organisation=request.organisation, query=query)
+    try:
+        run.start()  # the first page before the response: an upstream failure keeps its status
     except DashboardError as exc:
-        log_error_shown(request, exc, org_id)
-        response = JsonResponse(
-            {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)},
-            status=exc.status,
-        )
+        place.release()
+        response = JsonResponse(_json_error(request, org_id, exc), status=exc.status)
         if exc.retry_after:
             response["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
-    response = JsonResponse(summary, json_dumps_params={"ensure_ascii": False})
+    except BaseException:
+        place.release()
+        raise
+    bound_send_time(request)
+    stream = LimitedStream(
+        _json_stream(request, run), place, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS
+    )
+    response = StreamingHttpResponse(stream, content_type="application/json")
     response["Cache-Control"] = "no-store"
+    # The spaces must reach the client as they are written, or a client gone goes unnoticed.
+    response["X-Accel-Buffering"] = "no"
     return response

@@ -380,6 +380,20 @@ DASHBOARD_EXPORTS_PER_USER = env.int("DASHBOARD_EXPORTS_PER_USER", default=2)
 DASHBOARD_EXPORTS_PER_PROCESS = env.int("DASHBOARD_EXPORTS_PER_PROCESS", default=4)
 DASHBOARD_EXPORT_MAX_SECONDS = env.float("DASHBOARD_EXPORT_MAX_SECONDS", default=1800.0)
 DASHBOARD_EXPORT_SEND_TIMEOUT = env.float("DASHBOARD_EXPORT_SEND_TIMEOUT", default=60.0)
+# Summaries being counted (the page and summary.json; a cached one takes none) and bulk lookups
+# shown on the page (their files are exports), bounded the same way.
+DASHBOARD_SUMMARIES_PER_USER = env.int("DASHBOARD_SUMMARIES_PER_USER", default=2)
+DASHBOARD_SUMMARIES_PER_PROCESS = env.int("DASHBOARD_SUMMARIES_PER_PROCESS", default=2)
+DASHBOARD_LOOKUPS_PER_USER = env.int("DASHBOARD_LOOKUPS_PER_USER", default=2)
+DASHBOARD_LOOKUPS_PER_PROCESS = env.int("DASHBOARD_LOOKUPS_PER_PROCESS", default=2)
+# Exports, summaries and lookups of one process together: two threads fewer than gunicorn's
+# (GUNICORN_THREADS, 8), so that the login page, /healthz and searches always find one.
+DASHBOARD_PLACES_PER_PROCESS = env.int(
+    "DASHBOARD_PLACES_PER_PROCESS", default=max(1, env.int("GUNICORN_THREADS", default=8) - 2)
+)
+# How long a place outlives a replica that died holding it, or a release lost while Redis did
+# not answer; a running request renews its place every third of it.
+DASHBOARD_PLACE_HOLD_SECONDS = env.float("DASHBOARD_PLACE_HOLD_SECONDS", default=60.0)
 
 # Django's password-reset pages (they e-mail a link: set EMAIL_* too). Off unless asked for.
 DASHBOARD_PASSWORD_RESET = env.bool("DASHBOARD_PASSWORD_RESET", default=False)

@@ -88,17 +88,16 @@ def _fresh_cache():
 
 @pytest.fixture(autouse=True)
 def _export_places_given_back():
-    """Every download a test starts gives its export place back: the test closes (or reads to
-    the end) each response, as a server always does. A place left taken would count against
-    whichever later test exports next, so it fails here, where it was left."""
-    from contacts import export_limits
+    """Every long request a test starts (export, summary, lookup) gives its place back: the
+    test closes (or reads to the end) each response, as a server always does. A place left
+    taken would count against whichever later test takes one next, so it fails here, where it
+    was left."""
+    from contacts import places
 
     yield
-    left = export_limits._process_running
+    left = places.reset()
     if left:
-        export_limits._process_running = 0
-        export_limits._user_running.clear()
-        pytest.fail(f"{left} export place(s) still taken: close the streamed responses")
+        pytest.fail(f"{left} place(s) still taken: close the streamed responses")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from contacts import export_limits
+from contacts import places
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.upstream.errors import ExportTimeLimit, UpstreamUnavailable
@@ -29,7 +29,7 @@ def held():
     yield responses
     for response in responses:
         response.close()
-    assert export_limits._process_running == 0
+    assert places.taken() == 0
 
 
 def _export(client, fmt="csv"):

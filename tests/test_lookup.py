@@ -588,16 +588,30 @@ def test_a_rejected_key_before_the_first_row_is_an_error_page(member_client, fau
 
 # Closing a streamed response ends the request, which closes the database connection.
 @pytest.mark.django_db(transaction=True)
-def test_a_lookup_counts_as_one_of_the_users_exports(member_client, faulty, settings):
+def test_a_page_lookup_has_places_of_its_own_and_a_lookup_file_is_an_export(
+    member_client, faulty, settings
+):
     settings.DASHBOARD_EXPORTS_PER_USER = 1
+    settings.DASHBOARD_LOOKUPS_PER_USER = 1
     faulty(Faults(latency_ms=20))
     text = "\n".join(f"person{n}@example.com" for n in range(300))
     running = member_client.post(lookup_url(), {"identifiers": text}, headers={"Accept": NDJSON})
     assert running.status_code == 200
-    refused = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    # A second page lookup is refused, saying why...
+    refused = member_client.post(
+        lookup_url(), {"identifiers": "a@b.com"}, headers={"Accept": NDJSON}
+    )
     assert refused.status_code == 429
-    running.close()  # the first one ends: its ticket is given back
-    again = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    assert refused["Retry-After"]
+    assert "Bulk lookups of yours running now: 1." in refused.content.decode()
+    # ...but the page lookup takes no export place: the one export allowed starts.
+    export = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    assert export.status_code == 200
+    refused = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    assert refused.status_code == 429  # a lookup file is an export
+    b"".join(export.streaming_content)
+    running.close()  # the first one ends: its place is given back
+    again = member_client.post(lookup_url(), {"identifiers": "a@b.com"}, headers={"Accept": NDJSON})
     assert again.status_code == 200
     b"".join(again.streaming_content)
 

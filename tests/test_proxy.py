@@ -2,6 +2,7 @@
 front of two replicas, proving each promise the README makes of it. See tests/proxy.py."""
 
 import io
+import json
 import threading
 import time
 import zipfile
@@ -242,3 +243,31 @@ def test_a_bulk_lookup_file_passes_the_proxy_and_a_too_large_one_gets_a_message(
     assert page.status_code == 413
     assert "That file is too large to send" in page.text
     assert "nginx" not in page.text
+
+
+def test_a_summary_is_never_retried_on_the_other_replica(stack, api):
+    session = stack.login()
+    # The first page takes 3 s, and the summary sends nothing before it: a replica lost then
+    # is one nginx would otherwise ask the same summary of again.
+    api.faults = Faults(latency_ms=3000)
+
+    def summary():
+        response = session.get(
+            stack.path(f"/orgs/{ORG}/contacts/summary.json?refresh=1"), timeout=60
+        )
+        return response.status_code, response.content
+
+    # Two at once: nginx's round robin gives one to each replica.
+    runs = [in_thread(summary) for _ in range(2)]
+    time.sleep(1.5)  # both are at a replica, waiting for their first page
+    stack.replicas[0].kill()
+    api.faults = Faults()  # the survivor's later pages come at once
+    for thread, _ in runs:
+        thread.join(60)
+    statuses = sorted(result["value"][0] for _, result in runs)
+    assert statuses == [200, 503]
+    counted = next(body for status, body in (r["value"] for _, r in runs) if status == 200)
+    assert json.loads(counted)["count"] == len(contacts_for(ORG))
+    summaries = [line for line in stack.access_log() if "summary.json" in line["uri"]]
+    assert len(summaries) == 2
+    assert all("," not in line["upstream"] for line in summaries), summaries

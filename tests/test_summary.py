@@ -39,6 +39,14 @@ def url(name: str, org_id: str = "org-tejo", **params: str) -> str:
     return f"{base}?{urlencode(params)}" if params else base
 
 
+def read_json(response) -> dict:
+    """summary.json's body: streamed while it counts (spaces, then the JSON), whole from the
+    cache or for an error. Reading a streamed one to its end gives its summary place back."""
+    if response.streaming:
+        return json.loads(b"".join(response.streaming_content))
+    return response.json()
+
+
 def folded(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
@@ -152,7 +160,7 @@ def test_summary_json_counts_match_the_demo_data(member_client, upstream, filter
     response = member_client.get(url("contact_summary_json", **filters))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    summary = response.json()
+    summary = read_json(response)
     assert summary["organisation"] == "org-tejo"
     assert summary["filters"] == filters
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", summary["computed_at"])
@@ -168,7 +176,7 @@ def test_the_data_has_the_odd_fields_the_counts_must_survive():
 
 
 def test_no_country_is_counted_apart_and_links_to_its_own_search(member_client, upstream):
-    summary = member_client.get(url("contact_summary_json")).json()
+    summary = read_json(member_client.get(url("contact_summary_json")))
     none = [r for r in summary["countries"] if r["value"] is None]
     assert len(none) == 1 and none[0]["count"] > 0
     assert summary["countries"][-1] is none[0]
@@ -209,13 +217,13 @@ def test_summary_page_streams_progress_then_the_counts_and_links(member_client, 
 def test_a_finished_summary_is_cached_for_the_organisation_and_refresh_counts_again(
     member_client, upstream, caplog
 ):
-    first = member_client.get(url("contact_summary_json", full_name="ana")).json()
+    first = read_json(member_client.get(url("contact_summary_json", full_name="ana")))
     caplog.clear()
     page = member_client.get(url("contact_summary", full_name="ana"))
     assert not page.streaming  # from the cache: no scan
     assert "progress-line" not in page.content.decode()
     assert not [r for r in caplog.records if hasattr(r, "upstream")]
-    again = member_client.get(url("contact_summary_json", full_name="ana")).json()
+    again = read_json(member_client.get(url("contact_summary_json", full_name="ana")))
     assert again["computed_at"] == first["computed_at"]
     refreshed = member_client.get(url("contact_summary", full_name="ana", refresh="1"))
     assert refreshed.streaming
@@ -224,8 +232,9 @@ def test_a_finished_summary_is_cached_for_the_organisation_and_refresh_counts_ag
 
 
 def test_one_organisations_summary_is_never_served_to_another(member_client, upstream):
-    tejo = member_client.get(url("contact_summary_json", "org-tejo", full_name="ana")).json()
-    harbor = member_client.get(url("contact_summary_json", "org-harbor", full_name="ana")).json()
+    tejo = read_json(member_client.get(url("contact_summary_json", full_name="ana")))
+    harbor_url = url("contact_summary_json", "org-harbor", full_name="ana")
+    harbor = read_json(member_client.get(harbor_url))
     assert harbor["organisation"] == "org-harbor"
     check(harbor, expected("org-harbor", full_name="ana"))
     assert tejo["count"] != harbor["count"]
@@ -236,7 +245,7 @@ def test_one_organisations_summary_is_never_served_to_another(member_client, ups
 def test_the_cache_holds_counts_never_contacts_or_the_key(member_client, upstream, settings):
     from django.core.cache import cache
 
-    member_client.get(url("contact_summary_json", full_name="ana"))
+    read_json(member_client.get(url("contact_summary_json", full_name="ana")))
     kept = cache.get(summary_cache_key("org-tejo", ContactQuery(full_name="ana")))
     dumped = json.dumps(kept, ensure_ascii=False)
     some = matches("org-tejo", full_name="ana")[0]
@@ -246,7 +255,7 @@ def test_the_cache_holds_counts_never_contacts_or_the_key(member_client, upstrea
 
 def test_the_cap_says_the_counts_cover_only_the_first_contacts(member_client, upstream, settings):
     settings.CONTACTSHIP_MAX_EXPORT_PAGES = 3
-    summary = member_client.get(url("contact_summary_json")).json()
+    summary = read_json(member_client.get(url("contact_summary_json")))
     assert summary["complete"] is False
     assert summary["count"] == 300 and summary["scanned"] == 300
     body = b"".join(
@@ -291,6 +300,16 @@ def test_a_failure_midway_is_said_on_the_page(member_client, faulty, settings):
     body = b"".join(response.streaming_content).decode()
     assert "The counting stopped before the end" in body
     assert "Matching contacts" not in body
+
+
+def test_a_failure_midway_is_the_json_error_after_the_spaces(member_client, faulty, settings):
+    settings.CONTACTSHIP_RETRIES = 0
+    faulty(Faults(fail_from_offset=300))
+    response = member_client.get(url("contact_summary_json"))
+    assert response.status_code == 200  # the first page was counted before it failed
+    error = read_json(response)
+    assert error["error"] == "UpstreamUnavailable"
+    assert "count" not in error
 
 
 def scan_threads() -> list[threading.Thread]:

@@ -149,22 +149,30 @@ class ExportTooLarge(DashboardRefusal):
     retryable = False
 
 
-class ExportsBusy(DashboardRefusal):
-    """No export may start now: the user's or this process's limit on exports running
-    (DASHBOARD_EXPORTS_PER_USER, DASHBOARD_EXPORTS_PER_PROCESS; see `contacts.export_limits`).
-    The export view answers it with its own page (429) saying how many of the user's run."""
+class PlacesBusy(DashboardRefusal):
+    """No long request of this kind (export, summary, page lookup) may start now: the user's or
+    this process's limit on those running (DASHBOARD_EXPORTS_PER_USER and its siblings; see
+    `contacts.places`). The views answer it with their own 429 saying how many of the user's
+    run."""
 
     status = 429
     title = CallsBusy.title
     message = _("Too many downloads are running right now. Please try again in a moment.")
+    RETRY_AFTER = 30  # seconds: long requests take minutes; asking sooner only repeats the 429
 
-    def __init__(self, *, scope: str, running: int, limit: int) -> None:
+    def __init__(self, *, scope: str, running: int, limit: int, kind: str = "export") -> None:
         super().__init__(
-            f"{scope} export limit reached ({running} running, limit {limit})", retry_after=30
+            f"{scope} {kind} limit reached ({running} running, limit {limit})",
+            retry_after=self.RETRY_AFTER,
         )
+        self.kind = kind  # "export", "summary" or "lookup"
         self.scope = scope  # "user" or "process"
         self.running = running
         self.limit = limit
+
+
+# Its name before summaries and lookups had places of their own.
+ExportsBusy = PlacesBusy
 
 
 class ExportTimeLimit(Exception):

@@ -21,12 +21,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
 
-from contacts.export_limits import export_ticket
 from contacts.exports.lookup_input import (
     LookupInputError,
     _delimiter,
     values_from_file,
 )
+from contacts.places import EXPORT, LOOKUP, take_place
 from tests.live import LiveStack, live_stack, memory_kib, reset_peak_rss
 
 pytestmark = pytest.mark.timeout(120)
@@ -258,12 +258,19 @@ def test_the_file_read_is_bounded_by_its_bytes_not_its_declared_size():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "view, kind, limit",
+    [
+        ("contact_lookup", LOOKUP, "DASHBOARD_LOOKUPS_PER_USER"),
+        ("contact_lookup_csv", EXPORT, "DASHBOARD_EXPORTS_PER_USER"),
+    ],
+)
 def test_a_file_waits_for_the_place_and_a_refused_one_gives_it_back(
-    member_client, member, upstream, settings
+    member_client, member, upstream, settings, view, kind, limit
 ):
-    settings.DASHBOARD_EXPORTS_PER_USER = 1
-    url = reverse("contact_lookup", args=[ORG])
-    held = export_ticket(str(member.pk))
+    setattr(settings, limit, 1)
+    url = reverse(view, args=[ORG])
+    held = take_place(kind, str(member.pk))
     try:
         response = member_client.post(url, {"file": SimpleUploadedFile("b.xlsx", padded_rows())})
         assert response.status_code == 429  # answered before the file is read
@@ -274,7 +281,7 @@ def test_a_file_waits_for_the_place_and_a_refused_one_gives_it_back(
     assert response.status_code == 400
     assert "beyond Excel&#x27;s limits" in response.content.decode()
     assert time.monotonic() - started < ANSWER_SECONDS
-    export_ticket(str(member.pk)).release()  # the refused file gave its place back
+    take_place(kind, str(member.pk)).release()  # the refused file gave its place back
 
 
 # --- through gunicorn ----------------------------------------------------------------------------

@@ -67,9 +67,13 @@ class SessionStore(cached_db.SessionStore):
             self._cache = _TolerantCache(self._cache)
 
     def load(self) -> dict[str, Any]:
-        if not _checked_at_start.is_set():
-            _checked_at_start.set()
-            forget_ended_sessions()  # a process that wrote tombstones may have died since
+        # Due when the process starts (one that wrote tombstones may have died since) and each
+        # time Redis answers again; done here, in a request's thread and before any cached
+        # session is read, rather than in whichever thread noticed Redis was back (a
+        # background thread's database connection would never be closed).
+        if _forget_due.is_set() and not outage.down:
+            _forget_due.clear()
+            forget_ended_sessions()
         if outage.down:
             # Not even the one try per rest period: the try that finds Redis back would read a
             # copy of a session that ended meanwhile, before its tombstone is dealt with.
@@ -86,7 +90,8 @@ class SessionStore(cached_db.SessionStore):
             SessionTombstone.objects.update_or_create(session_key=key)
 
 
-_checked_at_start = threading.Event()
+_forget_due = threading.Event()
+_forget_due.set()
 
 
 def forget_ended_sessions() -> None:
@@ -117,10 +122,11 @@ def _forget_ended_sessions() -> None:
         except Exception as exc:  # a plain RedisCache raises; try again at the next recovery
             outage.failed(exc)
         if outage.down:
+            _forget_due.set()  # the rest when Redis is back again
             break
         done.append(key)
     SessionTombstone.objects.filter(session_key__in=done).delete()
     log.info("sessions ended during a cache outage, now deleted from the cache: %d", len(done))
 
 
-outage.on_recovery(forget_ended_sessions)
+outage.on_recovery(_forget_due.set)

@@ -36,6 +36,9 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 # balancer is about to reuse.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 accesslog = "-"
+# gunicorn's default line has the query string and the referrer, which carry what people type
+# into the search's filters: the path alone, and no referrer.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
 errorlog = "-"
 # gunicorn's default control socket is one path per OS user, shared by every gunicorn that user
 # runs; a replica has no use for it.

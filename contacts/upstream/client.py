@@ -54,6 +54,7 @@ from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
 log = logging.getLogger(__name__)
 
 USER_AGENT = "contacts-dashboard/1.0"
+TYPED = "<typed>"  # a filter's value, in log lines
 CACHE_PREFIX = "contactship:v2"  # v2: the cache holds the API's bytes, not parsed contacts
 # Answers a page view asks again: the upstream was briefly unable to answer. A 500 is not among
 # them: it says the upstream failed this very request, and a person is waiting for the page.
@@ -767,6 +768,12 @@ class ContactshipClient:
         if kind in ("email", "phone_number"):
             # A person's email or phone is not for the operators' logs; an id says nothing.
             path = f"/contacts/<{kind}>"
+        # What a person typed into a filter is theirs, not the operators': its name is logged,
+        # its value is not (paging numbers and the identifier's kind are).
+        params = {
+            name: TYPED if isinstance(value, str) and name != "identifierType" else value
+            for name, value in params.items()
+        }
         fields = {
             "org": organisation.id,
             "path": path,

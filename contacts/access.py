@@ -10,9 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
-from .audit import audit
-from .models import AuditEvent, Membership
-from .upstream.organisations import Organisation, organisation_get, organisation_list
+from contacts.audit import audit
+from contacts.models import AuditEvent, Membership
+from contacts.upstream.organisations import Organisation, organisation_get, organisation_list
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Membership
+from contacts.models import AuditEvent, Membership
 
 
 @admin.register(Membership)

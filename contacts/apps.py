@@ -8,4 +8,4 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self) -> None:
-        from . import audit, checks  # noqa: F401  (registers signal receivers and checks)
+        from contacts import audit, checks  # noqa: F401  (registers signal receivers and checks)

@@ -6,8 +6,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from .models import AuditEvent
-from .proxy import client_address
+from contacts.models import AuditEvent
+from contacts.proxy import client_address
 
 log = logging.getLogger(__name__)
 Kind = AuditEvent.Kind

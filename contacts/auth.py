@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.middleware import RemoteUserMiddleware
 
-from .proxy import from_trusted_proxy
+from contacts.proxy import from_trusted_proxy
 
 
 class IntranetRemoteUserMiddleware(RemoteUserMiddleware):

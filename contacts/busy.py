@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .places import LOOKUP, SUMMARY
-from .upstream.errors import PlacesBusy
+from contacts.places import LOOKUP, SUMMARY
+from contacts.upstream.errors import PlacesBusy
 
 log = logging.getLogger(__name__)
 

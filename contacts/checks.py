@@ -6,8 +6,8 @@ Messages name organisations, never keys.
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from .upstream.identifiers import valid_region
-from .upstream.organisations import api_key_of
+from contacts.contact.identifiers import valid_region
+from contacts.upstream.organisations import api_key_of
 
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
 

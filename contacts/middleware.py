@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
-from .upstream.errors import DashboardError, DashboardRefusal
+from contacts.upstream.errors import DashboardError, DashboardRefusal
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import semaphore
-from .cache import outage
-from .upstream.errors import PlacesBusy
+from contacts import semaphore
+from contacts.cache import outage
+from contacts.upstream.errors import PlacesBusy
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import redis
 from django.conf import settings
 
-from .cache import cache_usable, outage
+from contacts.cache import cache_usable, outage
 
 log = logging.getLogger(__name__)
 

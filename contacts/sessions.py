@@ -20,8 +20,8 @@ from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from .cache import ResilientRedisCache, outage
-from .models import SessionTombstone
+from contacts.cache import ResilientRedisCache, outage
+from contacts.models import SessionTombstone
 
 log = logging.getLogger(__name__)
 

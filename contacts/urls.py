@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_lookup, views_summary
+from contacts import views, views_lookup, views_summary
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -29,20 +29,9 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django_htmx.http import push_url
 
-from . import export_progress
-from .access import accessible_organisations, organisation_member_required
-from .busy import places_busy
-from .export_limits import LimitedStream, export_ticket
-from .export_limits import bound_send_time as _bound_send_time
-from .exports.formats import FORMATS
-from .exports.service import contact_export as contact_export_service
-from .filters import ContactFilter
-from .middleware import log_error_shown
-from .models import ColumnChoice
-from .proxy import client_address
-from .tables import ContactTable, column_header
-from .upstream.client import contactship_client
-from .upstream.columns import (
+from contacts.access import accessible_organisations, organisation_member_required
+from contacts.busy import places_busy
+from contacts.contact.columns import (
     CONTACT_COLUMNS,
     Columns,
     InvalidColumns,
@@ -50,11 +39,24 @@ from .upstream.columns import (
     data_key,
     parse_columns,
 )
-from .upstream.errors import DashboardError, ExportsBusy, UpstreamBadRequest
-from .upstream.organisations import Organisation
-from .upstream.scan import contact_scan
-from .upstream.types import Contact, ContactQuery, additional_field_names, plausible_contact_id
-from .vcard import contact_vcard
+from contacts.contact.identifiers import plausible_contact_id
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import Contact, additional_field_names
+from contacts.contact.vcard import contact_vcard
+from contacts.exports import progress as export_progress
+from contacts.exports.formats import FORMATS
+from contacts.exports.limits import LimitedStream, export_ticket
+from contacts.exports.limits import bound_send_time as _bound_send_time
+from contacts.exports.service import contact_export as contact_export_service
+from contacts.middleware import log_error_shown
+from contacts.models import ColumnChoice
+from contacts.proxy import client_address
+from contacts.search.filters import ContactFilter
+from contacts.search.tables import ContactTable, column_header
+from contacts.upstream.client import contactship_client
+from contacts.upstream.errors import DashboardError, ExportsBusy, UpstreamBadRequest
+from contacts.upstream.organisations import Organisation
+from contacts.upstream.scan import contact_scan
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ START_PARAM = "start"
 SEEN_PARAM = "seen"
 REFRESH_PARAM = "refresh"
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
-# The chosen columns, in order (contacts.upstream.columns); empty: the default ones.
+# The chosen columns, in order (contacts.contact.columns); empty: the default ones.
 COLUMNS_PARAM = "columns"
 # The column picker's plain form: the keys in the picker's order, the ticked ones, a move
 # ("up:<key>"/"down:<key>") and an additional-data field typed by name.

@@ -20,21 +20,26 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from .access import organisation_member_required
-from .busy import places_busy
-from .export_limits import LimitedStream, bound_send_time, export_ticket
-from .exports.formats import FORMATS
-from .exports.lookup import LookupRecord, lookup_csv_chunks, lookup_start, lookup_xlsx_chunks
-from .lookup_form import LookupForm
-from .models import AuditEvent
-from .places import LOOKUP, take_place
-from .tables import contact_page_url
-from .uploads import upload_refusal
-from .upstream.client import contactship_client
-from .upstream.errors import ExportsBusy, PlacesBusy, UpstreamNotFound
-from .upstream.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
-from .upstream.lookup import LookupRow
-from .views import _exports_busy
+from contacts.access import organisation_member_required
+from contacts.busy import places_busy
+from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
+from contacts.exports.formats import FORMATS
+from contacts.exports.limits import LimitedStream, bound_send_time, export_ticket
+from contacts.exports.lookup import (
+    LookupRecord,
+    lookup_csv_chunks,
+    lookup_start,
+    lookup_xlsx_chunks,
+)
+from contacts.lookups.form import LookupForm
+from contacts.lookups.uploads import upload_refusal
+from contacts.models import AuditEvent
+from contacts.places import LOOKUP, take_place
+from contacts.search.tables import contact_page_url
+from contacts.upstream.client import contactship_client
+from contacts.upstream.errors import ExportsBusy, PlacesBusy, UpstreamNotFound
+from contacts.upstream.lookup import LookupRow
+from contacts.views import _exports_busy
 
 log = logging.getLogger(__name__)
 

@@ -30,22 +30,18 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from .access import organisation_member_required
-from .busy import places_busy
-from .export_limits import LimitedStream, bound_send_time
-from .exports.streaming import primed
-from .filters import ContactFilter
-from .insights.summary import (
-    COMPLETENESS_FIELDS,
-    Summary,
-    SummaryRun,
-    summary_cached,
-)
-from .middleware import log_error_shown
-from .places import SUMMARY, take_place
-from .upstream.errors import DashboardError, PlacesBusy
-from .upstream.scan import ScanProgress
-from .upstream.types import NO_COUNTRY, ContactQuery
+from contacts.access import organisation_member_required
+from contacts.busy import places_busy
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import NO_COUNTRY
+from contacts.exports.limits import LimitedStream, bound_send_time
+from contacts.exports.streaming import primed
+from contacts.insights.summary import COMPLETENESS_FIELDS, Summary, SummaryRun, summary_cached
+from contacts.middleware import log_error_shown
+from contacts.places import SUMMARY, take_place
+from contacts.search.filters import ContactFilter
+from contacts.upstream.errors import DashboardError, PlacesBusy
+from contacts.upstream.scan import ScanProgress
 
 log = logging.getLogger(__name__)
 

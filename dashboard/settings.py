@@ -368,7 +368,7 @@ DASHBOARD_LOOKUP_UNPACKED_MAX_MB = env.float("DASHBOARD_LOOKUP_UNPACKED_MAX_MB",
 # Uploads go to a temporary file, never to memory, and stop being read once over
 # DASHBOARD_LOOKUP_FILE_MAX_MB (contacts/uploads.py), under gunicorn alone as behind nginx.
 FILE_UPLOAD_HANDLERS = [
-    "contacts.uploads.BoundedUploadHandler",
+    "contacts.lookups.uploads.BoundedUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 

@@ -9,4 +9,4 @@ import os
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
-from .settings import *  # noqa: F403
+from dashboard.settings import *  # noqa: F403

@@ -17,13 +17,14 @@ import responses
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.demo.server import ODD_TIMESTAMPS
 from contacts.upstream.client import contactship_client, redact
+from contacts.upstream.decode import contact_from_json
 from contacts.upstream.errors import UpstreamBadResponse, UpstreamNotFound
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.types import ContactQuery, contact_from_json
 from tests.conftest import KEYS, ORGANISATIONS
 
 pytestmark = pytest.mark.django_db

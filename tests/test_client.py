@@ -10,6 +10,8 @@ import pytest
 import requests
 import responses
 
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import Contact
 from contacts.demo.data import matches
 from contacts.upstream.client import (
     ClientConfig,
@@ -25,7 +27,6 @@ from contacts.upstream.errors import (
     UpstreamUnavailable,
 )
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.types import Contact, ContactQuery
 from tests.conftest import KEYS, upstream_lines
 
 FAKE_URL = "https://contactship.test/v1"

@@ -16,13 +16,13 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from contacts.contact.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
+from contacts.contact.types import AdditionalField, Contact, scalar_text
 from contacts.demo.data import contacts_for
 from contacts.exports.csv import csv_chunks
 from contacts.exports.layout import Progress, spreadsheet_safe
 from contacts.exports.xlsx import xlsx_chunks
 from contacts.models import ColumnChoice
-from contacts.upstream.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
-from contacts.upstream.types import AdditionalField, Contact, scalar_text
 from tests.conftest import make_user
 
 ORG = "org-harbor"

@@ -7,6 +7,7 @@ import pytest
 import requests
 from django.urls import reverse
 
+from contacts.contact.query import ContactQuery
 from contacts.demo.faults import Faults
 from contacts.upstream.client import contactship_client
 from contacts.upstream.errors import (
@@ -22,7 +23,6 @@ from contacts.upstream.errors import (
     UpstreamUnavailable,
 )
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.types import ContactQuery
 
 pytestmark = pytest.mark.django_db
 

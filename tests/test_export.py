@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from contacts.contact.types import AdditionalField, Contact
 from contacts.exports.csv import csv_chunks
 from contacts.exports.layout import OTHER_COLUMN, ExportLayout, Progress, spreadsheet_safe
-from contacts.upstream.types import AdditionalField, Contact
 
 
 def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:

@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 from openpyxl.worksheet import _writer
 
+from contacts.contact.types import AdditionalField, Contact
 from contacts.exports import xlsx as export_xlsx
 from contacts.exports.csv import csv_chunks
 from contacts.exports.layout import OTHER_COLUMN, ExportLayout, Progress
 from contacts.exports.xlsx import DATE_FORMAT, MAX_CELL_LENGTH, xlsx_chunks
-from contacts.upstream.types import AdditionalField, Contact
 
 
 def contact(cid: str, *extra: tuple[str, object], **fields) -> Contact:

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
 
-from contacts.exports.lookup_input import (
+from contacts.lookups.input import (
     LookupInputError,
     _delimiter,
     values_from_file,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from contacts.upstream.identifiers import (
+from contacts.contact.identifiers import (
     REASON_NATIONAL,
     REASON_PHONE,
     REASON_UNKNOWN,

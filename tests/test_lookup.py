@@ -12,11 +12,11 @@ import pytest
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from contacts.contact.identifiers import identifier_parse
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.models import AuditEvent
 from contacts.upstream.errors import CircuitOpen
-from contacts.upstream.identifiers import identifier_parse
 from contacts.upstream.lookup import contact_lookup
 from contacts.upstream.organisations import organisation_get
 from tests.conftest import ORGANISATIONS, make_user

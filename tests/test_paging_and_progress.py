@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from contacts import export_progress
 from contacts.demo.data import matches
 from contacts.demo.faults import Faults
+from contacts.exports import progress as export_progress
 from contacts.upstream.errors import PagingIgnored, UpstreamUnavailable
 from tests.conftest import make_user
 

@@ -7,6 +7,7 @@ import time
 import pytest
 from django.urls import reverse
 
+from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
 from contacts.upstream.errors import (
@@ -17,7 +18,6 @@ from contacts.upstream.errors import (
 )
 from contacts.upstream.organisations import organisation_get
 from contacts.upstream.scan import THREAD_NAME, contact_scan
-from contacts.upstream.types import ContactQuery
 
 pytestmark = pytest.mark.django_db
 

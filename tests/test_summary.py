@@ -22,13 +22,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
 from contacts.insights.summary import SummaryRun, summary_cache_key
 from contacts.upstream.breaker import CircuitBreaker
 from contacts.upstream.organisations import organisation_get
 from contacts.upstream.scan import THREAD_NAME
-from contacts.upstream.types import ContactQuery
 from tests.conftest import ORGANISATIONS, ROOT, make_user
 
 pytestmark = pytest.mark.django_db

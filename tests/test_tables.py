@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_tables2.rows import BoundRow
 
+from contacts.contact.types import AdditionalField, Contact
 from contacts.demo.data import contacts_for
-from contacts.tables import ContactTable, escape_html, html_of
-from contacts.upstream.types import AdditionalField, Contact, contacts_from_json
+from contacts.search.tables import ContactTable, escape_html, html_of
+from contacts.upstream.decode import contacts_from_json
 
 ORG_ID = "org-harbor"
 BACK = "full_name=ana&page=2"
@@ -200,8 +201,8 @@ def test_the_escaping_helper_escapes_text_and_keeps_safe_html():
 
 
 def test_an_id_no_url_can_carry_shows_the_name_without_a_link():
-    from contacts.tables import ContactTable
-    from contacts.upstream.types import Contact
+    from contacts.contact.types import Contact
+    from contacts.search.tables import ContactTable
 
     table = ContactTable(
         [Contact(id="a/b", full_name="Slash Id")], organisation_id="org-tejo", back_query=""

@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.filters import ContactFilter
+from contacts.contact.query import ContactQuery
+from contacts.search.filters import ContactFilter
+from contacts.upstream.decode import contact_from_json, contacts_from_json
 from contacts.upstream.errors import UpstreamBadResponse
-from contacts.upstream.types import ContactQuery, contact_from_json, contacts_from_json
 
 
 def test_a_documented_contact_parses_into_typed_fields():

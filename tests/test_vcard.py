@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from contacts.contact.types import AdditionalField, Contact
+from contacts.contact.vcard import contact_vcard, escape_text, fold
 from contacts.demo.data import contacts_for
-from contacts.upstream.types import AdditionalField, Contact
-from contacts.vcard import contact_vcard, escape_text, fold
 
 
 def test_text_values_escape_backslash_comma_semicolon_and_line_breaks():

@@ -7,10 +7,9 @@ UTF-8 with a byte order mark by default, RFC 4180 quoting, CRLF line ends; the c
 import csv
 from collections.abc import Iterable, Iterator
 
-from contacts.upstream.columns import Columns
-from contacts.upstream.types import Contact, iso_utc
-
-from .layout import ExportLayout, Progress
+from contacts.contact.columns import Columns
+from contacts.contact.types import Contact, iso_utc
+from contacts.exports.layout import ExportLayout, Progress
 
 BOM = "\ufeff"
 CRLF = "\r\n"

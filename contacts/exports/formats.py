@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .csv import csv_chunks
+from contacts.exports.csv import csv_chunks
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,9 @@ class ExportFormat:
 
 
 def _xlsx_chunks(*args, **kwargs) -> Iterator[bytes]:
-    from .xlsx import xlsx_chunks  # openpyxl is only imported when someone asks for XLSX
+    from contacts.exports.xlsx import (
+        xlsx_chunks,  # openpyxl is only imported when someone asks for XLSX
+    )
 
     return xlsx_chunks(*args, **kwargs)
 

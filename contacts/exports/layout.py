@@ -1,6 +1,6 @@
 """The columns and cells of an export, whatever its format, safe to open in a spreadsheet.
 
-Chosen columns (`columns=`, see `contacts.upstream.columns`): exactly those, in that order; an
+Chosen columns (`columns=`, see `contacts.contact.columns`): exactly those, in that order; an
 additional-data field chosen by name has its own column whatever page it first appears on.
 
 Default columns: the contact fields in the API's own names, then one column per additional-data
@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from contacts.upstream.columns import CONTACT_COLUMNS, Columns, column_label, data_field
-from contacts.upstream.types import Contact, Scalar, additional_field_names, scalar_text
+from contacts.contact.columns import CONTACT_COLUMNS, Columns, column_label, data_field
+from contacts.contact.types import Contact, Scalar, additional_field_names, scalar_text
 
 CREATED_AT = CONTACT_COLUMNS.index("created_at")
 OTHER_COLUMN = "other_additional_data"

@@ -23,16 +23,15 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from contacts.contact.identifiers import Identifier
+from contacts.contact.types import iso_utc
+from contacts.exports.csv import BOM, CRLF, _Echo
+from contacts.exports.layout import CREATED_AT, ExportLayout, spreadsheet_safe
+from contacts.exports.streaming import primed
+from contacts.exports.xlsx import CHUNK_SIZE, DEFAULT_WIDTH, WIDTHS, _discard, _row, _text
 from contacts.models import AuditEvent
-from contacts.upstream.identifiers import Identifier
 from contacts.upstream.lookup import LookupRow, Lookups, contact_lookup
 from contacts.upstream.organisations import Organisation
-from contacts.upstream.types import iso_utc
-
-from .csv import BOM, CRLF, _Echo
-from .layout import CREATED_AT, ExportLayout, spreadsheet_safe
-from .streaming import primed
-from .xlsx import CHUNK_SIZE, DEFAULT_WIDTH, WIDTHS, _discard, _row, _text
 
 log = logging.getLogger(__name__)
 Outcome = AuditEvent.Outcome

@@ -6,15 +6,14 @@ from collections.abc import Iterator
 
 from django.utils import timezone
 
+from contacts.contact.columns import Columns
+from contacts.contact.query import ContactQuery
+from contacts.exports.formats import ExportFormat
+from contacts.exports.layout import Progress
+from contacts.exports.streaming import primed
 from contacts.models import EXPORT_HEARTBEAT, AuditEvent
-from contacts.upstream.columns import Columns
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, contact_scan
-from contacts.upstream.types import ContactQuery
-
-from .formats import ExportFormat
-from .layout import Progress
-from .streaming import primed
 
 log = logging.getLogger(__name__)
 Outcome = AuditEvent.Outcome

@@ -23,10 +23,9 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from contacts.upstream.columns import Columns
-from contacts.upstream.types import Contact
-
-from .layout import (
+from contacts.contact.columns import Columns
+from contacts.contact.types import Contact
+from contacts.exports.layout import (
     FORMULA_START,
     OTHER_COLUMN,
     PHONE_NUMBER,

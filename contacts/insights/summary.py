@@ -20,9 +20,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import Contact, email_domain, fold, iso_utc
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, ScanProgress, contact_scan
-from contacts.upstream.types import Contact, ContactQuery, email_domain, fold, iso_utc
 
 log = logging.getLogger(__name__)
 

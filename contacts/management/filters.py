@@ -6,8 +6,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import CommandError
 
-from contacts.filters import ContactFilter
-from contacts.upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
+from contacts.contact.query import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
+from contacts.search.filters import ContactFilter
 
 HELP = {
     "full_name": "partial match on the name",

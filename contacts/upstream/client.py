@@ -29,9 +29,13 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
 
-from .adaptive import Answer
-from .breaker import HALF_OPEN, OPEN, CircuitBreaker
-from .errors import (
+from contacts.contact.identifiers import Identifier
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import Contact
+from contacts.upstream.adaptive import Answer
+from contacts.upstream.breaker import HALF_OPEN, OPEN, CircuitBreaker
+from contacts.upstream.decode import contact_from_json, contacts_from_json
+from contacts.upstream.errors import (
     BodyTooLarge,
     CallsBusy,
     Cancelled,
@@ -46,10 +50,8 @@ from .errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .identifiers import Identifier
-from .limit import NoSlot, call_slot
-from .organisations import Organisation
-from .types import Contact, ContactQuery, contact_from_json, contacts_from_json
+from contacts.upstream.limit import NoSlot, call_slot
+from contacts.upstream.organisations import Organisation
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .client import ContactshipClient, contactship_client, decode_json
-from .errors import Cancelled, DashboardError, UpstreamAuthError, UpstreamNotFound
-from .identifiers import Identifier
-from .organisations import Organisation
-from .scan import Engine
-from .types import Contact, contact_from_json
+from contacts.contact.identifiers import Identifier
+from contacts.contact.types import Contact
+from contacts.upstream.client import ContactshipClient, contactship_client, decode_json
+from contacts.upstream.decode import contact_from_json
+from contacts.upstream.errors import Cancelled, DashboardError, UpstreamAuthError, UpstreamNotFound
+from contacts.upstream.organisations import Organisation
+from contacts.upstream.scan import Engine
 
 log = logging.getLogger(__name__)
 

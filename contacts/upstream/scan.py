@@ -43,12 +43,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
-from .adaptive import AdaptiveLimit, Answer
-from .client import ContactshipClient, contactship_client, decode_json
-from .errors import ExportTooLarge, PagingIgnored
-from .limit import slots_to_fill
-from .organisations import Organisation
-from .types import Contact, ContactQuery, contacts_from_json
+from contacts.contact.query import ContactQuery
+from contacts.contact.types import Contact
+from contacts.upstream.adaptive import AdaptiveLimit, Answer
+from contacts.upstream.client import ContactshipClient, contactship_client, decode_json
+from contacts.upstream.decode import contacts_from_json
+from contacts.upstream.errors import ExportTooLarge, PagingIgnored
+from contacts.upstream.limit import slots_to_fill
+from contacts.upstream.organisations import Organisation
 
 log = logging.getLogger(__name__)
 

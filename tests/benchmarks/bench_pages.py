@@ -370,8 +370,8 @@ def measure_render(repeats: int) -> dict[str, float] | None:
         from django.test import RequestFactory
 
         from contacts.demo.data import matches
-        from contacts.tables import ContactTable
-        from contacts.upstream.types import contacts_from_json
+        from contacts.search.tables import ContactTable
+        from contacts.upstream.decode import contacts_from_json
     except Exception as exc:
         print(f"  table render not measured: {type(exc).__name__}: {exc}")
         return None

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from contacts.contact.display import phone_display
 from contacts.demo.data import contacts_for, matches
-from contacts.templatetags.contact_display import phone_display
 from tests.browser.support import ROW_LINKS, ids, list_path, row_ids, screenshot
 
 pytestmark = pytest.mark.browser

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts.contact.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
 from contacts.exports.formats import FORMATS
 from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
 from contacts.management.filters import add_filter_arguments, query_from_options
-from contacts.upstream.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
 

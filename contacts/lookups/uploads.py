@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
-from .exports.lookup_input import LookupInputError, too_large
+from contacts.lookups.input import LookupInputError, too_large
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .upstream.types import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
+from contacts.contact.query import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
 
 MAX_FILTER_LENGTH = 200
 # Separators people type in phone numbers; the API stores "+12124567890".

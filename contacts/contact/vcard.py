@@ -4,8 +4,8 @@ UTF-8, CRLF line ends, lines folded at 75 octets without splitting a character, 
 `;` and line breaks escaped in text values (RFC 6350 3.2 and 3.4).
 """
 
-from .templatetags.contact_display import plain_value
-from .upstream.types import Contact
+from contacts.contact.display import plain_value
+from contacts.contact.types import Contact
 
 FOLD_AT = 75  # octets per line, the line end not counted
 

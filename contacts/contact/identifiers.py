@@ -10,7 +10,8 @@ this module decides which one a value is and puts it in the form the API stores:
   has a `default_region`, national (`55 1234 5678`). Parsed with `phonenumbers`, accepted when it
   is a *possible* number for its country (the right length; whether the number is assigned is
   the API's business), sent in E.164 (`+525512345678`).
-- a contact id: a UUID, as the API's ids are.
+- a contact id: a UUID, as the API's ids are. `plausible_contact_id` is wider: it admits any
+  plain id a URL may carry to the contact page.
 
 Anything else is `invalid`, with the reason a person can act on.
 """
@@ -25,6 +26,9 @@ Kind = Literal["email", "phone_number", "id", "invalid"]
 KINDS: tuple[Kind, ...] = ("email", "phone_number", "id", "invalid")
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# What a contact id can look like: the API's ids are UUIDs; this also admits other plain ids, but
+# never a dot segment, a slash, a query, a fragment, a percent sign or a URL.
+CONTACT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~:@+-]{0,199}", re.ASCII)
 UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # What a phone number may look like as typed: an optional +, digits and separators.
 PHONE_TYPED = re.compile(r"\+?[\d\s().\-/]+")
@@ -56,6 +60,11 @@ class Identifier:
 def valid_region(region: str) -> bool:
     """Whether `region` is a country code `phonenumbers` reads national numbers for."""
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def plausible_contact_id(value: str) -> bool:
+    """Whether `value` can be a contact's id, so that asking the API for it makes sense."""
+    return CONTACT_ID.fullmatch(value) is not None
 
 
 def identifier_parse(text: str, *, default_region: str = "") -> Identifier:
@@ -93,12 +102,3 @@ def _phone(text: str, default_region: str) -> Identifier:
         if len(digits) <= E164_MAX_DIGITS:
             e164 = "+" + digits
     return Identifier(text, "phone_number", e164)
-
-
-def phone_display(e164: str) -> str:
-    """A stored E.164 number as people write it (`+52 55 1234 5678`); unchanged if unreadable."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

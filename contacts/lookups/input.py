@@ -31,10 +31,9 @@ from typing import IO
 
 from django.utils.translation import gettext as _
 
-from contacts.upstream.identifiers import identifier_parse
-
-from . import xlsx_stream
-from .xlsx_stream import ReadBudget, ReadRefused
+from contacts.contact.identifiers import identifier_parse
+from contacts.lookups import xlsx_stream
+from contacts.lookups.xlsx_stream import ReadBudget, ReadRefused
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .templatetags.contact_display import cell_value, phone_display
-from .upstream.columns import Columns, column_label, data_field
-from .upstream.types import Contact, plausible_contact_id
+from contacts.contact.columns import Columns, column_label, data_field
+from contacts.contact.display import cell_value, phone_display
+from contacts.contact.identifiers import plausible_contact_id
+from contacts.contact.types import Contact
 
 # The additional data shown in a table cell; the contact page shows all of it.
 ADDITIONAL_DATA_PREVIEW = 2

@@ -18,9 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from . import places
-from .places import Place
-from .upstream.errors import ExportTimeLimit
+from contacts import places
+from contacts.places import Place
+from contacts.upstream.errors import ExportTimeLimit
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .exports.lookup_input import (
+from contacts.lookups.input import (
     LookupInput,
     LookupInputError,
     too_large,

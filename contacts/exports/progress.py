@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
-from .exports.layout import Progress
-from .exports.streaming import primed
-from .upstream import errors
+from contacts.exports.layout import Progress
+from contacts.exports.streaming import primed
+from contacts.upstream import errors
 
 log = logging.getLogger(__name__)
 

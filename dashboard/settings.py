@@ -223,7 +223,7 @@ STORAGES = {
 # --- HTTPS, cookies and framing ---------------------------------------------------------------
 # A form that comes back without its CSRF cookie (mostly a frame whose cookies the browser
 # blocks) gets a page that says why and offers the dashboard in a tab of its own.
-CSRF_FAILURE_VIEW = "contacts.views.csrf_failure"
+CSRF_FAILURE_VIEW = "contacts.views.errors.csrf_failure"
 DASHBOARD_HTTPS = env.bool("DASHBOARD_HTTPS", default=not DEBUG)
 if DASHBOARD_HTTPS:
     SESSION_COOKIE_SECURE = True

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from contacts.access import organisation_member_required
 from contacts.busy import places_busy
+from contacts.busy import places_busy as _exports_busy
 from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from contacts.exports.formats import FORMATS
 from contacts.exports.limits import LimitedStream, bound_send_time, export_ticket
@@ -39,7 +40,6 @@ from contacts.search.tables import contact_page_url
 from contacts.upstream.client import contactship_client
 from contacts.upstream.errors import ExportsBusy, PlacesBusy, UpstreamNotFound
 from contacts.upstream.lookup import LookupRow
-from contacts.views import _exports_busy
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,4 @@
-"""Views: parse the request, call the client, hand the answer to a table or an exporter.
-
-Upstream failures are not handled here (the middleware turns them into pages), except a 400 on
-the search page, whose complaint belongs next to the form fields. An export that fails after its
-first bytes cannot become a page: its stream raises, and the server aborts the download.
-"""
+"""The search page and the home page."""
 
 import json
 import logging
@@ -14,23 +9,16 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
-    JsonResponse,
     QueryDict,
-    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 from django_htmx.http import push_url
 
 from contacts.access import accessible_organisations, organisation_member_required
-from contacts.busy import places_busy
 from contacts.contact.columns import (
     CONTACT_COLUMNS,
     Columns,
@@ -39,26 +27,19 @@ from contacts.contact.columns import (
     data_key,
     parse_columns,
 )
-from contacts.contact.identifiers import plausible_contact_id
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact, additional_field_names
-from contacts.contact.vcard import contact_vcard
-from contacts.exports import progress as export_progress
-from contacts.exports.formats import FORMATS
-from contacts.exports.limits import LimitedStream, export_ticket
-from contacts.exports.limits import bound_send_time as _bound_send_time
-from contacts.exports.service import contact_export as contact_export_service
 from contacts.middleware import log_error_shown
 from contacts.models import ColumnChoice
-from contacts.proxy import client_address
 from contacts.search.filters import ContactFilter
 from contacts.search.tables import ContactTable, column_header
 from contacts.upstream.client import contactship_client
-from contacts.upstream.errors import DashboardError, ExportsBusy, UpstreamBadRequest
+from contacts.upstream.errors import DashboardError, UpstreamBadRequest
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import contact_scan
 
 log = logging.getLogger(__name__)
+
 
 PAGE_PARAM = "page"
 # With the dashboard's own filters, a page continues from an upstream offset instead of a number:
@@ -559,142 +540,3 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
             response["HX-Reswap"] = "innerHTML"
             response["HX-Reselect"] = "unset"
     return response
-
-
-@organisation_member_required()
-def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
-    if not plausible_contact_id(contact_id):
-        # `.`, `..`, `?x`, a URL...: no contact has such an id, and no call is made for it.
-        raise Http404("Not a contact id.")
-    contact = contactship_client().contact_get(
-        organisation=request.organisation,
-        contact_id=contact_id,
-        refresh=REFRESH_PARAM in request.GET,
-    )
-    # The search this contact was opened from, so "Back" returns to the same results.
-    filterset = ContactFilter(request.GET)
-    back = ContactQuery()
-    if filterset.is_valid():
-        back = filterset.qs
-    context = {
-        "organisation": request.organisation,
-        "access": request.access,
-        "contact": contact,
-        "back_query": urlencode(search_params(back, _page_number(request))),
-    }
-    response = render(request, "contacts/contact_detail.html", context)
-    patch_cache_control(response, private=True, no_store=True)
-    return response
-
-
-@organisation_member_required()
-def contact_vcard_download(request: HttpRequest, org_id: str, contact_id: str) -> HttpResponse:
-    """ "Save to my contacts": the contact as a .vcf file (RFC 6350) the address book opens."""
-    if not plausible_contact_id(contact_id):
-        raise Http404("Not a contact id.")
-    contact = contactship_client().contact_get(
-        organisation=request.organisation, contact_id=contact_id
-    )
-    response = HttpResponse(contact_vcard(contact), content_type="text/vcard; charset=utf-8")
-    filename = f"{contact.full_name or 'contact'}.vcf"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    patch_cache_control(response, private=True, no_store=True)
-    return response
-
-
-@organisation_member_required(export=True)
-@export_progress.recorded
-def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
-    filterset = ContactFilter(request.GET)
-    columns_error = None
-    try:
-        columns = _requested_columns(request)
-    except InvalidColumns as exc:
-        columns, columns_error = None, exc
-    if not filterset.is_valid() or columns_error is not None:
-        context = {
-            "organisation": request.organisation,
-            "filter": filterset,
-            "columns_error": columns_error,
-            "contact_columns": CONTACT_COLUMNS,
-        }
-        return render(request, "contacts/export_invalid.html", context, status=400)
-
-    try:
-        ticket = export_ticket(str(request.user.pk))
-    except ExportsBusy as busy:
-        return _exports_busy(request, busy)
-    export_format = FORMATS[fmt]
-    # The search page's token, if any: the page shows how far this export has got. Recorded
-    # only once the export has its place, so that refused ones leave no key behind.
-    progress = request.export_progress
-    progress.start()
-    try:
-        chunks, _ = contact_export_service(
-            user=request.user,
-            username=request.user.get_username(),
-            organisation=request.organisation,
-            query=filterset.qs,
-            fmt=export_format,
-            source="web",
-            bom=request.GET.get(BOM_PARAM) != "0",
-            path=request.path,
-            ip_address=client_address(request),
-            progress=progress,
-            columns=columns,
-        )
-        chunks = export_progress.watch(chunks, progress)
-        if fmt == "xlsx":
-            # Its bytes only come when the workbook is complete: a failure until then becomes an
-            # error page (a failed download, from the search page) rather than the server's
-            # bare 500.
-            chunks = export_progress.started(chunks)
-    except BaseException:
-        ticket.release()
-        raise
-    _bound_send_time(request)
-    stream = LimitedStream(chunks, ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS)
-    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
-    today = timezone.localdate().isoformat()
-    name = slugify(request.organisation.name) or "export"
-    filename = f"contacts-{name}-{today}.{export_format.extension}"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "no-store"
-    # Proxies such as nginx would otherwise buffer the whole file before sending a byte.
-    response["X-Accel-Buffering"] = "no"
-    return response
-
-
-@organisation_member_required(export=True)
-def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
-    """How far the requesting user's export with `?token=` has got: JSON for the search page."""
-    token = request.GET.get("token", "")
-    if not export_progress.valid_token(token):
-        return JsonResponse({"error": "a token of 16 to 64 letters, digits, - or _"}, status=400)
-    state = export_progress.read(
-        organisation_id=request.organisation.id, user_id=request.user.pk, token=token
-    )
-    response = JsonResponse(state)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
-    return places_busy(request, busy)
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A form came back without the cookie that proves it is ours (CSRF_FAILURE_VIEW).
-
-    Mostly a browser that withholds the dashboard's cookies inside an intranet's frame (third-
-    party cookies blocked, or a cross-site frame on plain HTTP), so the page says so and offers
-    the dashboard in a tab of its own, where its cookies are first-party. Django's CSRF check
-    has already logged the operator's line ("Forbidden (CSRF cookie not set.)").
-    """
-    cookie_missing = settings.CSRF_COOKIE_NAME not in request.COOKIES
-    context = {
-        "cookie_missing": cookie_missing,
-        # The same page, outside the frame (embed=0: with the full layout).
-        "new_tab_url": f"{request.path}?{urlencode({**request.GET.dict(), 'embed': '0'})}",
-    }
-    return render(request, "csrf_failure.html", context, status=403)

@@ -1,0 +1,2 @@
+"""The web layer: one short module per page; each parses the request, calls a service and
+renders the answer."""

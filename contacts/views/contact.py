@@ -1,23 +1,14 @@
 """One contact: its page and its vCard."""
 
-from urllib.parse import urlencode
-
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-)
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 
 from contacts.access import organisation_member_required
 from contacts.contact.identifiers import plausible_contact_id
-from contacts.contact.query import ContactQuery
 from contacts.contact.vcard import contact_vcard
-from contacts.search.filters import ContactFilter
+from contacts.search.contact_search import ContactSearch
 from contacts.upstream.client import contactship_client
-from contacts.views.search import REFRESH_PARAM, _page_number, search_params
 
 
 @organisation_member_required()
@@ -25,25 +16,18 @@ def contact_detail(request: HttpRequest, org_id: str, contact_id: str) -> HttpRe
     if not plausible_contact_id(contact_id):
         # `.`, `..`, `?x`, a URL...: no contact has such an id, and no call is made for it.
         raise Http404("Not a contact id.")
-    contact = contactship_client().contact_get(
-        organisation=request.organisation,
-        contact_id=contact_id,
-        refresh=REFRESH_PARAM in request.GET,
-    )
     # The search this contact was opened from, so "Back" returns to the same results.
-    filterset = ContactFilter(request.GET)
-    back = ContactQuery()
-    if filterset.is_valid():
-        back = filterset.qs
+    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    contact = contactship_client().contact_get(
+        organisation=request.organisation, contact_id=contact_id, refresh=search.refresh
+    )
     context = {
         "organisation": request.organisation,
         "access": request.access,
         "contact": contact,
-        "back_query": urlencode(search_params(back, _page_number(request))),
+        "back_query": search.back_query,
     }
-    response = render(request, "contacts/contact_detail.html", context)
-    patch_cache_control(response, private=True, no_store=True)
-    return response
+    return render(request, "contacts/contact_detail.html", context)
 
 
 @organisation_member_required()
@@ -57,5 +41,4 @@ def contact_vcard_download(request: HttpRequest, org_id: str, contact_id: str) -
     response = HttpResponse(contact_vcard(contact), content_type="text/vcard; charset=utf-8")
     filename = f"{contact.full_name or 'contact'}.vcf"
     response["Content-Disposition"] = content_disposition_header(True, filename)
-    patch_cache_control(response, private=True, no_store=True)
     return response

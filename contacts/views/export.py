@@ -1,6 +1,5 @@
 """The CSV and XLSX exports of a search, and how far one has got."""
 
-
 from django.conf import settings
 from django.http import (
     HttpRequest,
@@ -25,9 +24,10 @@ from contacts.exports.limits import LimitedStream, export_ticket
 from contacts.exports.limits import bound_send_time as _bound_send_time
 from contacts.exports.service import contact_export as contact_export_service
 from contacts.proxy import client_address
+from contacts.search.columns import requested_columns
 from contacts.search.filters import ContactFilter
+from contacts.search.params import BOM_PARAM
 from contacts.upstream.errors import ExportsBusy
-from contacts.views.search import BOM_PARAM, _requested_columns
 
 
 @organisation_member_required(export=True)
@@ -36,7 +36,7 @@ def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
     filterset = ContactFilter(request.GET)
     columns_error = None
     try:
-        columns = _requested_columns(request)
+        columns = requested_columns(request.GET)
     except InvalidColumns as exc:
         columns, columns_error = None, exc
     if not filterset.is_valid() or columns_error is not None:

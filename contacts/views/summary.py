@@ -13,19 +13,15 @@ space a second while it counts, so that a client that left is noticed on a write
 stopped, then the JSON.
 """
 
-import calendar
 import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -33,146 +29,24 @@ from django.utils.translation import gettext as _
 from contacts.access import organisation_member_required
 from contacts.busy import places_busy
 from contacts.contact.query import ContactQuery
-from contacts.contact.types import NO_COUNTRY
 from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.exports.streaming import primed
-from contacts.insights.summary import COMPLETENESS_FIELDS, Summary, SummaryRun, summary_cached
+from contacts.insights.presentation import summary_context
+from contacts.insights.summary import SummaryRun, summary_cached
 from contacts.middleware import log_error_shown
 from contacts.places import SUMMARY, take_place
-from contacts.search.filters import ContactFilter
+from contacts.search.contact_search import ContactSearch
+from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
 
 log = logging.getLogger(__name__)
 
-REFRESH_PARAM = "refresh"
+# The summary counts the search, whatever page or columns its address had.
+SEARCH_ONLY = (COLUMNS_PARAM, PAGE_PARAM, START_PARAM, SEEN_PARAM)
 PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
 KEEPALIVE = 1.0  # seconds between the spaces summary.json writes while it counts
 SPLIT = "<!--summary-body-->"
-CHART_HEIGHT = 100
-# Empty months between two months with contacts that the chart still shows one by one; a longer
-# stretch is drawn as one gap.
-MAX_EMPTY_RUN = 12
-
-
-def _search_url(org_id: str, query: ContactQuery, **narrow: str) -> str:
-    params = {**query.params(), **narrow}
-    return reverse("contact_list", args=[org_id]) + (f"?{urlencode(params)}" if params else "")
-
-
-def _month_range(query: ContactQuery, month: str) -> dict[str, str]:
-    """The search narrowed to one month, within the dates it already had."""
-    year, number = (int(part) for part in month.split("-"))
-    first = date(year, number, 1)
-    last = date(year, number, calendar.monthrange(year, number)[1])
-    if query.created_from and query.created_from > first:
-        first = query.created_from
-    if query.created_to and query.created_to < last:
-        last = query.created_to
-    return {"created_from": first.isoformat(), "created_to": last.isoformat()}
-
-
-def _month_index(month: str) -> int:
-    year, number = (int(p) for p in month.split("-"))
-    return year * 12 + number - 1
-
-
-def _month_name(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _chart_months(dated: list[str]) -> list[str | None]:
-    """The months the chart shows, oldest first: every month with contacts, the empty months
-    between two of them when at most MAX_EMPTY_RUN apart, and `None` for a longer stretch (a
-    gap), so contacts dated years apart make a few bars, not one for every month between."""
-    shown: list[str | None] = []
-    previous = None
-    for month in sorted(dated):
-        index = _month_index(month)
-        if previous is not None:
-            empty = index - previous - 1
-            if empty > MAX_EMPTY_RUN:
-                shown.append(None)
-            else:
-                shown.extend(_month_name(previous + 1 + n) for n in range(empty))
-        shown.append(month)
-        previous = index
-    return shown
-
-
-def _share(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
-
-
-def summary_context(org_id: str, query: ContactQuery, summary: Summary) -> dict:
-    """What the template shows: every count with the search narrowed to it, and the chart."""
-    count = summary["count"]
-    countries = [
-        {
-            "value": row["value"],
-            "count": row["count"],
-            "share": _share(row["count"], count),
-            "url": _search_url(org_id, query, country=row["value"] or NO_COUNTRY),
-        }
-        for row in summary["countries"]
-    ]
-    by_month = {row["month"]: row["count"] for row in summary["created_by_month"]}
-    months = _chart_months([m for m in by_month if m])
-    peak = max((by_month.get(m, 0) for m in months if m), default=0)
-    bars = []
-    for index, month in enumerate(months):
-        if month is None:
-            bars.append({"gap": True, "x": str(index * 10 + 5)})
-            continue
-        n = by_month.get(month, 0)
-        height = round(CHART_HEIGHT * n / peak, 2) if peak else 0
-        bars.append(
-            {
-                "month": month,
-                "count": n,
-                # Strings: SVG wants "12.5" whatever the language's decimal separator.
-                "x": str(index * 10 + 1),
-                "y": str(round(CHART_HEIGHT - height, 2)),
-                "height": str(height),
-                "url": _search_url(org_id, query, **_month_range(query, month)),
-            }
-        )
-    domains = [
-        {**row, "url": _search_url(org_id, query, email_domain=row["value"])}
-        for row in summary["email_domains"]
-    ]
-    labels = {
-        "email": _("Email"),
-        "phone_number": _("Phone"),
-        "country": _("Country"),
-        "description": _("Description"),
-    }
-    completeness = [
-        {
-            "label": labels[name],
-            "count": summary["completeness"].get(name, 0),
-            "share": _share(summary["completeness"].get(name, 0), count),
-        }
-        for name in COMPLETENESS_FIELDS
-    ]
-    fields = [{**row, "share": _share(row["count"], count)} for row in summary["fields"]]
-    computed_at = datetime.fromisoformat(summary["computed_at"].replace("Z", "+00:00"))
-    return {
-        "summary": summary,
-        "count": count,
-        "countries": countries,
-        "bars": bars,
-        "chart_width": str(len(months) * 10),
-        "chart_height": CHART_HEIGHT,
-        "peak": peak,
-        "undated": by_month.get(None, 0),
-        "domains": domains,
-        "completeness": completeness,
-        "fields": fields,
-        "computed_at": computed_at,
-        "search_url": _search_url(org_id, query),
-        "refresh_url": "?" + urlencode({**query.params(), REFRESH_PARAM: "1"}),
-    }
 
 
 def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
@@ -230,7 +104,7 @@ def _stream(
             summary = run.result()
             yield "</div>" + render_to_string(
                 "contacts/summary_result.html",
-                {**context, **summary_context(org_id, run.query, summary)},
+                {**context, **summary_context(run.query, summary, context["search"].search_url)},
                 request,
             )
             yield tail
@@ -240,24 +114,26 @@ def _stream(
 
 @organisation_member_required()
 def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
-    filterset = ContactFilter(request.GET)
+    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
     context = {
         "organisation": request.organisation,
         "access": request.access,
-        "filter": filterset,
+        "filter": search.filterset,
+        "search": search,
     }
-    if not filterset.is_valid():
+    if not search.valid:
         return render(request, "contacts/summary_invalid.html", context, status=400)
-    query = filterset.qs
+    query = search.query
     context["query"] = query
-    fields = filterset.form.fields
+    fields = search.filterset.form.fields
     context["chips"] = [(fields[name].label, value) for name, value in query.params().items()]
-    context["search_url"] = _search_url(org_id, query)
+    context["search_url"] = search.search_url()
+    context["refresh_url"] = search.get_query_string({REFRESH_PARAM: 1}, remove=SEARCH_ONLY)
     summary = None
-    if REFRESH_PARAM not in request.GET:
+    if not search.refresh:
         summary = summary_cached(organisation=request.organisation, query=query)
     if summary is not None:
-        context.update(summary_context(org_id, query, summary))
+        context.update(summary_context(query, summary, search.search_url))
         return render(request, "contacts/summary.html", context)
 
     # Counting holds a thread and keeps Contactship busy for as long as an export does.
@@ -325,9 +201,10 @@ def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None
 
 @organisation_member_required()
 def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
-    filterset = ContactFilter(request.GET)
-    if not filterset.is_valid():
-        errors = {name: [str(e) for e in errs] for name, errs in filterset.form.errors.items()}
+    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    if not search.valid:
+        form_errors = search.filterset.form.errors
+        errors = {name: [str(e) for e in errs] for name, errs in form_errors.items()}
         return JsonResponse(
             {
                 "error": "invalid_filters",
@@ -336,8 +213,8 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
             },
             status=400,
         )
-    query = filterset.qs
-    if REFRESH_PARAM not in request.GET:
+    query = search.query
+    if not search.refresh:
         summary = summary_cached(organisation=request.organisation, query=query)
         if summary is not None:
             response = JsonResponse(summary, json_dumps_params={"ensure_ascii": False})

@@ -1,4 +1,5 @@
-"""The app's configuration: registers the audit's signal receivers and the system checks."""
+"""The app's configuration: registers the signal receivers (audit, cached rights) and the
+system checks."""
 
 from django.apps import AppConfig
 
@@ -8,4 +9,5 @@ class ContactsConfig(AppConfig):
     verbose_name = "Contacts"
 
     def ready(self) -> None:
-        from contacts import audit, checks  # noqa: F401  (registers signal receivers and checks)
+        # Imported for what importing registers: signal receivers and checks.
+        from contacts import access, audit, checks  # noqa: F401

@@ -151,3 +151,42 @@ class ResilientRedisCache(RedisCache):
     set_many = _tolerant("set_many", lambda data, timeout=DEFAULT_TIMEOUT, version=None: list(data))
     # A counter that cannot be read starts again: `delta`, as if the key were new.
     incr = _tolerant("incr", lambda key, delta=1, version=None: delta)
+
+
+class TolerantCache:
+    """A cache whose get, set, delete and `in` never raise: a failure answers as a miss would
+    and rests the cache (`outage`), for stores that must carry on without it (sessions, rights).
+    A value is kept at most `max_timeout` seconds (None: as asked)."""
+
+    def __init__(self, cache, *, max_timeout: int | None = None) -> None:
+        self._cache = cache
+        self._max_timeout = max_timeout
+
+    def _call(self, name: str, fallback: Any, *args: Any) -> Any:
+        if not outage.allow():
+            return fallback
+        try:
+            result = getattr(self._cache, name)(*args)
+        except Exception as exc:
+            outage.failed(exc)
+            return fallback
+        outage.succeeded()
+        return result
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._call("get", default, key, default)
+
+    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT) -> None:
+        cap = self._max_timeout
+        if cap is not None and (timeout is DEFAULT_TIMEOUT or timeout is None or timeout > cap):
+            timeout = cap
+        self._call("set", None, key, value, timeout)
+
+    def delete(self, key: str) -> bool:
+        return self._call("delete", False, key)
+
+    def __contains__(self, key: str) -> bool:
+        return self._call("has_key", False, key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)

@@ -9,6 +9,9 @@ period (`contacts.cache`), so a frozen Redis is not waited on for every request.
 A session that ends (logout, a new login) while the cache cannot be told leaves a tombstone in
 the database; when Redis answers again the cached copy is deleted, so an old cookie copied before
 the logout does not work again once Redis is back.
+
+Without Redis the copies live in each process's memory, where a logout in one process cannot
+delete another's: there a copy lives at most LOCAL_COPY_SECONDS, after which the database decides.
 """
 
 import logging
@@ -18,45 +21,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 
-from contacts.cache import ResilientRedisCache, outage
+from contacts.cache import ResilientRedisCache, TolerantCache, outage
 from contacts.models import SessionTombstone
 
 log = logging.getLogger(__name__)
 
-
-class _TolerantCache:
-    """The few cache operations `cached_db` uses, never raising."""
-
-    def __init__(self, cache) -> None:
-        self._cache = cache
-
-    def _call(self, name: str, fallback: Any, *args: Any) -> Any:
-        if not outage.allow():
-            return fallback
-        try:
-            result = getattr(self._cache, name)(*args)
-        except Exception as exc:
-            outage.failed(exc)
-            return fallback
-        outage.succeeded()
-        return result
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._call("get", default, key, default)
-
-    def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT) -> None:
-        self._call("set", None, key, value, timeout)
-
-    def delete(self, key: str) -> bool:
-        return self._call("delete", False, key)
-
-    def __contains__(self, key: str) -> bool:
-        return self._call("has_key", False, key)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cache, name)
+LOCAL_COPY_SECONDS = 60  # how long a session stays in one process's memory
 
 
 class SessionStore(cached_db.SessionStore):
@@ -64,7 +36,10 @@ class SessionStore(cached_db.SessionStore):
         super().__init__(session_key)
         # ResilientRedisCache already answers as a miss, and alone knows whether Redis did.
         if not isinstance(self._cache, ResilientRedisCache):
-            self._cache = _TolerantCache(self._cache)
+            local = isinstance(self._cache, LocMemCache)
+            self._cache = TolerantCache(
+                self._cache, max_timeout=LOCAL_COPY_SECONDS if local else None
+            )
 
     def load(self) -> dict[str, Any]:
         # Due when the process starts (one that wrote tombstones may have died since) and each

@@ -139,12 +139,12 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    # Sessions in Redis for speed and in the database so that a Redis restart logs nobody out
-    # (and, with the cache above, so that a Redis outage does not either).
-    # Django's cached_db, carrying on with the database alone when the cache fails.
-    SESSION_ENGINE = "contacts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions in the cache for speed (no query per page) and in the database so that a Redis restart
+# logs nobody out (and, with the cache above, so that a Redis outage does not either): Django's
+# cached_db, carrying on with the database alone when the cache fails.
+SESSION_ENGINE = "contacts.sessions"
 # After a failed Redis call, this process stops asking Redis for this many seconds, then tries one.
 DASHBOARD_CACHE_RETRY_SECONDS = env.float("DASHBOARD_CACHE_RETRY_SECONDS", default=5.0)
 
@@ -355,6 +355,9 @@ CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512
 # Seconds one search page with the dashboard's own filters (country, dates, email domain) reads
 # Contactship's pages before it shows what it found and offers to continue.
 DASHBOARD_FILTER_PAGE_SECONDS = env.float("DASHBOARD_FILTER_PAGE_SECONDS", default=5.0)
+# How long a member's rights (memberships, column choices) stay cached; every change through the
+# dashboard, the admin or a command deletes the copy at once (see contacts.access).
+DASHBOARD_ACCESS_CACHE_SECONDS = env.int("DASHBOARD_ACCESS_CACHE_SECONDS", default=60)
 CONTACTSHIP_BREAKER_THRESHOLD = env.int("CONTACTSHIP_BREAKER_THRESHOLD", default=5)
 CONTACTSHIP_BREAKER_COOLDOWN = env.float("CONTACTSHIP_BREAKER_COOLDOWN", default=30.0)
 # Bulk lookup: the most values one list may hold (refused with 400 before any call), and the

@@ -45,15 +45,10 @@ def requested_columns(data: Mapping[str, str]) -> Columns | None:
     return parse_columns(data.get(COLUMNS_PARAM, ""))
 
 
-def remembered_columns(*, user, organisation_id: str) -> Columns | None:
-    """The member's last choice made with the picker for this organisation, if any."""
-    stored = (
-        ColumnChoice.objects.filter(user=user, organisation_id=organisation_id)
-        .values_list("columns", flat=True)
-        .first()
-    )
+def remembered_columns(stored: str) -> Columns | None:
+    """The member's last choice made with the picker (its `columns=` text), if any."""
     try:
-        return parse_columns(stored or "")
+        return parse_columns(stored)
     except InvalidColumns:
         return None  # remembered under older rules: the default rather than an error
 

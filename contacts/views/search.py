@@ -31,8 +31,8 @@ def search_from(request: HttpRequest, *, remember: bool = False) -> ContactSearc
     names none."""
     remembered = None
     if remember:
-        org_id = request.organisation.id
-        remembered = lambda: remembered_columns(user=request.user, organisation_id=org_id)  # noqa: E731
+        stored = request.access.remembered_columns
+        remembered = lambda: remembered_columns(stored)  # noqa: E731
     return ContactSearch(
         request.GET, organisation=request.organisation, path=request.path, remembered=remembered
     )

@@ -1,0 +1,67 @@
+"""A search page costs one database query (the user); rights and sessions come from the cache,
+and every change to a membership or a column choice counts at the next request."""
+
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.models import ColumnChoice, Membership
+
+ORG = "org-harbor"
+
+
+def search_url(query: str = "full_name=a") -> str:
+    return reverse("contact_list", args=[ORG]) + f"?{query}"
+
+
+def queries_of(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_the_first_search_page_after_signing_in_costs_one_query(client, member, upstream):
+    client.force_login(member)
+    first = queries_of(client, search_url())
+    assert len(first) == 1 and "auth_user" in first[0]
+    assert len(queries_of(client, search_url("email=example"))) == 1
+
+
+def test_the_header_switcher_and_remembered_columns_cost_no_query(member_client, member, upstream):
+    ColumnChoice.objects.create(user=member, organisation_id=ORG, columns="email,full_name")
+    member_client.get(search_url())  # the change above emptied the cached rights
+    with CaptureQueriesContext(connection) as captured:
+        response = member_client.get(search_url())
+    assert len(captured.captured_queries) == 1
+    html = response.content.decode()
+    assert 'name="columns" value="email,full_name"' in html
+    assert "org-tejo" in html  # the other organisation, in the header's switcher
+
+
+def test_a_removed_member_is_refused_at_the_next_request(member_client, member, upstream):
+    assert member_client.get(search_url()).status_code == 200
+    call_command("remove_member", member.username, ORG)
+    assert member_client.get(search_url()).status_code == 403
+
+
+def test_a_withdrawn_export_right_counts_at_the_next_request(member_client, member, upstream):
+    export = reverse("contact_export_csv", args=[ORG]) + "?full_name=zzzz-nobody"
+    response = member_client.get(export)
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    membership = Membership.objects.get(user=member, organisation_id=ORG)
+    membership.can_export = False
+    membership.save()
+    assert member_client.get(export).status_code == 403
+
+
+def test_a_column_choice_made_with_the_picker_shows_on_the_next_page(member_client, upstream):
+    member_client.get(search_url())
+    response = member_client.post(
+        reverse("contact_list", args=[ORG]), {"order": ["email", "country"], "shown": ["email"]}
+    )
+    assert response.status_code == 303
+    html = member_client.get(reverse("contact_list", args=[ORG])).content.decode()
+    assert 'name="columns" value="email"' in html

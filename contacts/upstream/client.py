@@ -221,7 +221,7 @@ class ContactshipClient:
             raise ValueError("not a classified identifier")
         return f"/contacts/{quote(identifier.value, safe='')}"
 
-    # --- the breaker, for the scan engine too ---------------------------------------------------
+    # --- the breaker, for scans and lookups too -------------------------------------------------
 
     def breaker_check(
         self, organisation: Organisation, path: str = "/contacts", params: dict | None = None

@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from contacts.upstream.client import upstream_reachable
+from contacts.upstream.transport import upstream_reachable
 
 log = logging.getLogger(__name__)
 

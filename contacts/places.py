@@ -14,7 +14,7 @@ its kind here:
   views (the login page, `/healthz`, another person's search) always find a thread.
 
 Beyond them the request is refused at once (`PlacesBusy`, answered 429 with `Retry-After`). The
-place goes back when the request ends however it ends; `LimitedStream` in `export_limits`
+place goes back when the request ends however it ends; `LimitedStream` (`contacts.exports.limits`)
 gives a streamed response's place back when the server closes it.
 """
 

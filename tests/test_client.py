@@ -13,13 +13,9 @@ import responses
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact
 from contacts.demo.data import matches
-from contacts.upstream.client import (
-    ClientConfig,
-    Failure,
-    RetryPolicy,
-    contactship_client,
-    environment,
-)
+from contacts.upstream.attempt import Failure
+from contacts.upstream.client import contactship_client
+from contacts.upstream.config import ClientConfig
 from contacts.upstream.errors import (
     UpstreamBadResponse,
     UpstreamRateLimited,
@@ -27,6 +23,8 @@ from contacts.upstream.errors import (
     UpstreamUnavailable,
 )
 from contacts.upstream.organisations import organisation_get
+from contacts.upstream.retry import RetryPolicy
+from contacts.upstream.transport import environment
 from tests.conftest import KEYS, upstream_lines
 
 FAKE_URL = "https://contactship.test/v1"

@@ -1,7 +1,10 @@
 """The per-organisation limit on calls in flight, in this process or across replicas (Redis).
 
-The replica tests start their own `redis-server` (Debian's; `.ci/run` installs it) on a free
-loopback port, and run the limit in two separate processes that share it.
+The tests of what a slot does run on both paths (`slots`): this process's slots, and Redis's,
+where the holders are counted in Redis so that a fallback to this process cannot pass for it.
+Each checks that the limit is kept, not only that slots are given back: a `call_slot` that does
+not limit fails them. The replica tests start their own `redis-server` (Debian's; `.ci/run`
+installs it) on a free loopback port, and run the limit in two separate processes that share it.
 """
 
 import json
@@ -21,16 +24,45 @@ import redis
 from django.urls import reverse
 
 from contacts.cache import outage
-from contacts.upstream.limit import NoSlot, call_slot
+from contacts.upstream.limit import KEY, NoSlot, call_slot
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_a_slot_is_given_back_and_the_limit_holds():
+class Slots:
+    """The path `call_slot` takes: this process's slots, or Redis's (whose holders it counts, so
+    that a test cannot pass by falling back to this process)."""
+
+    def __init__(self, redis_client: redis.Redis | None) -> None:
+        self.redis = redis_client
+
+    def assert_held(self, org_id: str, count: int) -> None:
+        if self.redis is not None:
+            assert self.redis.zcard(KEY.format(org_id=org_id)) == count
+
+
+@pytest.fixture(params=["process", "redis"])
+def slots(request, settings):
+    if request.param == "process":
+        settings.REDIS_URL = ""
+        yield Slots(None)
+        return
+    url = request.getfixturevalue("redis_url")
+    settings.REDIS_URL = url
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    outage.reset()
+    yield Slots(client)
+    assert not outage.down  # every call above went to Redis
+    outage.reset()
+
+
+def test_a_slot_is_given_back_and_the_limit_holds(slots):
     deadline = time.monotonic() + 0.3
     with call_slot("org-a", limit=2, deadline=deadline, hold=5):
         with call_slot("org-a", limit=2, deadline=deadline, hold=5):
+            slots.assert_held("org-a", 2)
             started = time.monotonic()
             with pytest.raises(NoSlot), call_slot("org-a", limit=2, deadline=deadline, hold=5):
                 pass
@@ -38,33 +70,44 @@ def test_a_slot_is_given_back_and_the_limit_holds():
         # Another organisation has its own slots.
         with call_slot("org-b", limit=2, deadline=time.monotonic() + 0.1, hold=5):
             pass
+    slots.assert_held("org-a", 0)
     with call_slot("org-a", limit=2, deadline=time.monotonic() + 0.1, hold=5):
         pass  # all given back
 
 
-def test_a_waiting_call_gets_the_slot_when_it_frees():
-    released = threading.Event()
+def test_a_waiting_call_gets_the_slot_when_it_frees(slots):
+    holding = threading.Event()
+    letting_go: list[float] = []
 
     def holder():
         with call_slot("org-w", limit=1, deadline=time.monotonic() + 1, hold=5):
+            holding.set()
             time.sleep(0.2)
-        released.set()
+            letting_go.append(time.monotonic())
 
     thread = threading.Thread(target=holder)
     thread.start()
-    time.sleep(0.05)
+    assert holding.wait(1)
+    asked = time.monotonic()
     with call_slot("org-w", limit=1, deadline=time.monotonic() + 2, hold=5):
-        assert released.wait(1)
+        got = time.monotonic()
     thread.join()
+    # It waited for the holder to let go, and got the slot then, well before its deadline.
+    assert letting_go and letting_go[0] <= got < asked + 1.5
+    assert got - asked >= 0.15
 
 
-def test_no_limit_when_zero():
+def test_no_limit_when_zero(slots):
     deadline = time.monotonic() + 0.1
-    with (
-        call_slot("org-z", limit=0, deadline=deadline, hold=5),
-        call_slot("org-z", limit=0, deadline=deadline, hold=5),
-    ):
-        pass
+    with call_slot("org-z", limit=1, deadline=deadline, hold=5):
+        with pytest.raises(NoSlot), call_slot("org-z", limit=1, deadline=deadline, hold=5):
+            pass
+        # A call without a limit goes through even while the limited ones wait.
+        with (
+            call_slot("org-z", limit=0, deadline=deadline, hold=5),
+            call_slot("org-z", limit=0, deadline=deadline, hold=5),
+        ):
+            slots.assert_held("org-z", 1)  # and takes no slot
 
 
 def test_a_search_says_busy_when_no_slot_frees_in_time(member_client, upstream, settings):
@@ -79,7 +122,7 @@ def test_a_search_says_busy_when_no_slot_frees_in_time(member_client, upstream, 
     assert member_client.get(url).status_code == 200  # the slot is free again
 
 
-def test_a_scan_leaves_the_reserved_slots_to_page_views():
+def test_a_scan_leaves_the_reserved_slots_to_page_views(slots):
     deadline = time.monotonic() + 0.2
     with call_slot("org-r", limit=3, reserve=2, deadline=deadline, hold=5):
         # A second scan call waits: two of the three slots are kept for page views...
@@ -88,12 +131,14 @@ def test_a_scan_leaves_the_reserved_slots_to_page_views():
             call_slot("org-r", limit=3, reserve=2, deadline=deadline, hold=5),
         ):
             pass
-        # ...which get them.
+        # ...which get them, and no more.
         with (
             call_slot("org-r", limit=3, deadline=deadline, hold=5),
             call_slot("org-r", limit=3, deadline=deadline, hold=5),
         ):
-            pass
+            slots.assert_held("org-r", 3)
+            with pytest.raises(NoSlot), call_slot("org-r", limit=3, deadline=deadline, hold=5):
+                pass
 
 
 # --- across replicas: a real Redis ----------------------------------------------------------------
@@ -215,10 +260,18 @@ def test_a_slot_of_a_replica_that_died_comes_back_after_its_hold(
     settings.REDIS_URL = redis_url
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    slot = call_slot("org-dead", limit=1, deadline=time.monotonic() + 1, hold=0.3)
+    slot = call_slot("org-dead", limit=1, deadline=time.monotonic() + 1, hold=0.5)
     slot.__enter__()  # and never left: the replica died
-    with call_slot("org-dead", limit=1, deadline=time.monotonic() + 5, hold=5):
+    taken = time.monotonic()
+    # While its hold lasts, the slot stays taken...
+    with (
+        pytest.raises(NoSlot),
+        call_slot("org-dead", limit=1, deadline=time.monotonic() + 0.1, hold=5),
+    ):
         pass
+    # ...and comes back when it runs out.
+    with call_slot("org-dead", limit=1, deadline=time.monotonic() + 5, hold=5):
+        assert time.monotonic() - taken >= 0.4
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.urls import reverse
 from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
+from contacts.upstream.decode import contacts_from_json
 from contacts.upstream.errors import (
     ExportTooLarge,
     PagingIgnored,
@@ -17,7 +18,8 @@ from contacts.upstream.errors import (
     UpstreamUnavailable,
 )
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.scan import THREAD_NAME, contact_scan
+from contacts.upstream.pool import THREAD_NAME
+from contacts.upstream.scan import contact_scan, scan_window
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +258,72 @@ def test_a_scan_that_takes_the_half_open_trial_makes_one_call(member_client, fau
         list(scan("org-harbor"))
     assert server.requests_seen == 1  # the trial is one call, not one call and its retries
     assert page_views_refused(member_client)
+
+
+# --- a window of a post-filtered result, for the search page -------------------------------------
+
+
+def window(start: int, size: int, budget: float = 60.0, org_id: str = "org-tejo", **filters):
+    return scan_window(
+        organisation=organisation_get(org_id),
+        query=ContactQuery(**filters),
+        start=start,
+        size=size,
+        budget=budget,
+    )
+
+
+def test_windows_continued_from_their_offsets_give_every_match_once_in_order(upstream):
+    query = ContactQuery(country="Argentina")
+    everyone = contacts_from_json(list(contacts_for("org-tejo")))
+    expected = [c.id for c in everyone if query.matches(c)]
+    assert 0 < len(expected) < len(everyone)
+    seen: list[str] = []
+    read_in_all = 0
+    start: int | None = 0
+    while start is not None:
+        rows, next_start, read = window(start, 7, country="Argentina")
+        assert all(query.matches(c) for c in rows)
+        if next_start is not None:
+            assert len(rows) == 7  # a window stops short only at the end (or its budget)
+            assert next_start == start + read
+            # The offset is just past the window's last contact.
+            assert everyone[next_start - 1].id == rows[-1].id
+        seen += [c.id for c in rows]
+        read_in_all += read
+        start = next_start
+    assert seen == expected
+    assert read_in_all == len(everyone)  # every contact read once, none twice
+    assert scan_threads() == []
+
+
+def test_a_window_ending_on_the_last_contact_says_there_is_no_more(upstream):
+    # org-tejo has 2345 contacts: the last page holds 45, from offset 2300.
+    rows, next_start, read = window(2300, 45)
+    assert len(rows) == 45 and next_start is None and read == 45
+    rows, next_start, read = window(2300, 44)
+    assert len(rows) == 44 and next_start == 2344 and read == 44
+    rows, next_start, read = window(2300, 46)
+    assert len(rows) == 45 and next_start is None and read == 45
+    # A window that fills up on a full page's last contact does not know the end yet.
+    rows, next_start, read = window(2200, 100)
+    assert len(rows) == 100 and next_start == 2300 and read == 100
+
+
+def test_a_window_stops_at_its_budget_after_a_whole_page(upstream):
+    rows, next_start, read = window(0, 1000, budget=0, country="Argentina")
+    assert next_start == 100 and read == 100  # one page read, then the budget was spent
+    first_page = contacts_from_json(list(contacts_for("org-tejo")[:100]))
+    assert [c.id for c in rows] == [c.id for c in first_page if c.country == "Argentina"]
+    assert scan_threads() == []
+
+
+def test_a_window_of_a_result_the_upstream_narrows_reads_only_that_result(upstream):
+    rows, next_start, read = window(0, 5, full_name="ana", country="Brasil")
+    expected = [
+        c.id
+        for c in contacts_from_json(matches("org-tejo", full_name="ana"))
+        if c.country == "Brasil"
+    ][:5]
+    assert [c.id for c in rows] == expected
+    assert next_start == read  # a window from 0 continues where it stopped reading

@@ -210,7 +210,7 @@ def test_a_download_dropped_before_its_first_byte_ends_its_scan_and_is_cancelled
 ):
     import threading
 
-    from contacts.upstream.scan import THREAD_NAME
+    from contacts.upstream.pool import THREAD_NAME
 
     def scan_threads() -> set[threading.Thread]:
         return {t for t in threading.enumerate() if t.name.startswith(THREAD_NAME)}

@@ -28,7 +28,7 @@ from contacts.demo.faults import Faults
 from contacts.insights.summary import SummaryRun, summary_cache_key
 from contacts.upstream.breaker import CircuitBreaker
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.scan import THREAD_NAME
+from contacts.upstream.pool import THREAD_NAME
 from tests.conftest import ORGANISATIONS, ROOT, make_user
 
 pytestmark = pytest.mark.django_db

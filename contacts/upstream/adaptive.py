@@ -15,7 +15,7 @@ gradient for an upstream that only slows down):
 - never below 1, never above `maximum` (the organisation's call limit less the calls reserved
   for page views, and the scan's own cap).
 
-Thread-safe: the scan's workers report answers, the scan reads the limit.
+Thread-safe: the call pool's workers report answers, the pool reads the limit.
 """
 
 import threading

@@ -1,8 +1,9 @@
 """Bulk lookups: which of a list of emails, phone numbers and ids are contacts, and who they are.
 
-One `GET /contacts/{identifier}` per distinct value, run by the scan engine (`scan.Engine`): the
-same call limit (leaving CONTACTSHIP_RESERVED_CALLS to page views), adaptive concurrency with
-back-off on 429/503, retries, a bounded read-ahead, and cancellation by `close()`.
+One `GET /contacts/{identifier}` per distinct value, made by the call pool (`pool.CallPool`) that
+scans use too: the same call limit (leaving CONTACTSHIP_RESERVED_CALLS to page views), adaptive
+concurrency with back-off on 429/503, a bounded read-ahead, and cancellation by `close()`; the
+client's retries for scans (a 500 is tried again too).
 
 The rows come back in the input's order, one per input value, each with a status:
 
@@ -16,7 +17,7 @@ The rows come back in the input's order, one per input value, each with a status
 A rejected key fails the whole lookup (`UpstreamAuthError`): every value would fail alike and only
 an administrator can fix it.
 
-Memory: besides the list itself, the results waiting to be read (bounded by the engine's
+Memory: besides the list itself, the results waiting to be read (bounded by the pool's
 read-ahead) and, for values repeated later in the list, their earlier result until its last
 repeat is read.
 """
@@ -26,6 +27,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from contacts.contact.identifiers import Identifier
 from contacts.contact.types import Contact
@@ -33,7 +35,7 @@ from contacts.upstream.client import ContactshipClient, contactship_client, deco
 from contacts.upstream.decode import contact_from_json
 from contacts.upstream.errors import Cancelled, DashboardError, UpstreamAuthError, UpstreamNotFound
 from contacts.upstream.organisations import Organisation
-from contacts.upstream.scan import Engine
+from contacts.upstream.pool import CallPool
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,8 @@ class LookupProgress:
 def _fetcher(
     client: ContactshipClient, organisation: Organisation, tasks: list[Identifier]
 ) -> Callable:
-    """The engine's call for task N: (status, contact, error name). Holds no reference to the
-    `Lookups`, so that dropping one closes it (see `scan.Scan`)."""
+    """The pool's call for task N: (status, contact, error name). Holds no reference to the
+    `Lookups`: the pool's threads must not keep a dropped lookup alive."""
 
     def retried(error: Exception) -> None:
         client.breaker_record(organisation, error)
@@ -125,14 +127,14 @@ class Lookups:
                     tasks.append(identifier)
                 repeats[key] += 1
         self.organisation = organisation
-        self._engine = Engine(
-            client=client,
-            organisation=organisation,
+        self._client = client
+        self._pool = CallPool(
+            config=client.config,
+            org_id=organisation.id,
             fetch=_fetcher(client, organisation, tasks),
-            tasks=len(tasks),
-            kind="lookup",
+            last=len(tasks) - 1,
         )
-        limit = self._engine.limit
+        limit = self._pool.limit
         self.progress = LookupProgress(
             values=len(identifiers),
             calls=len(tasks),
@@ -149,7 +151,7 @@ class Lookups:
 
     def close(self) -> None:
         self._rows.close()
-        self._engine.stop()
+        self._stop()
 
     def __enter__(self) -> "Lookups":
         return self
@@ -159,7 +161,31 @@ class Lookups:
 
     @property
     def threads_alive(self) -> int:
-        return sum(thread.is_alive() for thread in self._engine.threads)
+        return self._pool.threads_alive
+
+    def _stop(self) -> None:
+        if not self._pool.stop():
+            return
+        calls = self._pool.progress
+        # The fields of a scan's end line, so that one parser reads both; a lookup has no pages.
+        log.info(
+            "lookup end org=%s pages=0 rows=0 calls=%d in_flight=%d in_flight_peak=%d "
+            "overloads=%d scanned=0",
+            self.organisation.id,
+            calls.calls,
+            self._pool.limit.limit,
+            calls.in_flight_peak,
+            self._pool.limit.overloads,
+        )
+
+    def _answer(self, number: int) -> tuple:
+        """Task `number`'s (status, contact, error name); an error that ends the lookup (a
+        rejected key) is raised, and told to the breaker: it says the upstream answered."""
+        try:
+            return cast(tuple, self._pool.result(number))
+        except Exception as error:
+            self._client.breaker_record(self.organisation, error)
+            raise
 
     def _run(
         self,
@@ -167,15 +193,15 @@ class Lookups:
         first: dict[tuple[str, str], int],
         repeats: Counter,
     ) -> Iterator[LookupRow]:
-        engine = self._engine
+        pool = self._pool
         progress = self.progress
         kept: dict[tuple[str, str], LookupRow] = {}  # results of values repeated further down
         next_task = 0
         try:
             # Only a look: a claim here took the half-open trial without a call, and every value
             # then failed as "circuit open" until the claim ran out.
-            if first and engine.client.breaker_ahead(self.organisation):
-                engine.first_alone = True  # the trial's outcome decides for the others
+            if first and self._client.breaker_ahead(self.organisation):
+                pool.first_alone = True  # the trial's outcome decides for the others
             for line, identifier in enumerate(identifiers, 1):
                 if not identifier.valid:
                     row = LookupRow(line, identifier, INVALID, result=INVALID)
@@ -194,7 +220,7 @@ class Lookups:
                             error=earlier.error,
                         )
                     else:
-                        status, contact, error = engine.answer(next_task)  # type: ignore[misc]
+                        status, contact, error = self._answer(next_task)
                         next_task += 1
                         row = LookupRow(
                             line, identifier, status, contact, result=status, error=error
@@ -204,11 +230,11 @@ class Lookups:
                         kept.pop(key, None)
                 progress.done += 1
                 progress.counts[row.status] += 1
-                progress.in_flight = engine.limit.limit
-                progress.in_flight_peak = engine.limit.peak
+                progress.in_flight = pool.limit.limit
+                progress.in_flight_peak = pool.limit.peak
                 yield row
         finally:
-            engine.stop()
+            self._stop()
 
 
 def contact_lookup(*, organisation: Organisation, identifiers: Sequence[Identifier]) -> Lookups:

@@ -7,7 +7,6 @@ start). Links are the search object's business (`ContactSearch`); these hold the
 """
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact
 from contacts.upstream.client import ContactshipClient
 from contacts.upstream.organisations import Organisation
-from contacts.upstream.scan import contact_scan
+from contacts.upstream.scan import scan_window
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ def continued_page(
     *, organisation: Organisation, query: ContactQuery, start: int, seen: int, size: int
 ) -> Page:
     """A page of a search the dashboard filters itself, continuing from offset `start`."""
-    contacts, next_start, read = filtered_window(
+    contacts, next_start, read = scan_window(
         organisation=organisation,
         query=query,
         start=start,
@@ -139,36 +138,6 @@ def continued_page(
     )
     pager = ScanPager(start=start, seen=seen, rows=len(contacts), next_start=next_start, read=read)
     return Page(contacts, pager)
-
-
-def filtered_window(
-    *, organisation: Organisation, query: ContactQuery, start: int, size: int, budget: float
-) -> tuple[list[Contact], int | None, int]:
-    """Up to `size` contacts passing the dashboard's filters, reading the API's pages from
-    offset `start` with the scan engine until there are enough or `budget` seconds are spent.
-
-    Returns the contacts, the offset to continue from (None at the end) and how many were read.
-    """
-    rows: list[Contact] = []
-    position = start
-    deadline = time.monotonic() + budget
-    upstream_size = settings.CONTACTSHIP_PAGE_SIZE
-    with contact_scan(organisation=organisation, query=query, start=start, raw=True) as scan:
-        for page in scan:
-            full = len(page) == upstream_size
-            for index, contact in enumerate(page):
-                if query.matches(contact):
-                    rows.append(contact)
-                    if len(rows) == size:
-                        after = position + index + 1
-                        at_end = not full and index == len(page) - 1
-                        return rows, None if at_end else after, after - start
-            position += len(page)
-            if not full:
-                break
-            if time.monotonic() >= deadline:
-                return rows, position, position - start
-    return rows, None, position - start
 
 
 def _last_page_with_rows(list_page: Callable[[int], list], empty: int) -> int:

@@ -263,12 +263,10 @@ def contact_scan(
     organisation: Organisation,
     query: ContactQuery,
     start: int = 0,
-    raw: bool = False,
     stop_at_cap: bool = False,
 ) -> Scan:
     """A scan of every contact of `organisation` matching `query`, with the current settings,
-    from offset `start`. `raw=True` hands the pages unfiltered; `scan_window` does what its one
-    user needed it for, and it goes once that user has moved to it."""
+    from offset `start`."""
     paging = Paging(
         client=contactship_client(),
         organisation=organisation,
@@ -276,7 +274,7 @@ def contact_scan(
         start=start,
         stop_at_cap=stop_at_cap,
     )
-    return Scan(paging, filtered=not raw)
+    return Scan(paging)
 
 
 def scan_window(

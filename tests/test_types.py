@@ -84,3 +84,27 @@ def test_the_filter_form_builds_a_query_in_the_api_names():
 def test_the_query_refuses_lookups_the_api_cannot_do():
     with pytest.raises(TypeError):
         ContactQuery().filter(country__icontains="x")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"full_name": 'Ana "<b>" & Co', "email": "a@b", "phone_number": "+52 55"},
+        {"created_from": "2024-01-31", "created_to": "not a date", "country": "México"},
+    ],
+)
+def test_the_search_forms_inputs_render_as_djangos_templates_render_them(data):
+    from django.forms.renderers import DjangoTemplates
+
+    from contacts.search.filters import InputRenderer
+
+    form = ContactFilter(data).form
+    form.is_valid()
+    assert isinstance(form.renderer, InputRenderer)
+    for field in form:
+        ours = field.as_widget()
+        form.renderer = DjangoTemplates()
+        theirs = field.as_widget()
+        form.renderer = InputRenderer()
+        assert ours == theirs, field.name

@@ -7,12 +7,15 @@ shows is built by `get_query_string` from that state plus the changes the link m
 page, the contact page's way back, the summary and the exports all read a request through it.
 """
 
+import contextvars
 import json
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import translation
 
 from contacts.contact.columns import Columns, InvalidColumns, columns_text
 from contacts.contact.query import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
@@ -40,6 +43,11 @@ PARAM_ORDER = {
     )
 }
 PAGING = (PAGE_PARAM, START_PARAM, SEEN_PARAM)
+
+# The threads that ask Contactship for a page while the page around it renders (`start`). A
+# request waits for its own call only, so a busy pool delays calls, never blocks one for good.
+PAGE_CALL_THREAD = "search-page-call"
+_page_calls = ThreadPoolExecutor(max_workers=32, thread_name_prefix=PAGE_CALL_THREAD)
 
 
 class ContactSearch:
@@ -108,6 +116,18 @@ class ContactSearch:
                 self.error, self.status = exc, exc.status
         if self.page is None:
             self.page = Page([], self._empty_pager(client.config.page_size))
+
+    def run_concurrently(self, client: ContactshipClient) -> Future:
+        """`run` on another thread, so that the caller can render what does not depend on the
+        answer while Contactship works on it; the returned future ends when the page is in.
+        The call runs in the caller's language and context variables (its log lines too)."""
+        language = translation.get_language()
+
+        def call() -> None:
+            with translation.override(language):
+                self.run(client)
+
+        return _page_calls.submit(contextvars.copy_context().run, call)
 
     def _empty_pager(self, page_size: int) -> Pager | ScanPager:
         if self.continued:

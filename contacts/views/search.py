@@ -6,7 +6,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django_htmx.http import push_url
 
 from contacts.access import accessible_organisations, organisation_member_required
@@ -16,6 +18,11 @@ from contacts.search.columns import columns_chosen, remembered_columns
 from contacts.search.contact_search import ContactSearch
 from contacts.search.tables import ContactTable
 from contacts.upstream.client import contactship_client
+
+PAGE, RESULTS = "contacts/contact_list.html", "contacts/results.html"
+# Where the results go in a frame rendered before they came (nothing typed can make it: every
+# value in a page is escaped).
+RESULTS_MARK = mark_safe("<!--search-results-->")
 
 
 @login_required
@@ -46,31 +53,26 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         query = f"?{urlencode(params)}" if params else ""
         return HttpResponseRedirect(request.path + query, status=303)
     search = search_from(request, remember=True)
-    search.run(contactship_client())
-    if search.error is not None:
-        # Shown in the results' place: the form and its filters stay.
-        log_error_shown(request, search.error, org_id)
-    table = ContactTable(
-        search.contacts,
-        organisation_id=org_id,
-        back_query=search.back_query,
-        columns=search.columns,
-    )
     context = {
         "organisation": request.organisation,
         "access": request.access,
         "search": search,
         "filter": search.filterset,
-        "table": table,
-        "pager": search.pager,
         "filter_seconds": f"{settings.DASHBOARD_FILTER_PAGE_SECONDS:g}",
         "contact_columns": CONTACT_COLUMNS,
     }
     # Typing in the filters (htmx) asks for the results region only; everything else, including
     # a plain form submission and a reload of a pushed URL, gets the whole page.
     partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
-    template = "contacts/results.html" if partial else "contacts/contact_list.html"
-    response = render(request, template, context, status=search.status)
+    if partial:
+        search.run(contactship_client())
+        html = render_to_string(RESULTS, _with_results(context, search), request)
+    else:
+        html = _whole_page(request, search, context)
+    if search.error is not None:
+        # Shown in the results' place: the form and its filters stay.
+        log_error_shown(request, search.error, org_id)
+    response = HttpResponse(html, status=search.status)
     # The same URL answers a fragment or a page: caches (and the browser's back button) must not
     # hand out one for the other.
     patch_vary_headers(response, ["HX-Request"])
@@ -79,6 +81,31 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     if partial:
         _htmx_headers(request, response, search)
     return response
+
+
+def _with_results(context: dict, search: ContactSearch) -> dict:
+    table = ContactTable(
+        search.contacts,
+        organisation_id=search.organisation.id,
+        back_query=search.back_query,
+        columns=search.columns,
+    )
+    return {**context, "table": table, "pager": search.pager}
+
+
+def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
+    """The page, its frame (header, form) rendered while Contactship works on the results; a
+    search that fails or is refused is rendered again whole, since its title and form say so."""
+    if search.status != 200:
+        return render_to_string(PAGE, _with_results(context, search), request)
+    call = search.run_concurrently(contactship_client())
+    frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
+    call.result()
+    context = _with_results(context, search)
+    if search.status != 200:
+        return render_to_string(PAGE, context, request)
+    results = render_to_string(RESULTS, context, request)
+    return frame.replace(RESULTS_MARK, results, 1)
 
 
 def _htmx_headers(request: HttpRequest, response: HttpResponse, search: ContactSearch) -> None:

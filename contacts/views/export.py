@@ -1,6 +1,5 @@
 """The CSV and XLSX exports of a search, and how far one has got."""
 
-
 from django.conf import settings
 from django.http import (
     HttpRequest,

@@ -37,7 +37,7 @@ serve: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
 
 # PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
-# pytest reads dashboard.settings_test, which asks for DJANGO_DEBUG=1 itself.
+# pytest reads dashboard.settings.test, which asks for DJANGO_DEBUG=1 itself.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -83,7 +83,7 @@ def test_a_forgotten_debug_variable_means_production():
 
 
 def test_production_refuses_the_development_secret_key():
-    from dashboard.settings import _DEV_SECRET_KEY
+    from dashboard.settings.base import _DEV_SECRET_KEY
 
     result = run_manage("check", env={**PRODUCTION, "DJANGO_SECRET_KEY": _DEV_SECRET_KEY})
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""Issue 11, "hold under abuse": what one member or one bad answer must not be able to do.
+"""Holding under abuse: what one member or one bad answer must not be able to do.
 
 Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
 """

@@ -1,4 +1,4 @@
-"""Columns you choose (issue 17): `columns=` on the search page, the exports and the command.
+"""Columns you choose: `columns=` on the search page, the exports and the command.
 
 The exports are checked cell by cell against the demo API's own data, for several choices,
 including additional-data fields that first appear after the first page (the page size is made

@@ -1,5 +1,5 @@
 """Concurrent exports are limited per user and per process, and a ticket is given back on every
-path (issue 11, point 3). In-process here; `test_live_export_limits.py` shows it under gunicorn.
+path. In-process here; `test_live_export_limits.py` shows it under gunicorn.
 
 Downloads are held open by not reading them: the test client closes a streamed response (and so
 gives its ticket back) when its content has been read, or when `close()` is called.

@@ -1,4 +1,4 @@
-"""Export limits under gunicorn (issue 11, point 3): one member cannot take every worker thread,
+"""Export limits under gunicorn: one member cannot take every worker thread,
 and a client that stops reading does not hold an export for ever."""
 
 import secrets

@@ -1,4 +1,4 @@
-"""Issue 16's page facts, through Django's test client against the demo API: the keyboards the
+"""The search pages' details, through Django's test client against the demo API: the keyboards the
 fields bring, words and plurals, the organisation chooser and switch, the blocked-cookie page."""
 
 import re

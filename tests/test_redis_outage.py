@@ -1,4 +1,4 @@
-"""Redis stopping (killed, or frozen with SIGSTOP) must not stop the dashboard (issue 11, point 2).
+"""Redis stopping (killed, or frozen with SIGSTOP) must not stop the dashboard.
 
 Against a real `redis-server` this test starts itself on a free loopback port. `.ci/run` installs
 it and sets DASHBOARD_REDIS_TESTS=1, which makes a missing redis-server a failure; elsewhere the

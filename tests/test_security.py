@@ -1,4 +1,4 @@
-"""Sign-in, framing, headers and the deployment settings (issue: who may see what)."""
+"""Sign-in, framing, headers and the deployment settings: who may see what."""
 
 import json
 import os
@@ -472,7 +472,7 @@ def test_the_suite_uses_the_pool_when_it_runs_against_postgresql():
     assert connection.pool.max_size >= 1
 
 
-# --- issue 11: hardening ---------------------------------------------------------------------
+# --- hardening ------------------------------------------------------------------------------
 
 
 def test_pages_that_show_contacts_are_never_stored(member_client, upstream):

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.demo.server import ODD_TIMESTAMPS
+from contacts.demo.handler import ODD_TIMESTAMPS
 from contacts.upstream.client import contactship_client, redact
 from contacts.upstream.decode import contact_from_json
 from contacts.upstream.errors import UpstreamBadResponse, UpstreamNotFound

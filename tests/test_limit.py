@@ -7,7 +7,6 @@ loopback port, and run the limit in two separate processes that share it.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from django.urls import reverse
 
 from contacts.cache import outage
 from contacts.upstream.limit import NoSlot, call_slot
+from tests.live import free_port
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,17 +99,11 @@ def test_a_scan_leaves_the_reserved_slots_to_page_views():
 # --- across replicas: a real Redis ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
     assert server, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own arguments
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=tmp_path_factory.mktemp("redis"),
@@ -230,7 +224,7 @@ def redis_answering():
 
 
 def test_calls_go_through_when_redis_is_down(settings, caplog, redis_answering):
-    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with (
         call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),
         call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.demo.data import contacts_for, matches
-from tests.conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 

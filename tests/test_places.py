@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from contacts import places, semaphore
 from contacts.cache import outage
-from tests.conftest import make_user
+from tests.support import logged_in_client, make_user
 from tests.test_redis_outage import redis_server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,9 +24,7 @@ TOKEN = "a" * 24
 
 
 def _client(django_user_model, name: str, *, can_export: bool = False) -> Client:
-    client = Client()
-    client.force_login(make_user(django_user_model, name, {ORG: can_export}))
-    return client
+    return logged_in_client(django_user_model, name, {ORG: can_export})
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ test is skipped, saying why, when redis-server is not installed.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from contextlib import suppress
@@ -20,7 +19,8 @@ from django.urls import reverse
 
 from contacts.cache import outage
 from contacts.demo.data import contacts_for
-from tests.conftest import PASSWORD, make_user
+from tests.live import free_port
+from tests.support import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +37,9 @@ if REDIS_SERVER is None:
     pytestmark = [pytestmark, pytest.mark.skip(reason="redis-server is not installed")]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     @property

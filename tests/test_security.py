@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from contacts.models import AuditEvent, Membership
 from contacts.upstream.organisations import organisation_get
-from tests.conftest import PASSWORD, ROOT, make_user
+from tests.conftest import ROOT
+from tests.support import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 

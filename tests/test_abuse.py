@@ -123,6 +123,7 @@ def _search(member_client, **params):
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_trickling_answer_ends_at_the_deadline(faulty, member_client, settings):
     # Each byte arrives well within the read timeout; the whole body would take minutes.
     faulty(Faults(trickle_ms=50))

@@ -17,6 +17,8 @@ import requests
 from tests.live import live_stack
 from tests.support import in_thread
 
+pytestmark = pytest.mark.live
+
 LATENCY_MS = 2000
 
 

@@ -175,6 +175,7 @@ def _replica(url: str, *args: int) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
 
 
+@pytest.mark.live
 def test_two_replicas_sharing_redis_never_exceed_the_limit_together(redis_url):
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
@@ -190,6 +191,7 @@ def test_two_replicas_sharing_redis_never_exceed_the_limit_together(redis_url):
     assert client.zcard("dashboard:contactship:calls:v2:org-shared") == 0  # all given back
 
 
+@pytest.mark.live
 def test_holds_expire_by_redis_time_not_this_replicas_clock(redis_url, settings, redis_answering):
     settings.REDIS_URL = redis_url
     redis.Redis.from_url(redis_url).flushdb()
@@ -203,6 +205,7 @@ def test_holds_expire_by_redis_time_not_this_replicas_clock(redis_url, settings,
         pass
 
 
+@pytest.mark.live
 def test_a_slot_of_a_replica_that_died_comes_back_after_its_hold(
     redis_url, settings, redis_answering
 ):

@@ -11,7 +11,7 @@ import requests
 from tests.live import LiveStack, live_stack
 from tests.support import timed_get
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 ORG = "org-andes"  # 60,000 contacts: an export that lasts
 

@@ -14,7 +14,7 @@ from contacts.demo.data import contacts_for
 from tests.live import LiveStack, live_stack
 from tests.support import timed_get
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(150)]
 
 ORG = "org-andes"  # 60,000 contacts: 601 pages
 

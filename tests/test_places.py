@@ -141,6 +141,7 @@ def test_a_refused_export_writes_no_progress_key(upstream, settings, django_user
     assert running.json()["state"] == "running"
 
 
+@pytest.mark.slow
 def test_an_export_place_outlives_its_hold_while_it_runs_and_comes_back_after_a_freeze(
     redis_server,  # noqa: F811
     settings,
@@ -189,6 +190,7 @@ def test_an_export_place_outlives_its_hold_while_it_runs_and_comes_back_after_a_
     assert direct.zcard(key) == 1  # taken in Redis again, not in this process only
 
 
+@pytest.mark.live
 def test_the_renewer_retries_a_release_that_failed(redis_server, settings):  # noqa: F811
     settings.REDIS_URL = redis_server.url
     settings.DASHBOARD_PLACE_HOLD_SECONDS = 600.0  # expiry cannot be what gives it back

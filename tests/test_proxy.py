@@ -15,6 +15,8 @@ from contacts.demo.server import serve_in_thread
 from tests.proxy import USERNAME, proxied, proxy_base, require_nginx
 from tests.support import in_thread
 
+pytestmark = pytest.mark.live
+
 ORG = "org-tejo"  # 2,345 contacts: 24 pages
 
 

@@ -22,7 +22,7 @@ from contacts.demo.data import contacts_for
 from tests.live import free_port
 from tests.support import PASSWORD, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
 ORG = "org-harbor"
 REDIS_SERVER = shutil.which("redis-server")
@@ -34,7 +34,7 @@ REDIS_ARGS = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
 if REDIS_SERVER is None:
     if os.environ.get("DASHBOARD_REDIS_TESTS") == "1":
         raise RuntimeError("DASHBOARD_REDIS_TESTS=1 but redis-server is not installed")
-    pytestmark = [pytestmark, pytest.mark.skip(reason="redis-server is not installed")]
+    pytestmark = [*pytestmark, pytest.mark.skip(reason="redis-server is not installed")]
 
 
 class RedisServer:

@@ -468,6 +468,7 @@ def noisy_api(settings):
         yield
 
 
+@pytest.mark.live
 @pytest.mark.timeout(120)
 def test_a_60k_summary_rides_out_a_5_percent_error_rate(noisy_api, caplog, monkeypatch):
     # org-andes: 60,000 contacts, 600 pages and the empty one after them. One answer in twenty

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve manage test lint format lock bench clean
+.PHONY: install run serve manage test test-fast lint format lock bench clean
 
 install: $(STAMP)
 
@@ -37,9 +37,14 @@ serve: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
 
 # PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
-# pytest reads dashboard.settings_test, which asks for DJANGO_DEBUG=1 itself.
+# pytest reads dashboard.settings.test, which asks for DJANGO_DEBUG=1 itself.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: everything but the browser suite, the tests that start servers of their
+# own (gunicorn, nginx, redis-server, the demo API) and those taking more than about 2 s each.
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not live and not slow" $(PYTEST_ARGS)
 
 # ruff, then the architecture: import-linter's contracts in pyproject.toml (layers, no cycles,
 # only contacts.upstream imports requests).

@@ -4,25 +4,20 @@
 second one in a thread whose faults each test switches. Both speak real HTTP over loopback.
 """
 
-import json
-import os
 import secrets
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from django.core.cache import cache
 
 from contacts.demo.data import DEMO_ORGANISATIONS
 from contacts.demo.faults import Faults
 from contacts.demo.server import serve_in_thread
 from contacts.search.contact_search import PAGE_CALL_THREAD
+from tests.support import demo_api_process, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +27,6 @@ ORGANISATIONS = {
     org_id: {"name": org.name, "api_key": KEYS[org_id]}
     for org_id, org in DEMO_ORGANISATIONS.items()
 }
-PASSWORD = "a-Long-test-passw0rd"
 
 
 @dataclass(frozen=True)
@@ -43,31 +37,8 @@ class DemoApi:
 
 @pytest.fixture(scope="session")
 def demo_api() -> Iterator[DemoApi]:
-    env = {**os.environ, "CONTACTSHIP_ORGANISATIONS": json.dumps(ORGANISATIONS)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "contacts.demo", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        assert "http://" in line, f"demo API did not start: {line!r}"
-        base_url = line.split()[line.split().index("on") + 1]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(base_url.removesuffix("/v1") + "/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with demo_api_process(organisations=ORGANISATIONS) as (base_url, _):
         yield DemoApi(base_url=base_url, organisations=ORGANISATIONS)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -128,15 +99,6 @@ def faulty(settings, fault_server):
 
     yield switch
     fault_server.faults = Faults()
-
-
-def make_user(django_user_model, username: str, orgs: dict[str, bool] | None = None):
-    from contacts.models import Membership
-
-    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
-    for org_id, can_export in (orgs or {}).items():
-        Membership.objects.create(user=user, organisation_id=org_id, can_export=can_export)
-    return user
 
 
 @pytest.fixture

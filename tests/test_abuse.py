@@ -1,4 +1,4 @@
-"""Issue 11, "hold under abuse": what one member or one bad answer must not be able to do.
+"""Holding under abuse: what one member or one bad answer must not be able to do.
 
 Through the in-thread demo API (`faulty`), which records the raw request targets it receives.
 """
@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from contacts.contact.query import ContactQuery
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
-from contacts.demo.server import ODD_TIMESTAMPS
+from contacts.demo.handler import ODD_TIMESTAMPS
 from contacts.upstream.attempt import redact
 from contacts.upstream.client import contactship_client
 from contacts.upstream.decode import contact_from_json
@@ -124,6 +124,7 @@ def _search(member_client, **params):
     return response, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_trickling_answer_ends_at_the_deadline(faulty, member_client, settings):
     # Each byte arrives well within the read timeout; the whole body would take minutes.
     faulty(Faults(trickle_ms=50))

@@ -1,6 +1,6 @@
 """Every URL of the project, walked: is each one under the organisation access check?
 
-The rule (CONTRACT.md, "URLs"): anyone not logged in is sent to the login page; a user who is not
+The rule: anyone not logged in is sent to the login page; a user who is not
 a member of `<org_id>` gets 403 or 404 on every URL under `/orgs/<org_id>/`; a member without the
 export right gets 403 on exports. This module does not list the URLs it checks: it discovers them
 from the URL resolver, so a URL added tomorrow is checked tomorrow without anyone remembering to.
@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from contacts.demo.data import contacts_for
-from tests.conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -227,9 +227,7 @@ ORG_ROUTES = [r for r in ROUTES if r.is_org]
 @pytest.mark.parametrize("route", [pytest.param(r, id=r.route) for r in ORG_ROUTES])
 def test_organisation_url_is_behind_the_access_check(client, upstream, people, route):
     problems = access_problems(client, people, route)
-    assert not problems, f"{route} is not protected as the contract says:\n  " + "\n  ".join(
-        problems
-    )
+    assert not problems, f"{route} is not protected as the rule says:\n  " + "\n  ".join(problems)
 
 
 def test_the_walk_finds_the_organisation_urls():

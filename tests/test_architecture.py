@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(
     path
@@ -26,9 +24,14 @@ def test_the_import_contracts_are_kept():
     assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_module_starts_by_saying_what_it_is_for(path):
-    assert ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))), path
+def test_every_module_starts_by_saying_what_it_is_for():
+    silent = [
+        str(path.relative_to(ROOT))
+        for path in MODULES
+        if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert MODULES
+    assert silent == [], f"modules without a docstring: {', '.join(silent)}"
 
 
 def test_no_cpu_pinning_is_left():

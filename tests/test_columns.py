@@ -1,12 +1,10 @@
-"""Columns you choose (issue 17): `columns=` on the search page, the exports and the command.
+"""Columns you choose: `columns=` on the search page, the exports and the command.
 
 The exports are checked cell by cell against the demo API's own data, for several choices,
 including additional-data fields that first appear after the first page (the page size is made
 small so that `address` first appears on the third page) and hostile field names.
 """
 
-import csv
-import io
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,7 +12,6 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from contacts.contact.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
 from contacts.contact.types import AdditionalField, Contact, scalar_text
@@ -23,7 +20,7 @@ from contacts.exports.csv import csv_chunks
 from contacts.exports.layout import Progress, spreadsheet_safe
 from contacts.exports.xlsx import xlsx_chunks
 from contacts.models import ColumnChoice
-from tests.conftest import make_user
+from tests.support import body_of, csv_rows, make_user, xlsx_rows
 
 ORG = "org-harbor"
 
@@ -38,19 +35,6 @@ def export_url(fmt: str, **params) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def read_csv(body: bytes) -> list[list[str]]:
-    text = body.decode("utf-8")
-    assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
-
-
-def read_xlsx(body: bytes) -> list[list]:
-    sheet = load_workbook(io.BytesIO(body), read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    # a read-only sheet leaves out a row's trailing empty cells
-    return [row + [None] * (len(rows[0]) - len(row)) for row in rows]
-
-
 def expected_text(raw: dict, key: str) -> str:
     """What the CSV holds for one column of one of the demo API's contacts."""
     if key.startswith("data."):
@@ -62,10 +46,6 @@ def expected_text(raw: dict, key: str) -> str:
         parsed = datetime.fromisoformat(value).astimezone(UTC)
         return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
     return spreadsheet_safe("" if value is None else str(value))
-
-
-def streamed(response) -> bytes:
-    return b"".join(response.streaming_content)
 
 
 @pytest.fixture
@@ -132,7 +112,7 @@ def test_chosen_columns_in_csv_hostile_names_and_fields_first_seen_later():
         "created_at",
     )
     body = b"".join(csv_chunks(first, [later], progress=Progress(), columns=columns))
-    header, row1, row2 = read_csv(body)
+    header, row1, row2 = csv_rows(body)
     assert header == ["full_name", *map(spreadsheet_safe, HOSTILE), "score", "nota", "created_at"]
     assert header[1] == '\'=HYPERLINK("http://x","y")' and header[4] == "+1"
     assert row1 == ["Ana", "", "", "", "", "", "", "n1", ""]
@@ -153,7 +133,7 @@ def test_chosen_columns_in_csv_hostile_names_and_fields_first_seen_later():
 def test_chosen_columns_in_xlsx_keep_exact_text_and_types():
     first, later = hostile_contacts()
     columns = ("data.score", *(f"data.{n}" for n in HOSTILE), "full_name", "created_at")
-    rows = read_xlsx(b"".join(xlsx_chunks(first, [later], progress=Progress(), columns=columns)))
+    rows = xlsx_rows(b"".join(xlsx_chunks(first, [later], progress=Progress(), columns=columns)))
     assert rows[0] == ["score", *HOSTILE, "full_name", "created_at"]
     assert rows[2][0] == 7
     assert rows[2][1:6] == ["v-0", "v-1", "v-2", "v-3", "v-4"]
@@ -183,7 +163,7 @@ def test_csv_export_has_exactly_the_chosen_columns_with_every_value(
 ):
     response = member_client.get(export_url("csv", columns=",".join(columns)))
     assert response.status_code == 200
-    header, *rows = read_csv(streamed(response))
+    header, *rows = csv_rows(body_of(response))
     assert header == [c.removeprefix("data.") for c in columns]
     raw = contacts_for(ORG)
     assert len(rows) == len(raw) == 137
@@ -206,7 +186,7 @@ def test_xlsx_export_has_exactly_the_chosen_columns_with_every_value(
 ):
     response = member_client.get(export_url("xlsx", columns=",".join(columns)))
     assert response.status_code == 200
-    header, *rows = read_xlsx(streamed(response))
+    header, *rows = xlsx_rows(body_of(response))
     assert header == [c.removeprefix("data.") for c in columns]
     raw = contacts_for(ORG)
     assert len(rows) == 137
@@ -231,13 +211,13 @@ def test_xlsx_export_has_exactly_the_chosen_columns_with_every_value(
 
 def test_without_columns_the_export_keeps_the_default_columns(member_client, small_pages):
     for params in ({}, {"columns": ""}):
-        header, *_ = read_csv(streamed(member_client.get(export_url("csv", **params))))
+        header, *_ = csv_rows(body_of(member_client.get(export_url("csv", **params))))
         assert header[: len(CONTACT_COLUMNS)] == list(CONTACT_COLUMNS)
         assert header[-1] == "other_additional_data"
 
 
 def test_a_column_named_twice_appears_once(member_client, upstream):
-    header, *_ = read_csv(streamed(member_client.get(export_url("csv", columns="email,id,email"))))
+    header, *_ = csv_rows(body_of(member_client.get(export_url("csv", columns="email,id,email"))))
     assert header == ["email", "id"]
 
 
@@ -385,7 +365,7 @@ def test_an_unknown_column_on_the_search_page_is_a_400_that_lists_the_valid_name
 def test_export_command_takes_columns(small_pages, tmp_path):
     target = tmp_path / "out.csv"
     call_command("export_contacts", ORG, "--output", str(target), "--columns", "id,data.address")
-    header, *rows = read_csv(target.read_bytes())
+    header, *rows = csv_rows(target.read_bytes())
     assert header == ["id", "address"]
     raw = contacts_for(ORG)
     assert rows == [[expected_text(c, "id"), expected_text(c, "data.address")] for c in raw]
@@ -403,10 +383,10 @@ def test_export_command_refuses_an_unknown_column(upstream, tmp_path):
 def test_a_hostile_field_name_in_the_url_is_a_safe_header_in_both_formats(member_client, upstream):
     hostile = '=HYPERLINK("http://evil.example")'  # no comma: a comma separates columns
     columns = f"full_name,data.{hostile},data.línea\nnueva"
-    header, *rows = read_csv(streamed(member_client.get(export_url("csv", columns=columns))))
+    header, *rows = csv_rows(body_of(member_client.get(export_url("csv", columns=columns))))
     assert header == ["full_name", "'" + hostile, "línea\nnueva"]
     assert len(rows) == 137 and all(row[1:] == ["", ""] for row in rows)
-    header, *rows = read_xlsx(streamed(member_client.get(export_url("xlsx", columns=columns))))
+    header, *rows = xlsx_rows(body_of(member_client.get(export_url("xlsx", columns=columns))))
     assert header == ["full_name", hostile, "línea\nnueva"]
     page = member_client.get(list_url(columns=columns)).content.decode()
     assert hostile not in page  # escaped in the table's header

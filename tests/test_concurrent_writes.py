@@ -12,6 +12,8 @@ import pytest
 
 from tests.live import live_stack
 
+pytestmark = pytest.mark.live
+
 ORG = "org-tejo"
 WRITERS = 16
 

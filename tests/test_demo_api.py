@@ -483,6 +483,7 @@ def test_faults_apply_in_order(api: DemoServer, http: requests.Session) -> None:
     assert get(http, api).status_code == 429
 
 
+@pytest.mark.slow
 def test_max_concurrent_refuses_what_arrives_beyond_the_limit(api: DemoServer) -> None:
     # Long enough that all four are in flight together even on a loaded machine.
     api.faults = Faults(latency_ms=1500, max_concurrent=2)
@@ -579,6 +580,7 @@ print(json.dumps({"seconds": seconds, "digests": digests}))
 """
 
 
+@pytest.mark.slow
 def test_data_is_the_same_in_every_process() -> None:
     # A fresh interpreter with another hash seed: nothing may depend on hash() or set order.
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
@@ -775,6 +777,7 @@ class Cli:
 STARTUP = r"^Demo Contactship API on (http://127\.0\.0\.1:(\d+)/v1) \(faults: (.*)\)$"
 
 
+@pytest.mark.live
 def test_cli_serves_the_configured_organisations_and_stops_on_sigterm() -> None:
     setting = {"org-harbor": {"name": "Harbor & Co", "api_key": "cli-secret-key"}}
     env = {**os.environ, "CONTACTSHIP_ORGANISATIONS": json.dumps(setting)}
@@ -794,6 +797,7 @@ def test_cli_serves_the_configured_organisations_and_stops_on_sigterm() -> None:
     assert "cli-secret-key" not in "".join(cli.output) + stderr
 
 
+@pytest.mark.live
 def test_cli_without_organisations_prints_a_usable_setting() -> None:
     env = {name: value for name, value in os.environ.items() if name != "CONTACTSHIP_ORGANISATIONS"}
     cli = Cli(["--port", "0"], env)

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import socket
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -16,6 +15,9 @@ import pytest
 import requests
 
 from tests.live import live_stack
+from tests.support import in_thread
+
+pytestmark = pytest.mark.live
 
 LATENCY_MS = 2000
 
@@ -31,20 +33,6 @@ def stopping_stack():
         yield running
 
 
-def _in_thread(target) -> tuple[threading.Thread, dict]:
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = target()
-        except Exception as exc:  # the test reads it
-            result["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, result
-
-
 def test_sigterm_makes_a_replica_unready_refuse_new_connections_and_finish_what_it_started(
     stopping_stack,
 ):
@@ -55,7 +43,7 @@ def test_sigterm_makes_a_replica_unready_refuse_new_connections_and_finish_what_
 
     # One search in flight (one upstream call), and an export far longer than the graceful
     # timeout (24 pages, each taking LATENCY_MS).
-    search, searched = _in_thread(
+    search, searched = in_thread(
         lambda: session.get(stopping_stack.url("/orgs/org-tejo/contacts/?full_name=a"), timeout=30)
     )
     exporter = requests.Session()
@@ -66,7 +54,7 @@ def test_sigterm_makes_a_replica_unready_refuse_new_connections_and_finish_what_
             body = b"".join(r.iter_content(65536))
             return r.status_code, body
 
-    download, downloaded = _in_thread(export)
+    download, downloaded = in_thread(export)
     time.sleep(LATENCY_MS / 1000 / 3)  # both are waiting for the API now
     stopping_stack.gunicorn_process.send_signal(signal.SIGTERM)
     signalled = time.monotonic()

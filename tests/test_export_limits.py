@@ -1,5 +1,5 @@
 """Concurrent exports are limited per user and per process, and a ticket is given back on every
-path (issue 11, point 3). In-process here; `test_live_export_limits.py` shows it under gunicorn.
+path. In-process here; `test_live_export_limits.py` shows it under gunicorn.
 
 Downloads are held open by not reading them: the test client closes a streamed response (and so
 gives its ticket back) when its content has been read, or when `close()` is called.
@@ -15,7 +15,7 @@ from contacts import places
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.upstream.errors import ExportTimeLimit, UpstreamUnavailable
-from tests.conftest import make_user
+from tests.support import logged_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -39,18 +39,8 @@ def _export(client, fmt="csv"):
 
 
 @pytest.fixture
-def other_client(client_factory, django_user_model):
-    other = make_user(django_user_model, "bea", {ORG: True})
-    client = client_factory()
-    client.force_login(other)
-    return client
-
-
-@pytest.fixture
-def client_factory():
-    from django.test import Client
-
-    return Client
+def other_client(django_user_model):
+    return logged_in_client(django_user_model, "bea", {ORG: True})
 
 
 # transaction=True: closing a response ends its request, and Django then closes a database

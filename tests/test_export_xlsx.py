@@ -192,6 +192,7 @@ def synthetic_pages(count: int, size: int):
         ]
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_for_20000_contacts():
     pages = synthetic_pages(20_000, 100)
     progress = Progress()

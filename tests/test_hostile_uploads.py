@@ -365,6 +365,7 @@ def assert_bounded(elapsed: float, watch: Watch) -> None:
     assert watch.rss_peak_kib < MEMORY_GROWTH_KIB, f"{watch.rss_peak_kib} KiB more"
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     "name, build, statuses, message",
     [
@@ -431,6 +432,7 @@ class Body:
         return data
 
 
+@pytest.mark.live
 def test_a_300_mb_body_is_refused_without_being_read(stack, member_session):
     body = Body(member_session.cookies["csrftoken"], 300_000_000)
     with watched(stack) as watch:
@@ -454,6 +456,7 @@ def test_a_300_mb_body_is_refused_without_being_read(stack, member_session):
     assert_bounded(elapsed, watch)
 
 
+@pytest.mark.live
 def test_a_300_mb_chunked_body_is_not_read_either(stack, member_session):
     """Without a length Django reads no body (so no token: 403), and gunicorn drains a little
     of it before closing, rather than all of it."""

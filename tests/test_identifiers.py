@@ -81,6 +81,7 @@ def test_regions():
     assert not valid_region("XX") and not valid_region("")
 
 
+@pytest.mark.slow
 def test_every_demo_phone_number_is_found_as_stored():
     from contacts.demo.data import contacts_for
 

@@ -10,7 +10,6 @@ installs it) on a free loopback port, and run the limit in two separate processe
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from django.urls import reverse
 
 from contacts.cache import outage
 from contacts.upstream.limit import KEY, NoSlot, call_slot
+from tests.live import free_port
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,17 +144,11 @@ def test_a_scan_leaves_the_reserved_slots_to_page_views(slots):
 # --- across replicas: a real Redis ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
     assert server, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own arguments
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=tmp_path_factory.mktemp("redis"),
@@ -226,6 +220,7 @@ def _replica(url: str, *args: int) -> subprocess.Popen:
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)  # noqa: S603
 
 
+@pytest.mark.live
 def test_two_replicas_sharing_redis_never_exceed_the_limit_together(redis_url):
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
@@ -241,6 +236,7 @@ def test_two_replicas_sharing_redis_never_exceed_the_limit_together(redis_url):
     assert client.zcard("dashboard:contactship:calls:v2:org-shared") == 0  # all given back
 
 
+@pytest.mark.live
 def test_holds_expire_by_redis_time_not_this_replicas_clock(redis_url, settings, redis_answering):
     settings.REDIS_URL = redis_url
     redis.Redis.from_url(redis_url).flushdb()
@@ -254,6 +250,7 @@ def test_holds_expire_by_redis_time_not_this_replicas_clock(redis_url, settings,
         pass
 
 
+@pytest.mark.live
 def test_a_slot_of_a_replica_that_died_comes_back_after_its_hold(
     redis_url, settings, redis_answering
 ):
@@ -283,7 +280,7 @@ def redis_answering():
 
 
 def test_calls_go_through_when_redis_is_down(settings, caplog, redis_answering):
-    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with (
         call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),
         call_slot("org-down", limit=1, deadline=time.monotonic() + 1, hold=5),

@@ -16,7 +16,7 @@ import requests
 from contacts.demo.data import contacts_for
 from tests.live import LiveStack, live_stack
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(60)]
 
 CHUNK = 64 * 1024
 

@@ -1,4 +1,4 @@
-"""Export limits under gunicorn (issue 11, point 3): one member cannot take every worker thread,
+"""Export limits under gunicorn: one member cannot take every worker thread,
 and a client that stops reading does not hold an export for ever."""
 
 import secrets
@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from tests.live import LiveStack, live_stack
+from tests.support import timed_get
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
 ORG = "org-andes"  # 60,000 contacts: an export that lasts
 
@@ -19,12 +20,6 @@ def _stack(**env: str):
     env = {"DASHBOARD_EXPORTS_PER_USER": "2", "DASHBOARD_EXPORTS_PER_PROCESS": "4", **env}
     # Each API page takes 100 ms: a whole export takes over a minute.
     return live_stack(org_ids=[ORG], threads=8, demo_args=["--latency-ms", "100"], env=env)
-
-
-def _timed_get(session: requests.Session, url: str, **kwargs) -> tuple[requests.Response, float]:
-    started = time.monotonic()
-    response = session.get(url, timeout=10, **kwargs)
-    return response, time.monotonic() - started
 
 
 def test_one_member_cannot_take_every_thread():
@@ -42,7 +37,7 @@ def _one_member_cannot_take_every_thread(stack: LiveStack) -> None:
     try:
         # Twenty exports at once, as a script would open them: two run, the rest are refused.
         for _ in range(20):
-            response, took = _timed_get(hoarder, stack.export_url(ORG), stream=True)
+            response, took = timed_get(hoarder, stack.export_url(ORG), stream=True)
             if response.status_code == 200:
                 assert response.raw.read(1024)  # it is streaming
                 held.append(response)
@@ -54,13 +49,13 @@ def _one_member_cannot_take_every_thread(stack: LiveStack) -> None:
         assert len(held) == 2, stack.log_tail("gunicorn", 60)
 
         # Everyone else is served at once.
-        search, took = _timed_get(
+        search, took = timed_get(
             bystander, stack.url(f"/orgs/{ORG}/contacts/"), params={"full_name": "ana"}
         )
         assert search.status_code == 200 and took < 1.0
-        health, took = _timed_get(requests, stack.url("/healthz"))
+        health, took = timed_get(requests, stack.url("/healthz"))
         assert health.status_code == 200 and took < 1.0
-        login, took = _timed_get(requests, stack.url("/accounts/login/"))
+        login, took = timed_get(requests, stack.url("/accounts/login/"))
         assert login.status_code == 200 and took < 1.0
     finally:
         for response in held:
@@ -90,13 +85,13 @@ def _a_reader_that_stops_reading_loses_its_export(stack: LiveStack) -> None:
     try:
         time.sleep(1)
         # Both of this user's places are taken...
-        refused, _ = _timed_get(session, stack.export_url(ORG), stream=True)
+        refused, _ = timed_get(session, stack.export_url(ORG), stream=True)
         refused.close()
         assert refused.status_code == 429
         # ...until the sends to the stalled readers time out (DASHBOARD_EXPORT_SEND_TIMEOUT=2 s).
         deadline = time.monotonic() + 60
         while True:
-            response, _ = _timed_get(session, stack.export_url(ORG), stream=True)
+            response, _ = timed_get(session, stack.export_url(ORG), stream=True)
             response.close()
             if response.status_code == 200:
                 break

@@ -12,8 +12,9 @@ import requests
 
 from contacts.demo.data import contacts_for
 from tests.live import LiveStack, live_stack
+from tests.support import timed_get
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(150)]
 
 ORG = "org-andes"  # 60,000 contacts: 601 pages
 
@@ -30,12 +31,6 @@ def _member(stack: LiveStack, name: str) -> requests.Session:
     return stack.login_as(name, password)
 
 
-def _timed_get(session, url: str, **kwargs) -> tuple[requests.Response, float]:
-    started = time.monotonic()
-    response = session.get(url, timeout=10, **kwargs)
-    return response, time.monotonic() - started
-
-
 def api_calls(stack: LiveStack) -> int:
     stats = requests.get(stack.api_url.removesuffix("/v1") + "/_demo/stats", timeout=5).json()
     return stats["requests"]
@@ -49,7 +44,7 @@ def test_summaries_beyond_the_limits_get_429_and_everyone_else_is_served():
         held, refused = [], []
         try:
             for _ in range(16):
-                response, took = _timed_get(hoarder, summary, stream=True)
+                response, took = timed_get(hoarder, summary, stream=True)
                 if response.status_code == 200:
                     held.append(response)
                 else:
@@ -63,16 +58,16 @@ def test_summaries_beyond_the_limits_get_429_and_everyone_else_is_served():
 
             # The process's summaries are taken (2 by default): another person's is refused too,
             # but their search, the login page and the health check answer at once.
-            other, took = _timed_get(bystander, summary)
+            other, took = timed_get(bystander, summary)
             assert other.status_code == 429 and took < 1.0
             assert "other people's summaries" in other.json()["message"]
-            search, took = _timed_get(
+            search, took = timed_get(
                 bystander, stack.url(f"/orgs/{ORG}/contacts/"), params={"full_name": "ana"}
             )
             assert search.status_code == 200 and took < 2.0
-            health, took = _timed_get(requests, stack.url("/healthz"))
+            health, took = timed_get(requests, stack.url("/healthz"))
             assert health.status_code == 200 and took < 1.0
-            login, took = _timed_get(requests, stack.url("/accounts/login/"))
+            login, took = timed_get(requests, stack.url("/accounts/login/"))
             assert login.status_code == 200 and took < 1.0
         finally:
             for response in held:

@@ -8,7 +8,7 @@ import requests
 
 from tests.live import live_stack
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.live, pytest.mark.timeout(90)]
 
 
 def requests_seen(api_url: str) -> int:

@@ -1,6 +1,5 @@
 """Quick find and bulk lookup, through Django's test client, against the demo API over loopback."""
 
-import csv
 import io
 import json
 import logging
@@ -19,7 +18,8 @@ from contacts.models import AuditEvent
 from contacts.upstream.errors import CircuitOpen
 from contacts.upstream.lookup import contact_lookup
 from contacts.upstream.organisations import organisation_get
-from tests.conftest import ORGANISATIONS, make_user
+from tests.conftest import ORGANISATIONS
+from tests.support import body_of, csv_records, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(90)]
 
@@ -58,9 +58,7 @@ def lookup_url(name="contact_lookup", org_id="org-tejo"):
 
 
 def read_csv(response) -> list[dict]:
-    body = b"".join(response.streaming_content).decode("utf-8")
-    assert body.startswith("\ufeff")
-    return list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"), newline="")))
+    return csv_records(body_of(response))
 
 
 def ndjson(response) -> list[dict]:

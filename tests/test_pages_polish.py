@@ -1,4 +1,4 @@
-"""Issue 16's page facts, through Django's test client against the demo API: the keyboards the
+"""The search pages' details, through Django's test client against the demo API: the keyboards the
 fields bring, words and plurals, the organisation chooser and switch, the blocked-cookie page."""
 
 import re
@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.demo.data import contacts_for, matches
-from tests.conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 

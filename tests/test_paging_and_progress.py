@@ -14,7 +14,7 @@ from contacts.demo.data import matches
 from contacts.demo.faults import Faults
 from contacts.exports import progress as export_progress
 from contacts.upstream.errors import PagingIgnored, UpstreamUnavailable
-from tests.conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from contacts import places, semaphore
 from contacts.cache import outage
-from tests.conftest import make_user
+from tests.support import logged_in_client, make_user
 from tests.test_redis_outage import redis_server  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,9 +24,7 @@ TOKEN = "a" * 24
 
 
 def _client(django_user_model, name: str, *, can_export: bool = False) -> Client:
-    client = Client()
-    client.force_login(make_user(django_user_model, name, {ORG: can_export}))
-    return client
+    return logged_in_client(django_user_model, name, {ORG: can_export})
 
 
 @pytest.fixture
@@ -143,6 +141,7 @@ def test_a_refused_export_writes_no_progress_key(upstream, settings, django_user
     assert running.json()["state"] == "running"
 
 
+@pytest.mark.slow
 def test_an_export_place_outlives_its_hold_while_it_runs_and_comes_back_after_a_freeze(
     redis_server,  # noqa: F811
     settings,
@@ -191,6 +190,7 @@ def test_an_export_place_outlives_its_hold_while_it_runs_and_comes_back_after_a_
     assert direct.zcard(key) == 1  # taken in Redis again, not in this process only
 
 
+@pytest.mark.live
 def test_the_renewer_retries_a_release_that_failed(redis_server, settings):  # noqa: F811
     settings.REDIS_URL = redis_server.url
     settings.DASHBOARD_PLACE_HOLD_SECONDS = 600.0  # expiry cannot be what gives it back

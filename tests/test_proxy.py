@@ -3,7 +3,6 @@ front of two replicas, proving each promise the README makes of it. See tests/pr
 
 import io
 import json
-import threading
 import time
 import zipfile
 
@@ -14,6 +13,9 @@ from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.demo.server import serve_in_thread
 from tests.proxy import USERNAME, proxied, proxy_base, require_nginx
+from tests.support import in_thread
+
+pytestmark = pytest.mark.live
 
 ORG = "org-tejo"  # 2,345 contacts: 24 pages
 
@@ -49,20 +51,6 @@ def export_events(base, since: int) -> list[tuple]:
 
 def last_event_id(base) -> int:
     return base.query("SELECT COALESCE(MAX(id), 0) FROM contacts_auditevent")[0][0]
-
-
-def in_thread(target) -> tuple[threading.Thread, dict]:
-    result: dict = {}
-
-    def run():
-        try:
-            result["value"] = target()
-        except Exception as exc:  # the test reads it
-            result["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, result
 
 
 def test_login_works_through_the_proxy_on_a_port_other_than_443(stack):

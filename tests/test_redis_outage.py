@@ -1,4 +1,4 @@
-"""Redis stopping (killed, or frozen with SIGSTOP) must not stop the dashboard (issue 11, point 2).
+"""Redis stopping (killed, or frozen with SIGSTOP) must not stop the dashboard.
 
 Against a real `redis-server` this test starts itself on a free loopback port. `.ci/run` installs
 it and sets DASHBOARD_REDIS_TESTS=1, which makes a missing redis-server a failure; elsewhere the
@@ -8,7 +8,6 @@ test is skipped, saying why, when redis-server is not installed.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from contextlib import suppress
@@ -20,9 +19,10 @@ from django.urls import reverse
 
 from contacts.cache import outage
 from contacts.demo.data import contacts_for
-from tests.conftest import PASSWORD, make_user
+from tests.live import free_port
+from tests.support import PASSWORD, make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
 ORG = "org-harbor"
 REDIS_SERVER = shutil.which("redis-server")
@@ -34,18 +34,12 @@ REDIS_ARGS = ("--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
 if REDIS_SERVER is None:
     if os.environ.get("DASHBOARD_REDIS_TESTS") == "1":
         raise RuntimeError("DASHBOARD_REDIS_TESTS=1 but redis-server is not installed")
-    pytestmark = [pytestmark, pytest.mark.skip(reason="redis-server is not installed")]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    pytestmark = [*pytestmark, pytest.mark.skip(reason="redis-server is not installed")]
 
 
 class RedisServer:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     @property

@@ -1,7 +1,6 @@
 """The scan engine against the demo API over loopback: paging, its end, the cap, an upstream that
 ignores paging, cancellation, the breaker, and backing off from an upstream that refuses."""
 
-import threading
 import time
 
 import pytest
@@ -18,18 +17,14 @@ from contacts.upstream.errors import (
     UpstreamUnavailable,
 )
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.pool import THREAD_NAME
 from contacts.upstream.scan import contact_scan, scan_window
+from tests.support import scan_threads
 
 pytestmark = pytest.mark.django_db
 
 
 def scan(org_id: str = "org-tejo", **filters: str):
     return contact_scan(organisation=organisation_get(org_id), query=ContactQuery(**filters))
-
-
-def scan_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]
 
 
 def test_every_contact_once_in_order_and_it_stops_at_the_short_page(faulty):

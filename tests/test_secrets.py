@@ -36,6 +36,7 @@ FAULTS = [
 ]
 
 
+@pytest.mark.slow
 def test_no_key_in_pages_logs_exceptions_or_cache_keys(member_client, faulty, caplog):
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []

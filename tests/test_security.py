@@ -1,4 +1,4 @@
-"""Sign-in, framing, headers and the deployment settings (issue: who may see what)."""
+"""Sign-in, framing, headers and the deployment settings: who may see what."""
 
 import json
 import os
@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from contacts.models import AuditEvent, Membership
 from contacts.upstream.organisations import organisation_get
-from tests.conftest import PASSWORD, ROOT, make_user
+from tests.conftest import ROOT
+from tests.support import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_a_forgotten_debug_variable_means_production():
 
 
 def test_production_refuses_the_development_secret_key():
-    from dashboard.settings import _DEV_SECRET_KEY
+    from dashboard.settings.base import _DEV_SECRET_KEY
 
     result = run_manage("check", env={**PRODUCTION, "DJANGO_SECRET_KEY": _DEV_SECRET_KEY})
     assert result.returncode != 0
@@ -472,7 +473,7 @@ def test_the_suite_uses_the_pool_when_it_runs_against_postgresql():
     assert connection.pool.max_size >= 1
 
 
-# --- issue 11: hardening ---------------------------------------------------------------------
+# --- hardening ------------------------------------------------------------------------------
 
 
 def test_pages_that_show_contacts_are_never_stored(member_client, upstream):

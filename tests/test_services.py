@@ -1,6 +1,5 @@
 """Exports end to end through the service, and the audit event each one leaves."""
 
-import csv
 import io
 
 import pytest
@@ -10,13 +9,13 @@ from contacts.demo.data import contacts_for, matches
 from contacts.demo.faults import Faults
 from contacts.models import AuditEvent
 from contacts.upstream.errors import UpstreamUnavailable
+from tests.support import csv_rows
 
 pytestmark = pytest.mark.django_db
 
 
 def csv_ids(raw: bytes) -> list[str]:
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    return [r[0] for r in rows[1:]]
+    return [r[0] for r in csv_rows(raw)[1:]]
 
 
 def test_a_completed_web_export_is_audited_without_contact_data(member_client, upstream):

@@ -6,11 +6,7 @@ import csv
 import io
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 import unicodedata
 from collections import Counter
@@ -28,8 +24,8 @@ from contacts.demo.faults import Faults
 from contacts.insights.summary import SummaryRun, summary_cache_key
 from contacts.upstream.breaker import CircuitBreaker
 from contacts.upstream.organisations import organisation_get
-from contacts.upstream.pool import THREAD_NAME
-from tests.conftest import ORGANISATIONS, ROOT, make_user
+from tests.conftest import ORGANISATIONS
+from tests.support import demo_api_process, make_user, scan_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -312,10 +308,6 @@ def test_a_failure_midway_is_the_json_error_after_the_spaces(member_client, faul
     assert "count" not in error
 
 
-def scan_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]
-
-
 # Closing a streamed response ends the request, and Django then closes the database connection:
 # inside a test's transaction that breaks PostgreSQL's pool, hence transaction=True.
 @pytest.mark.django_db(transaction=True)
@@ -469,22 +461,14 @@ def test_a_filtered_export_takes_its_columns_from_the_first_page_with_a_match(
 def noisy_api(settings):
     """The demo API as its own process (as in production, it does not share the dashboard's
     CPU), answering a seeded 5% of requests with 500 (`--error-rate`)."""
-    env = {**os.environ, "CONTACTSHIP_ORGANISATIONS": json.dumps(ORGANISATIONS)}
-    command = [sys.executable, "-m", "contacts.demo", "--port", "0", "--error-rate", "0.05"]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and demo
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        line = process.stdout.readline()
+    with demo_api_process("--error-rate", "0.05", organisations=ORGANISATIONS) as (url, line):
         assert "500 on 5% of requests" in line, line
-        settings.CONTACTSHIP_API_URL = line.split()[line.split().index("on") + 1]
+        settings.CONTACTSHIP_API_URL = url
         settings.CONTACTSHIP_ORGANISATIONS = ORGANISATIONS
         yield
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
+@pytest.mark.live
 @pytest.mark.timeout(120)
 def test_a_60k_summary_rides_out_a_5_percent_error_rate(noisy_api, caplog, monkeypatch):
     # org-andes: 60,000 contacts, 600 pages and the empty one after them. One answer in twenty

@@ -211,7 +211,7 @@ def test_an_id_no_url_can_carry_shows_the_name_without_a_link():
 
 
 def test_chosen_columns_are_one_line_cells_like_the_default_ones():
-    """Columns the picker adds are sized, cut and titled like the others (issue 16 over 17): a
+    """Columns the picker adds are sized, cut and titled like the default ones: a
     phone number in additional data reads internationally, and each cell names itself for the
     phone's card, which has no header row."""
     contact = Contact(

@@ -1,7 +1,5 @@
 """The pages, through Django's test client, against the demo API over loopback."""
 
-import csv
-import io
 import re
 from urllib.parse import urlencode
 
@@ -9,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.demo.data import contacts_for, matches
-from tests.conftest import make_user
+from tests.support import body_of, csv_rows, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -232,8 +230,8 @@ def test_unknown_contact_is_a_404_that_says_so(member_client, upstream):
 
 
 def read_csv(response) -> tuple[bytes, list[list[str]]]:
-    raw = b"".join(response.streaming_content)
-    return raw, list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    raw = body_of(response)
+    return raw, csv_rows(raw)
 
 
 def test_export_holds_every_match_across_pages(member_client, upstream):

@@ -2,6 +2,6 @@
 
 - ``data``: the seeded, deterministic contacts of three demo organisations (and the filters).
 - ``faults``: the failures the server can simulate.
-- ``server``: the HTTP server (``make_server``, ``serve_in_thread``).
+- ``server``: the HTTP server (``make_server``, ``serve_in_thread``); ``handler``: its answers.
 - ``python -m contacts.demo``: run it from the command line.
 """

@@ -13,7 +13,7 @@ alternating:
   through gunicorn: total time, the count (checked: 60,000, complete), and the gunicorn worker's
   peak memory growth while it counts (/proc VmHWM, reset before each run).
 
-Targets (issue "How many, where, since when"): at most 0.4x the plain loop, at most 20 MB added
+Targets: at most 0.4x the plain loop, at most 20 MB added
 to the worker. Prints medians; a missed target is printed as MISSED and the exit status stays 0.
 It is 1 only if a summary was wrong.
 """

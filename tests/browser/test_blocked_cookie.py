@@ -4,9 +4,9 @@ dashboard's cookies.
 The dashboard is http://dashboard.test:PORT/ and the intranet page that frames it
 http://intranet.example:PORT/ (two sites; Chromium resolves both names to loopback). Framed by
 another site, the dashboard's cookies must be `SameSite=None`, which browsers take only with
-`Secure` (dashboard/settings.py), and a `Secure` cookie set over plain HTTP is refused: so the
-login form's CSRF cookie is never kept and its POST comes back without it, as in a browser that
-blocks third-party cookies. The test first shows that the cookie really was refused.
+`Secure` (dashboard/settings/security.py), and a `Secure` cookie set over plain HTTP is refused:
+so the login form's CSRF cookie is never kept and its POST comes back without it, as in a browser
+that blocks third-party cookies. The test first shows that the cookie really was refused.
 """
 
 import http.server

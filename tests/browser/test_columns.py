@@ -1,4 +1,4 @@
-"""Columns you choose (issue 17), as a person meets them in a real browser.
+"""Columns you choose, as a person meets them in a real browser.
 
 Hide two columns and move one with the keyboard, reload, share the address with another user,
 and download the CSV: it has exactly those columns, in that order, with every contact. Also the
@@ -30,7 +30,7 @@ def test_hide_two_move_one_reload_share_and_download(new_page, stack, tmp_path):
     page = new_page()
     page.goto(stack.url(list_path(ORG)))
     expect(page.locator("#result-summary")).to_contain_text("Contacts 1–100")
-    screenshot(page, "issue17-columns-default")
+    screenshot(page, "columns-default")
 
     # Open the picker, hide Phone and Description, move Country up: keyboard only.
     page.get_by_role("link", name="Columns", exact=True).focus()
@@ -40,7 +40,7 @@ def test_hide_two_move_one_reload_share_and_download(new_page, stack, tmp_path):
     page.get_by_role("checkbox", name="Description", exact=True).focus()
     page.keyboard.press("Space")
     expect(page.get_by_role("checkbox", name="Phone", exact=True)).not_to_be_checked()
-    screenshot(page, "issue17-columns-picker-open")
+    screenshot(page, "columns-picker-open")
     assert serious_violations(page) == []
     page.get_by_role("button", name="Move Country up").focus()
     page.keyboard.press("Enter")
@@ -52,7 +52,7 @@ def test_hide_two_move_one_reload_share_and_download(new_page, stack, tmp_path):
 
     expect(page).to_have_url(re.compile(rf"\?columns={CHOSEN}$"))
     assert headers(page) == HEADERS
-    screenshot(page, "issue17-columns-chosen")
+    screenshot(page, "columns-chosen")
     for link in ("Download Excel", "Download CSV"):
         expect(page.get_by_role("link", name=link)).to_have_attribute(
             "href", re.compile(rf"\?columns={CHOSEN}")
@@ -133,7 +133,7 @@ def test_the_picker_in_a_frame_and_in_spanish(new_page, stack):
     assert headers(page) == ["País", "Nombre"]
     page.get_by_role("link", name="Columnas", exact=True).click()
     expect(page.get_by_role("button", name="Aplicar columnas")).to_be_visible()
-    screenshot(page, "issue17-columns-embedded-es")
+    screenshot(page, "columns-embedded-es")
     assert serious_violations(page) == []
     page.get_by_role("button", name="Bajar País").click()
     assert headers(page) == ["Nombre", "País"]

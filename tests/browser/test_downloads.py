@@ -1,6 +1,6 @@
 """What you see is what you download: against a slow or faulty Contactship, in a real browser.
 
-Each test replays one of the things a new user met (issue 12, items 1-5): a download or a page
+Each test replays one of the things a new user met: a download or a page
 link clicked while the results on screen are not yet those of the form, a page past the end, a
 page that fails or repeats the first, an export that takes a while or fails.
 """

@@ -37,7 +37,7 @@ def test_the_browser_language_picks_spanish(new_page, stack):
     expect(page.locator("#result-summary")).to_have_text("Contactos 1\u00a0001–1\u00a0100")
     expect(page.locator(".page-number")).to_have_text("Página 11")
     expect(page.get_by_role("columnheader", name="Creado")).to_be_visible()
-    # Short dates keep the column narrow (issue 16), day first in Spanish.
+    # Short dates keep the column narrow, day first in Spanish.
     created = page.locator("table.contacts tbody tr").first.locator("td").nth(4)
     expect(created).to_have_text(table_day(contacts_for(ORG)[1000], "%d/%m/%Y"))
     # Additional data in the table: yes/no in Spanish too.
@@ -87,7 +87,7 @@ def test_a_contact_in_spanish(new_page, stack):
     expect(page.get_by_role("link", name="Volver a los resultados")).to_be_visible()
     expect(page.get_by_text("Datos adicionales")).to_be_visible()
     created = page.locator("dt:has-text('Creado') + dd")
-    # In the viewer's time zone (the browser's: UTC here), the zone named (issue 16).
+    # In the viewer's time zone (the browser's: UTC here), the zone named.
     expect(created).to_have_text(
         re.compile(rf"^\d{{1,2}} de {SPANISH_MONTH} de \d{{4}}(,| a las) \d{{1,2}}:\d{{2}} UTC$")
     )

@@ -58,11 +58,11 @@ def test_focus_order_and_visible_focus(page, stack):
         # The dashboard's own filters, folded; then the way to the summary.
         "More filters: country, dates, email domain",
         "Summary",
-        "Columns",  # the column picker (issue 17)
+        "Columns",  # the column picker
         "Refresh",
         "Download Excel",  # the primary download first
         "Download CSV",
-        # The page scrolls, not the table (issue 16): next come the contacts themselves.
+        # The page scrolls, not the table: next come the contacts themselves.
         FIRST_NAME,
     ]
     order = []

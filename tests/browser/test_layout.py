@@ -34,7 +34,7 @@ def test_no_page_scrolls_sideways(new_page, stack, viewport):
 
 
 def test_narrow_screens_show_a_card_per_contact_without_the_optional_columns(new_page, stack):
-    # Issue 16: on phones and sidebars a compact card per contact (name, date, email, phone)
+    # On phones and sidebars a compact card per contact (name, date, email, phone)
     # replaced the table that scrolled sideways inside its region.
     page = new_page(viewport=SIDEBAR)
     page.goto(stack.url(SEARCH))
@@ -65,7 +65,7 @@ def test_wide_table_shows_every_column(new_page, stack):
 
 
 def test_the_page_scrolls_and_the_header_row_stays_in_view(new_page, stack):
-    # Issue 16: no scroll box inside the page; the header row sticks to the window's top.
+    # No scroll box inside the page; the header row sticks to the window's top.
     page = new_page(viewport=WIDE)
     page.goto(stack.url(SEARCH))
     region = page.locator(".table-scroll")

@@ -174,6 +174,6 @@ def test_quick_find_without_exact_match_lands_on_the_partial_matches(page, stack
     page.get_by_role("button", name="Find").click()
     expect(page.get_by_role("status").first).to_contain_text("No contact has exactly")
     expect(page.get_by_label("Email")).to_have_value(typed)
-    # "Contact 1" when one contact matches, "Contacts 1–N" for more (issue 16's plurals).
+    # "Contact 1" when one contact matches, "Contacts 1–N" for more.
     expect(page.locator("#result-summary")).to_contain_text(re.compile(r"Contact 1\b|Contacts 1–"))
     screenshot(page, "quick-find-partial")

@@ -1,4 +1,4 @@
-"""Issue 16's layout facts in Chromium: rows in view, no page wider than its frame at any width
+"""The search page's layout in Chromium: rows in view, no page wider than its frame at any width
 in either language, the phone card, the keyboards, errors that move nothing, paging that keeps
 the form in view, and the organisation switch in the frame (the blocked-cookie page is in
 test_blocked_cookie.py, with a browser that really refuses the cookie)."""
@@ -133,7 +133,7 @@ def test_on_a_phone_the_quick_find_is_one_row(new_page, stack, viewport):
         assert item["x"] >= 0 and item["x"] + item["width"] <= viewport["width"], item
 
 
-# Columns chosen with the picker (issue 17): additional data, the id, the name last.
+# Columns chosen with the picker: additional data, the id, the name last.
 CHOSEN = list_path(
     ORG, "full_name=ana&columns=data.notas,email,phone_number,data.endere%C3%A7o,id,full_name"
 )

@@ -67,7 +67,7 @@ def test_filter_by_each_field_as_you_type(page, stack, label, typed, param, valu
     assert expected, "the demo data should match this search"
     # The address follows the search (without empty fields), so it can be shared.
     expect(page).to_have_url(re.compile(rf"\?{re.escape(urlencode({param: value}))}$"))
-    # One contact is "Contact 1", not "Contacts 1–1" (issue 16).
+    # One contact is "Contact 1", not "Contacts 1–1".
     shown = "Contact 1" if len(expected) == 1 else f"Contacts 1–{min(len(expected), 100)}"
     expect(page.locator("#result-summary")).to_contain_text(shown)
     assert row_ids(page) == ids(expected[:100])

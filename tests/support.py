@@ -1,0 +1,124 @@
+"""Helpers several test modules share: users and their memberships, the demo API as a process,
+reading streamed CSV and XLSX answers, running a call in a thread, timing a request, and the
+scan threads still alive."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from django.test import Client
+from openpyxl import load_workbook
+
+from contacts.upstream.pool import THREAD_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "a-Long-test-passw0rd"
+
+
+def make_user(django_user_model, username: str, orgs: dict[str, bool] | None = None):
+    from contacts.models import Membership
+
+    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+    for org_id, can_export in (orgs or {}).items():
+        Membership.objects.create(user=user, organisation_id=org_id, can_export=can_export)
+    return user
+
+
+def logged_in_client(django_user_model, username: str, orgs: dict[str, bool]) -> Client:
+    """A new test client logged in as a new user with these memberships (organisation: export)."""
+    client = Client()
+    client.force_login(make_user(django_user_model, username, orgs))
+    return client
+
+
+@contextmanager
+def demo_api_process(*args: str, organisations: dict) -> Iterator[tuple[str, str]]:
+    """`python -m contacts.demo` with these organisations and fault flags, on a free loopback
+    port: its base URL (with /v1) and the line it started with, once it answers."""
+    env = {**os.environ, "CONTACTSHIP_ORGANISATIONS": json.dumps(organisations)}
+    command = [sys.executable, "-m", "contacts.demo", "--host", "127.0.0.1", "--port", "0", *args]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and demo
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = process.stdout.readline()
+        assert "http://" in line, f"demo API did not start: {line!r}"
+        base_url = line.split()[line.split().index("on") + 1]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base_url.removesuffix("/v1") + "/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield base_url, line
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def body_of(response) -> bytes:
+    """The whole body of a response, streamed or not (reading a stream to its end closes it)."""
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    """The rows of a CSV export, header included; the export starts with a byte order mark."""
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff"), "the export starts with a byte order mark"
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+
+
+def csv_records(body: bytes) -> list[dict[str, str]]:
+    """The rows of a CSV export as dictionaries keyed by its header."""
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff"), "the export starts with a byte order mark"
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+
+
+def xlsx_rows(body: bytes) -> list[list]:
+    """The rows of an XLSX export's sheet, each as long as the header."""
+    sheet = load_workbook(io.BytesIO(body), read_only=True).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    # a read-only sheet leaves out a row's trailing empty cells
+    return [row + [None] * (len(rows[0]) - len(row)) for row in rows]
+
+
+def in_thread(target) -> tuple[threading.Thread, dict]:
+    """`target()` started in a thread; the dict gets its "value" or its "error" once it ends."""
+    result: dict = {}
+
+    def run():
+        try:
+            result["value"] = target()
+        except Exception as exc:  # the test reads it
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+def timed_get(session, url: str, **kwargs) -> tuple[requests.Response, float]:
+    """A GET with a 10 s timeout, and the seconds it took to answer."""
+    started = time.monotonic()
+    response = session.get(url, timeout=10, **kwargs)
+    return response, time.monotonic() - started
+
+
+def scan_threads() -> list[threading.Thread]:
+    """The scan engine's read-ahead threads still running, in this process."""
+    return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]

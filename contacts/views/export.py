@@ -1,6 +1,5 @@
 """The CSV and XLSX exports of a search, and how far one has got."""
 
-
 from django.conf import settings
 from django.http import (
     HttpRequest,
@@ -14,11 +13,11 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from contacts.access import organisation_member_required
-from contacts.busy import places_busy
 from contacts.contact.columns import (
     CONTACT_COLUMNS,
     InvalidColumns,
 )
+from contacts.errors import error_response
 from contacts.exports import progress as export_progress
 from contacts.exports.formats import FORMATS
 from contacts.exports.limits import LimitedStream, export_ticket
@@ -108,4 +107,4 @@ def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
 
 
 def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
-    return places_busy(request, busy)
+    return error_response(request, busy)

@@ -21,9 +21,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from contacts.access import organisation_member_required
-from contacts.busy import places_busy
-from contacts.busy import places_busy as _exports_busy
 from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
+from contacts.errors import error_response
 from contacts.exports.formats import FORMATS
 from contacts.exports.limits import LimitedStream, bound_send_time, export_ticket
 from contacts.exports.lookup import (
@@ -203,7 +202,7 @@ def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         ticket = take_place(LOOKUP, str(request.user.pk))
     except PlacesBusy as busy:
-        return places_busy(request, busy)
+        return error_response(request, busy)
     if (refused := _refused_input(request, form, ticket)) is not None:
         return refused
     try:
@@ -263,7 +262,7 @@ def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResp
     try:
         ticket = export_ticket(str(request.user.pk))
     except ExportsBusy as busy:
-        return _exports_busy(request, busy)
+        return error_response(request, busy)
     if (refused := _refused_input(request, form, ticket)) is not None:
         return refused
     record = LookupRecord(

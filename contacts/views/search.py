@@ -29,6 +29,7 @@ from contacts.contact.columns import (
 )
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact, additional_field_names
+from contacts.errors import set_retry_after
 from contacts.middleware import log_error_shown
 from contacts.models import ColumnChoice
 from contacts.search.filters import ContactFilter
@@ -522,8 +523,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # The same URL answers a fragment or a page: caches (and the browser's back button) must not
     # hand out one for the other.
     patch_vary_headers(response, ["HX-Request"])
-    if error is not None and error.retry_after:
-        response["Retry-After"] = str(max(1, round(error.retry_after)))
+    if error is not None:
+        set_retry_after(response, error.retry_after)
     # Contacts: never kept by a shared cache, nor by the browser on disk.
     patch_cache_control(response, private=True, no_store=True)
     if partial:

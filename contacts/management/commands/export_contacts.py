@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.contact.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
+from contacts.errors import command_error
 from contacts.exports.formats import FORMATS
 from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
@@ -80,9 +81,7 @@ class Command(BaseCommand):
                         self._progress(progress)
             os.replace(partial, target)
         except DashboardError as exc:
-            raise CommandError(
-                f"Export failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
-            ) from None
+            raise command_error(exc, "Export") from None
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)

@@ -1,7 +1,6 @@
 """Request-wide concerns: the compact layout inside a frame, partitioned cookies for a frame of
 another site, and failed upstream calls as pages."""
 
-import logging
 from http.cookies import Morsel
 
 from django.conf import settings
@@ -10,26 +9,9 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
-from contacts.upstream.errors import DashboardError, DashboardRefusal
-
-log = logging.getLogger(__name__)
-
-
-def log_error_shown(
-    request: HttpRequest, error: DashboardError, org_id: str, when: str = ""
-) -> None:
-    """The operator's one line for an error a person is shown, wherever the page shows it. The
-    detail is the operator's: short, typed, never a key (the client writes it)."""
-    log.warning(
-        "%s shown org=%s path=%s error=%s detail=%s status=%d%s",
-        "refusal" if isinstance(error, DashboardRefusal) else "upstream error",
-        org_id,
-        request.path,
-        type(error).__name__,
-        error.detail,
-        error.status,
-        when,
-    )
+from contacts.errors import error_response
+from contacts.errors import log_error_shown as log_error_shown  # where the views look for it
+from contacts.upstream.errors import DashboardError
 
 
 class UpstreamErrorMiddleware:
@@ -45,17 +27,7 @@ class UpstreamErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DashboardError):
             return None
-        organisation = getattr(request, "organisation", None)
-        log_error_shown(request, exception, getattr(organisation, "id", "-"))
-        response = render(
-            request,
-            "contacts/upstream_error.html",
-            {"error": exception, "organisation": organisation},
-            status=exception.status,
-        )
-        if exception.retry_after:
-            response["Retry-After"] = str(max(1, round(exception.retry_after)))
-        return response
+        return error_response(request, exception)
 
 
 EMBED_PARAM = "embed"

@@ -1,37 +1,28 @@
 """The URLs under `/`: the home page and everything under `/orgs/<org_id>/contacts/`."""
 
-from django.urls import path
+from django.urls import path, register_converter
 
+from contacts.exports.formats import EXPORTS, LOOKUP_FILES, converter
 from contacts.views import contact, export, lookup, search, summary
+
+# A format's name is the URL's extension: only the registry's formats match (others are 404).
+register_converter(converter(EXPORTS), "export_format")
+register_converter(converter(LOOKUP_FILES), "lookup_format")
 
 urlpatterns = [
     path("", search.home, name="home"),
     path("orgs/<str:org_id>/contacts/", search.contact_list, name="contact_list"),
     path(
-        "orgs/<str:org_id>/contacts/export.csv",
+        "orgs/<str:org_id>/contacts/export.<export_format:fmt>",
         export.contact_export,
-        {"fmt": "csv"},
-        name="contact_export_csv",
-    ),
-    path(
-        "orgs/<str:org_id>/contacts/export.xlsx",
-        export.contact_export,
-        {"fmt": "xlsx"},
-        name="contact_export_xlsx",
+        name="contact_export",
     ),
     path("orgs/<str:org_id>/contacts/find/", lookup.contact_find, name="contact_find"),
     path("orgs/<str:org_id>/contacts/lookup/", lookup.contact_lookup, name="contact_lookup"),
     path(
-        "orgs/<str:org_id>/contacts/lookup.csv",
+        "orgs/<str:org_id>/contacts/lookup.<lookup_format:fmt>",
         lookup.contact_lookup_file,
-        {"fmt": "csv"},
-        name="contact_lookup_csv",
-    ),
-    path(
-        "orgs/<str:org_id>/contacts/lookup.xlsx",
-        lookup.contact_lookup_file,
-        {"fmt": "xlsx"},
-        name="contact_lookup_xlsx",
+        name="contact_lookup_file",
     ),
     path(
         "orgs/<str:org_id>/contacts/export-progress.json",

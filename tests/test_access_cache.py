@@ -47,7 +47,7 @@ def test_a_removed_member_is_refused_at_the_next_request(member_client, member, 
 
 
 def test_a_withdrawn_export_right_counts_at_the_next_request(member_client, member, upstream):
-    export = reverse("contact_export_csv", args=[ORG]) + "?full_name=zzzz-nobody"
+    export = reverse("contact_export", args=[ORG, "csv"]) + "?full_name=zzzz-nobody"
     response = member_client.get(export)
     assert response.status_code == 200
     b"".join(response.streaming_content)

@@ -69,7 +69,8 @@ class Route:
     @property
     def is_export(self) -> bool:
         # The bulk lookup's files hold contacts like an export, and need the same right.
-        return "export" in self.route or self.route.endswith(("lookup.csv", "lookup.xlsx"))
+        # Their one pattern is `lookup.<format>`; the lookup page itself is `lookup/`.
+        return "export" in self.route or "/lookup." in self.route
 
     def __str__(self) -> str:
         return self.route

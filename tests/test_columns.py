@@ -31,7 +31,7 @@ def list_url(**params) -> str:
 
 
 def export_url(fmt: str, **params) -> str:
-    url = reverse(f"contact_export_{fmt}", args=[ORG])
+    url = reverse("contact_export", args=[ORG, fmt])
     return f"{url}?{urlencode(params)}" if params else url
 
 

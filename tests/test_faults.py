@@ -120,7 +120,7 @@ def urls() -> dict[str, str]:
     return {
         "search": reverse("contact_list", args=[ORG]),
         "contact": reverse("contact_detail", args=[ORG, CONTACT_ID]),
-        "export": reverse("contact_export_csv", args=[ORG]),
+        "export": reverse("contact_export", args=[ORG, "csv"]),
     }
 
 

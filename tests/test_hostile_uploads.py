@@ -261,15 +261,16 @@ def test_the_file_read_is_bounded_by_its_bytes_not_its_declared_size():
 @pytest.mark.parametrize(
     "view, kind, limit",
     [
-        ("contact_lookup", LOOKUP, "DASHBOARD_LOOKUPS_PER_USER"),
-        ("contact_lookup_csv", EXPORT, "DASHBOARD_EXPORTS_PER_USER"),
+        (("contact_lookup",), LOOKUP, "DASHBOARD_LOOKUPS_PER_USER"),
+        (("contact_lookup_file", "csv"), EXPORT, "DASHBOARD_EXPORTS_PER_USER"),
     ],
 )
 def test_a_file_waits_for_the_place_and_a_refused_one_gives_it_back(
     member_client, member, upstream, settings, view, kind, limit
 ):
     setattr(settings, limit, 1)
-    url = reverse(view, args=[ORG])
+    name, *more = view
+    url = reverse(name, args=[ORG, *more])
     held = take_place(kind, str(member.pk))
     try:
         response = member_client.post(url, {"file": SimpleUploadedFile("b.xlsx", padded_rows())})

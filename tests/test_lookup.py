@@ -57,6 +57,13 @@ def lookup_url(name="contact_lookup", org_id="org-tejo"):
     return reverse(name, args=[org_id])
 
 
+def file_url(fmt, org_id="org-tejo"):
+    return reverse("contact_lookup_file", args=[org_id, fmt])
+
+
+FILES = ("csv", "xlsx")
+
+
 def read_csv(response) -> list[dict]:
     return csv_records(body_of(response))
 
@@ -209,7 +216,7 @@ def test_failed_values_after_retries(member_client, faulty, settings):
     faulty(Faults(status=503))
     a, b = complete(count=2)
     text = f"{a['email']}\n{b['email']}\nhello"
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response.status_code == 200
     rows = read_csv(response)
     assert [(r["input"], r["status"]) for r in rows] == [
@@ -225,12 +232,12 @@ def test_phone_numbers_with_and_without_a_default_region(member_client, upstream
     contacts = complete(count=3, skip=5)
     typed = [national(c["phone_number"]) for c in contacts]
     text = "\n".join(t for t, _ in typed)
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     assert {r["status"] for r in read_csv(response)} == {"invalid"}
 
     region = typed[0][1]
     with_region(settings, "org-tejo", region)
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     rows = read_csv(response)
     for row, contact, (_typed, contact_region) in zip(rows, contacts, typed, strict=True):
         if contact_region == region:
@@ -255,9 +262,7 @@ def upload(name: str, data: bytes):
 
 
 def csv_result(member_client, name, data, column=""):
-    response = member_client.post(
-        lookup_url("contact_lookup_csv"), {"file": upload(name, data), "column": column}
-    )
+    response = member_client.post(file_url("csv"), {"file": upload(name, data), "column": column})
     assert response.status_code == 200, response.content.decode()[:2000]
     return read_csv(response)
 
@@ -334,7 +339,7 @@ def test_a_20_mb_file_is_refused_with_a_message(member_client, faulty, fault_ser
     faulty(Faults())
     big = b"email\n" + b"someone@example.com\n" * (20 * 1024 * 1024 // 20)
     response = member_client.post(
-        lookup_url("contact_lookup_csv"), {"file": upload("big.csv", big), "column": "email"}
+        file_url("csv"), {"file": upload("big.csv", big), "column": "email"}
     )
     assert response.status_code == 413
     assert "a lookup reads files of up to 10 MB" in response.content.decode()
@@ -361,8 +366,8 @@ def test_an_empty_list_or_both_inputs_are_refused_keeping_the_text(member_client
 def test_more_than_5000_values_are_refused_before_any_call(member_client, faulty, fault_server):
     faulty(Faults())
     text = "\n".join(f"person{n}@example.com" for n in range(5001))
-    for name in ("contact_lookup", "contact_lookup_csv", "contact_lookup_xlsx"):
-        response = member_client.post(lookup_url(name), {"identifiers": text})
+    for url in (lookup_url(), *map(file_url, FILES)):
+        response = member_client.post(url, {"identifiers": text})
         assert response.status_code == 400
         assert "more than 5,000 values" in response.content.decode()
     data = ("email\n" + text).encode()
@@ -433,9 +438,7 @@ def test_lookups_run_concurrently_within_the_organisations_limit(faulty, fault_s
 def test_rate_limits_are_waited_out(member_client, faulty, fault_server):
     faulty(Faults(rate_limit_retry_after=0, rate_limit_count=3))
     a, b = complete(count=2)
-    response = member_client.post(
-        lookup_url("contact_lookup_csv"), {"identifiers": f"{a['email']}\n{b['email']}"}
-    )
+    response = member_client.post(file_url("csv"), {"identifiers": f"{a['email']}\n{b['email']}"})
     assert [r["status"] for r in read_csv(response)] == ["found", "found"]
     assert fault_server.requests_seen >= 5
 
@@ -446,7 +449,7 @@ def test_rate_limits_are_waited_out(member_client, faulty, fault_server):
 def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     a = complete()[0]
     text = f'=HYPERLINK("http://x")\n{a["email"]}\n\uff1dHYPERLINK("http://x")'
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response["Content-Disposition"].startswith("attachment;")
     rows = read_csv(response)
     assert list(rows[0])[:11] == [
@@ -472,7 +475,7 @@ def test_xlsx_result(member_client, upstream):
     a = complete()[0]
     formula = '=HYPERLINK("http://x")'
     response = member_client.post(
-        lookup_url("contact_lookup_xlsx"),
+        file_url("xlsx"),
         {"identifiers": f"{a['email']}\n{UNKNOWN_EMAIL}\n{formula}"},
     )
     assert response.status_code == 200
@@ -491,7 +494,7 @@ def test_every_lookup_is_audited_without_the_values(member_client, upstream):
     a = complete()[0]
     text = f"{a['email']}\n{UNKNOWN_EMAIL}\nhello"
     member_client.post(lookup_url(), {"identifiers": text})
-    b"".join(member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text}))
+    b"".join(member_client.post(file_url("csv"), {"identifiers": text}))
     events = list(AuditEvent.objects.filter(kind=AuditEvent.Kind.LOOKUP).order_by("at"))
     assert [e.export_format for e in events] == ["", "csv"]
     for event in events:
@@ -536,20 +539,20 @@ def test_organisations_are_isolated(client, upstream, django_user_model):
     assert client.get(lookup_url(org_id="org-tejo")).status_code == 403
     assert client.post(lookup_url(org_id="org-tejo"), {"identifiers": "x"}).status_code == 403
     assert client.get(reverse("contact_find", args=["org-tejo"]), {"q": "x"}).status_code == 403
-    for name in ("contact_lookup_csv", "contact_lookup_xlsx"):
-        response = client.post(lookup_url(name, "org-harbor"), {"identifiers": tejo["email"]})
+    for fmt in FILES:
+        response = client.post(file_url(fmt, "org-harbor"), {"identifiers": tejo["email"]})
         assert response.status_code == 403
 
 
 def test_anonymous_users_go_to_the_login_page(client, upstream):
-    for name in ("contact_lookup", "contact_lookup_csv", "contact_find"):
-        response = client.get(lookup_url(name))
+    for url in (lookup_url(), file_url("csv"), lookup_url("contact_find")):
+        response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
 
 
 def test_opening_the_file_address_leads_to_the_form(member_client, upstream):
-    response = member_client.get(lookup_url("contact_lookup_csv"))
+    response = member_client.get(file_url("csv"))
     assert (response.status_code, response["Location"]) == (302, lookup_url())
 
 
@@ -562,7 +565,7 @@ def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
 
     faulty(Faults(latency_ms=20))
     text = "\n".join(f"person{n}@example.com" for n in range(400))
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response.status_code == 200
     chunks = iter(response.streaming_content)
     first = next(chunks)
@@ -577,9 +580,7 @@ def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
 
 def test_a_rejected_key_before_the_first_row_is_an_error_page(member_client, faulty):
     faulty(Faults(status=401))
-    response = member_client.post(
-        lookup_url("contact_lookup_csv"), {"identifiers": "ana@example.com"}
-    )
+    response = member_client.post(file_url("csv"), {"identifiers": "ana@example.com"})
     assert response.status_code == 502
     assert "Contactship rejected this organisation" in response.content.decode()
 
@@ -603,9 +604,9 @@ def test_a_page_lookup_has_places_of_its_own_and_a_lookup_file_is_an_export(
     assert refused["Retry-After"]
     assert "Bulk lookups of yours running now: 1." in refused.content.decode()
     # ...but the page lookup takes no export place: the one export allowed starts.
-    export = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    export = member_client.post(file_url("csv"), {"identifiers": "a@b.com"})
     assert export.status_code == 200
-    refused = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": "a@b.com"})
+    refused = member_client.post(file_url("csv"), {"identifiers": "a@b.com"})
     assert refused.status_code == 429  # a lookup file is an export
     b"".join(export.streaming_content)
     running.close()  # the first one ends: its place is given back
@@ -618,7 +619,7 @@ def test_a_page_lookup_has_places_of_its_own_and_a_lookup_file_is_an_export(
 def test_a_file_dropped_before_its_first_byte_ends_the_lookups(member_client, faulty, fault_server):
     faulty(Faults(latency_ms=50))
     text = "\n".join(f"person{n}@example.com" for n in range(300))
-    response = member_client.post(lookup_url("contact_lookup_csv"), {"identifiers": text})
+    response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response.status_code == 200
     response.close()  # the browser went away before the first byte
     time.sleep(0.3)

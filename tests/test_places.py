@@ -120,7 +120,7 @@ def test_a_page_lookup_never_takes_an_export_place(upstream, settings, django_us
         assert response.status_code == 200
         held.append(response)
     exporter = _client(django_user_model, "exporter", can_export=True)
-    export = exporter.get(reverse("contact_export_csv", args=[ORG]))
+    export = exporter.get(reverse("contact_export", args=[ORG, "csv"]))
     assert export.status_code == 200
     held.append(export)
 
@@ -128,7 +128,7 @@ def test_a_page_lookup_never_takes_an_export_place(upstream, settings, django_us
 def test_a_refused_export_writes_no_progress_key(upstream, settings, django_user_model, held):
     settings.DASHBOARD_EXPORTS_PER_USER = 1
     client = _client(django_user_model, "progress", can_export=True)
-    url = reverse("contact_export_csv", args=[ORG])
+    url = reverse("contact_export", args=[ORG, "csv"])
     held.append(client.get(url, {"progress": "r" * 24}))
     for n in range(5):
         refused = client.get(url, {"progress": f"{n}" * 24})
@@ -155,7 +155,7 @@ def test_an_export_place_outlives_its_hold_while_it_runs_and_comes_back_after_a_
     user_id = str(django_user_model.objects.get(username="blip").pk)
     key = places._key(places.EXPORT, user_id)
     direct = redis.Redis.from_url(redis_server.url)
-    url = reverse("contact_export_csv", args=[ORG])
+    url = reverse("contact_export", args=[ORG, "csv"])
 
     running = client.get(url)
     assert running.status_code == 200
@@ -215,7 +215,7 @@ def test_the_process_total_leaves_threads_whatever_the_kinds(
 ):
     settings.DASHBOARD_PLACES_PER_PROCESS = 2
     exporter = _client(django_user_model, "exporter", can_export=True)
-    export = exporter.get(reverse("contact_export_csv", args=[ORG]))
+    export = exporter.get(reverse("contact_export", args=[ORG, "csv"]))
     assert export.status_code == 200
     held.append(export)
     counting = summary_json(exporter)

@@ -121,7 +121,7 @@ def _every_page_answers(client):
         (reverse("contact_list", args=[ORG]), {"full_name": "a"}),
         (reverse("contact_list", args=[ORG]), {"email": "o", "refresh": "1"}),
         (reverse("contact_detail", args=[ORG, contact_id]), {}),
-        (reverse("contact_export_csv", args=[ORG]), {}),
+        (reverse("contact_export", args=[ORG, "csv"]), {}),
     ]
     for url, params in pages:
         response, took = _timed(client.get, url, params)

@@ -44,7 +44,7 @@ def test_no_key_in_pages_logs_exceptions_or_cache_keys(member_client, faulty, ca
     urls = [
         reverse("contact_list", args=[org]) + "?full_name=a",
         reverse("contact_detail", args=[org, contacts_for(org)[0]["id"]]),
-        reverse("contact_export_csv", args=[org]),
+        reverse("contact_export", args=[org, "csv"]),
     ]
     for faults in FAULTS:
         faulty(faults)

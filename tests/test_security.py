@@ -179,7 +179,7 @@ def test_login_and_logout_are_audited_and_logout_works(client, upstream, member)
 def test_denied_access_is_audited(client, upstream, django_user_model):
     client.force_login(make_user(django_user_model, "viewer", {"org-tejo": False}))
     assert client.get(reverse("contact_list", args=["org-harbor"])).status_code == 403
-    assert client.get(reverse("contact_export_csv", args=["org-tejo"])).status_code == 403
+    assert client.get(reverse("contact_export", args=["org-tejo", "csv"])).status_code == 403
     denied = AuditEvent.objects.filter(kind="denied").order_by("at", "id")
     assert [(e.organisation_id, e.path) for e in denied] == [
         ("org-harbor", "/orgs/org-harbor/contacts/"),

@@ -19,7 +19,7 @@ def csv_ids(raw: bytes) -> list[str]:
 
 
 def test_a_completed_web_export_is_audited_without_contact_data(member_client, upstream):
-    url = reverse("contact_export_csv", args=["org-tejo"]) + "?full_name=ana"
+    url = reverse("contact_export", args=["org-tejo", "csv"]) + "?full_name=ana"
     raw = b"".join(member_client.get(url).streaming_content)
     (event,) = AuditEvent.objects.filter(kind="export")
     assert event.kind == "export" and event.outcome == "completed"
@@ -36,7 +36,7 @@ def test_a_completed_web_export_is_audited_without_contact_data(member_client, u
 
 def test_an_export_that_fails_before_starting_is_audited(member_client, faulty):
     faulty(Faults(status=500))
-    response = member_client.get(reverse("contact_export_csv", args=["org-harbor"]))
+    response = member_client.get(reverse("contact_export", args=["org-harbor", "csv"]))
     assert response.status_code == 503
     event = AuditEvent.objects.get(kind="export")
     assert (event.outcome, event.rows, event.error) == ("failed", 0, "UpstreamUnavailable")
@@ -44,7 +44,7 @@ def test_an_export_that_fails_before_starting_is_audited(member_client, faulty):
 
 def test_an_export_that_fails_midway_is_audited_as_failed(member_client, faulty):
     faulty(Faults(fail_from_offset=100))
-    response = member_client.get(reverse("contact_export_csv", args=["org-harbor"]))
+    response = member_client.get(reverse("contact_export", args=["org-harbor", "csv"]))
     with pytest.raises(UpstreamUnavailable):
         b"".join(response.streaming_content)
     event = AuditEvent.objects.get(kind="export")
@@ -56,7 +56,7 @@ def test_an_export_that_fails_midway_is_audited_as_failed(member_client, faulty)
 # connection found inside a transaction, as the test's own would be.
 @pytest.mark.django_db(transaction=True)
 def test_an_export_the_client_abandons_is_audited_as_cancelled(member_client, upstream):
-    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "csv"]))
     chunks = iter(response.streaming_content)
     next(chunks)
     response.close()  # what the WSGI server does when the browser goes away
@@ -69,12 +69,12 @@ def test_a_result_that_is_an_exact_multiple_of_the_page_size(member_client, upst
     expected = [c["id"] for c in matches("org-harbor", full_name="a")]
     n = len(expected)
     settings.CONTACTSHIP_PAGE_SIZE = max(d for d in range(2, 101) if n % d == 0 and n // d >= 2)
-    url = reverse("contact_export_csv", args=["org-harbor"]) + "?full_name=a"
+    url = reverse("contact_export", args=["org-harbor", "csv"]) + "?full_name=a"
     assert csv_ids(b"".join(member_client.get(url).streaming_content)) == expected
 
 
 def test_plain_utf8_csv_on_request(member_client, upstream):
-    url = reverse("contact_export_csv", args=["org-harbor"]) + "?bom=0"
+    url = reverse("contact_export", args=["org-harbor", "csv"]) + "?bom=0"
     raw = b"".join(member_client.get(url).streaming_content)
     assert raw.startswith(b"id,created_at,")
 
@@ -82,7 +82,7 @@ def test_plain_utf8_csv_on_request(member_client, upstream):
 def test_the_xlsx_export_holds_the_same_rows(member_client, upstream):
     import openpyxl
 
-    url = reverse("contact_export_xlsx", args=["org-tejo"]) + "?full_name=ana"
+    url = reverse("contact_export", args=["org-tejo", "xlsx"]) + "?full_name=ana"
     response = member_client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.xlsx"')
@@ -101,7 +101,7 @@ def test_an_export_is_recorded_when_it_starts_with_the_path_and_the_real_address
     member_client, upstream, settings
 ):
     settings.DASHBOARD_TRUSTED_PROXIES = ["10.0.0.5"]
-    url = reverse("contact_export_csv", args=["org-tejo"])
+    url = reverse("contact_export", args=["org-tejo", "csv"])
     response = member_client.get(
         url + "?full_name=a", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.20"
     )
@@ -124,10 +124,10 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
 
     from django.utils import timezone
 
-    from contacts.exports import service as services
+    from contacts.exports import record as records
 
-    monkeypatch.setattr(services, "EXPORT_HEARTBEAT", timedelta(0))
-    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    monkeypatch.setattr(records, "EXPORT_HEARTBEAT", timedelta(0))
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "csv"]))
     chunks = iter(response.streaming_content)
     for _ in range(5):
         next(chunks)
@@ -147,13 +147,13 @@ def test_a_running_export_refreshes_its_record_and_a_silent_one_is_shown_interru
 def test_an_xlsx_export_beats_while_it_builds_the_workbook(member_client, upstream, monkeypatch):
     from datetime import timedelta
 
-    from contacts.exports import service as services
+    from contacts.exports import record as records
 
     beats = []
-    real = services._ExportRecord.beat
-    monkeypatch.setattr(services, "EXPORT_HEARTBEAT", timedelta(0))
-    monkeypatch.setattr(services._ExportRecord, "beat", lambda self: beats.append(1) or real(self))
-    response = member_client.get(reverse("contact_export_xlsx", args=["org-tejo"]))
+    real = records.DownloadRecord.beat
+    monkeypatch.setattr(records, "EXPORT_HEARTBEAT", timedelta(0))
+    monkeypatch.setattr(records.DownloadRecord, "beat", lambda self: beats.append(1) or real(self))
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "xlsx"]))
     chunks = iter(response.streaming_content)
     next(chunks)  # the workbook is complete before its first byte
     assert len(beats) >= len(contacts_for("org-tejo")) // 100  # one per page at least
@@ -168,7 +168,7 @@ def test_the_xlsx_holds_the_upstreams_values_typed_never_an_added_apostrophe(
     formula-looking notes included), numbers and yes/no values are typed, no cell is a formula."""
     import openpyxl
 
-    url = reverse("contact_export_xlsx", args=["org-tejo"])
+    url = reverse("contact_export", args=["org-tejo", "xlsx"])
     raw = b"".join(member_client.get(url).streaming_content)
     sheet = openpyxl.load_workbook(io.BytesIO(raw)).active
     rows = sheet.iter_rows()
@@ -215,7 +215,7 @@ def test_a_download_dropped_before_its_first_byte_ends_its_scan_and_is_cancelled
         return {t for t in threading.enumerate() if t.name.startswith(THREAD_NAME)}
 
     before = scan_threads()
-    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "csv"]))
     response.close()  # the browser went away before the server sent a byte
     assert {t for t in scan_threads() - before if t.is_alive()} == set()
     assert AuditEvent.objects.get(kind="export").outcome == "cancelled"

@@ -30,7 +30,7 @@ def row_ids(response) -> list[str]:
     "name, args",
     [
         ("contact_list", ["org-tejo"]),
-        ("contact_export_csv", ["org-tejo"]),
+        ("contact_export", ["org-tejo", "csv"]),
         ("contact_detail", ["org-tejo", "00000000-0000-4000-8000-000000000000"]),
         ("home", []),
     ],
@@ -46,7 +46,7 @@ def test_non_member_is_refused_on_every_org_url(client, upstream, django_user_mo
     client.force_login(outsider)
     for url in (
         list_url("org-tejo"),
-        reverse("contact_export_csv", args=["org-tejo"]),
+        reverse("contact_export", args=["org-tejo", "csv"]),
         reverse("contact_detail", args=["org-tejo", contacts_for("org-tejo")[0]["id"]]),
     ):
         response = client.get(url)
@@ -66,7 +66,7 @@ def test_member_without_export_right_sees_no_button_and_gets_403(
     page = client.get(list_url("org-harbor"))
     assert page.status_code == 200
     assert b"export.csv" not in page.content
-    assert client.get(reverse("contact_export_csv", args=["org-harbor"])).status_code == 403
+    assert client.get(reverse("contact_export", args=["org-harbor", "csv"])).status_code == 403
 
 
 def test_home_redirects_a_single_membership_and_lists_several(client, upstream, django_user_model):
@@ -237,7 +237,7 @@ def read_csv(response) -> tuple[bytes, list[list[str]]]:
 def test_export_holds_every_match_across_pages(member_client, upstream):
     expected = matches("org-tejo", full_name="ana")
     response = member_client.get(
-        reverse("contact_export_csv", args=["org-tejo"]) + "?full_name=ana"
+        reverse("contact_export", args=["org-tejo", "csv"]) + "?full_name=ana"
     )
     assert response.status_code == 200
     assert response.streaming
@@ -264,7 +264,7 @@ def test_export_holds_every_match_across_pages(member_client, upstream):
 
 
 def test_export_of_a_whole_organisation(member_client, upstream):
-    response = member_client.get(reverse("contact_export_csv", args=["org-tejo"]))
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "csv"]))
     _, rows = read_csv(response)
     assert len(rows) - 1 == len(contacts_for("org-tejo"))
     assert len({r[0] for r in rows[1:]}) == len(contacts_for("org-tejo"))
@@ -272,7 +272,7 @@ def test_export_of_a_whole_organisation(member_client, upstream):
 
 def test_export_of_nothing_is_a_header_only_file(member_client, upstream):
     response = member_client.get(
-        reverse("contact_export_csv", args=["org-tejo"]) + "?full_name=zzzz-nobody"
+        reverse("contact_export", args=["org-tejo", "csv"]) + "?full_name=zzzz-nobody"
     )
     _, rows = read_csv(response)
     assert len(rows) == 1 and rows[0][0] == "id"
@@ -280,7 +280,7 @@ def test_export_of_nothing_is_a_header_only_file(member_client, upstream):
 
 def test_export_with_a_malformed_filter_is_refused_before_starting(member_client, upstream):
     response = member_client.get(
-        reverse("contact_export_csv", args=["org-tejo"]) + "?phone_number=abc"
+        reverse("contact_export", args=["org-tejo", "csv"]) + "?phone_number=abc"
     )
     assert response.status_code == 400
     assert b"Use digits only" in response.content

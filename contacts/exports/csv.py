@@ -1,7 +1,8 @@
-"""The CSV format: every matching contact, streamed page by page as it is fetched.
+"""The CSV format: every matching contact, streamed page by page as it is fetched, and a bulk
+lookup's rows, streamed as they are looked up.
 
 UTF-8 with a byte order mark by default, RFC 4180 quoting, CRLF line ends; the cells come from
-`ExportLayout`.
+`ExportLayout` (and `LookupLayout`), spreadsheet-safe.
 """
 
 import csv
@@ -10,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from contacts.contact.columns import Columns
 from contacts.contact.types import Contact, iso_utc
 from contacts.exports.layout import ExportLayout, Progress
+from contacts.exports.lookup import LookupLayout
+from contacts.upstream.lookup import LookupRow
 
 BOM = "\ufeff"
 CRLF = "\r\n"
@@ -52,3 +55,22 @@ def csv_chunks(
     yield (head + (page_text(first_page) if first_page else "")).encode()
     for page in pages:
         yield page_text(page).encode()
+
+
+def lookup_csv_chunks(
+    rows: Iterator[LookupRow], *, progress: object = None, bom: bool = True
+) -> Iterator[bytes]:
+    """A lookup's result: the header with the first rows, then a chunk per row as it comes."""
+    layout = LookupLayout(rows)
+    writer = csv.writer(_Echo(), lineterminator=CRLF)
+    created = layout.created_at_index
+
+    def line(row: LookupRow) -> str:
+        values = layout.values(row)
+        values[created] = iso_utc(values[created]) if values[created] else ""
+        return writer.writerow(values)
+
+    header = (BOM if bom else "") + writer.writerow(layout.header)
+    yield (header + "".join(map(line, layout.head))).encode()
+    for row in layout.rest:
+        yield line(row).encode()

@@ -1,12 +1,12 @@
 """Exports' places, and the stream that holds a long request's place until its response ends.
 
 An export (and a bulk lookup's file, which is one) first takes an export place
-(`contacts.places`: per user across replicas, per process below its threads). A refused export
-is answered 429 (`ExportsBusy` says how many of the user's are running). The place goes back
-when the download ends however it ends: completed, failed, or the client gone (the server closes
-the response, which closes `LimitedStream`). A download also ends, aborted, after
-DASHBOARD_EXPORT_MAX_SECONDS, so a reader that crawls cannot hold it for ever; one that stops
-reading is cut sooner by the send timeout (`bound_send_time`).
+(`contacts.places`: per user across replicas, per process below its threads; `download` takes
+it). A refused export is answered 429 (`PlacesBusy` says how many of the user's are running).
+The place goes back when the download ends however it ends: completed, failed, or the client
+gone (the server closes the response, which closes `LimitedStream`). A download also ends,
+aborted, after DASHBOARD_EXPORT_MAX_SECONDS, so a reader that crawls cannot hold it for ever;
+one that stops reading is cut sooner by the send timeout (`bound_send_time`).
 """
 
 import logging
@@ -18,28 +18,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from contacts import places
 from contacts.places import Place
 from contacts.upstream.errors import ExportTimeLimit
 
 log = logging.getLogger(__name__)
-
-# An export's place, by its older name.
-ExportTicket = Place
-
-
-def export_ticket(user_id: str) -> Place:
-    """A place for one export by `user_id`, or ExportsBusy."""
-    return places.take_place(places.EXPORT, user_id)
-
-
-def __getattr__(name: str) -> Any:
-    # Checks written before the places module read the export count here.
-    if name == "_process_running":
-        return places.taken(places.EXPORT)
-    if name == "_user_running":
-        return places.local_users(places.EXPORT)
-    raise AttributeError(name)
 
 
 class LimitedStream:

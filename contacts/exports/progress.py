@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.utils.translation import gettext_lazy as _
 
+from contacts import errors
 from contacts.exports.layout import Progress
 from contacts.exports.streaming import primed
-from contacts.upstream import errors
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +28,8 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 TTL = 60 * 60  # seconds a finished export's state stays readable
 INTERVAL = 0.5  # seconds between two writes of a running export's counts
 
-RUNNING, DONE, FAILED, CANCELLED, UNKNOWN = "running", "done", "failed", "cancelled", "unknown"
-
-# Failures an export meets that have no words of their own for a download.
-REASONS = {
-    "PagingIgnored": _(
-        "Contactship sent the same contacts again instead of the next page, so the file would "
-        "not be complete."
-    ),
-    "ExportTooLarge": _("The result is larger than an export may be. Narrow the search."),
-}
-UNEXPECTED = _("The export stopped unexpectedly. Please try again.")
-# Answers that refused an export before it started, by status.
-REFUSALS = {
-    400: _("The search is not valid: check the search fields."),
-    429: _("Too many downloads are running right now. Please try again in a moment."),
-    503: _("Too many downloads are running right now. Please try again in a moment."),
-}
-STATUS_CODE = re.compile(r"status-([0-9]{3})")
+RUNNING, DONE, CANCELLED, UNKNOWN = "running", "done", "cancelled", "unknown"
+FAILED = errors.FAILED
 
 
 def valid_token(token: str | None) -> bool:
@@ -55,28 +38,6 @@ def valid_token(token: str | None) -> bool:
 
 def _key(*, organisation_id: str, user_id: object, token: str) -> str:
     return f"export-progress:{organisation_id}:{user_id}:{token}"
-
-
-def _error_classes() -> dict[str, type]:
-    found: dict[str, type] = {}
-    pending = [errors.DashboardError]
-    while pending:
-        cls = pending.pop()
-        found[cls.__name__] = cls
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-def reason_text(code: str) -> str:
-    """The words for a person, in the request's language, of a failure recorded as `code`."""
-    if code in REASONS:
-        return str(REASONS[code])
-    if status := STATUS_CODE.fullmatch(code):
-        return str(REFUSALS.get(int(status.group(1)), UNEXPECTED))
-    cls = _error_classes().get(code)
-    if cls is None:
-        return str(UNEXPECTED)
-    return f"{cls.title}. {cls.message}"
 
 
 @dataclass(eq=False)
@@ -116,13 +77,13 @@ class ProgressTracker(Progress):
         self._record(DONE)
 
     def failed(self, error: BaseException) -> None:
-        self._record(FAILED, type(error).__name__)
+        self._record(FAILED, errors.progress_code(error))
 
     def cancelled(self) -> None:
         self._record(CANCELLED)
 
     def refused(self, status: int) -> None:
-        self._record(FAILED, f"status-{status}")
+        self._record(FAILED, errors.refusal_code(status))
 
 
 def tracker(*, organisation_id: str, user_id: object, token: str | None) -> ProgressTracker:
@@ -142,7 +103,7 @@ def read(*, organisation_id: str, user_id: object, token: str) -> dict:
         found = None
     if not found:
         return {"state": UNKNOWN, "rows": 0, "reason": ""}
-    reason = reason_text(found["reason"]) if found["state"] == FAILED else ""
+    reason = errors.progress_reason(found["reason"]) if found["state"] == FAILED else ""
     return {"state": found["state"], "rows": found["rows"], "reason": reason}
 
 
@@ -167,10 +128,9 @@ def recorded(view: Callable) -> Callable:
         except Exception as exc:
             progress.failed(exc)
             raise
-        # A refusal for want of a place writes nothing: a script asking again and again, each
-        # time with a new token, would otherwise leave a key per attempt for an hour.
-        if response.status_code >= 400 and response.status_code != 429 and not response.streaming:
-            progress.refused(response.status_code)
+        status = response.status_code
+        if status >= 400 and errors.recorded_refusal(status) and not response.streaming:
+            progress.refused(status)
         return response
 
     return wrapped

@@ -1,144 +1,47 @@
 """Exports as a service: the web view and the `export_contacts` command both call this."""
 
-import logging
-import time
 from collections.abc import Iterator
-
-from django.utils import timezone
 
 from contacts.contact.columns import Columns
 from contacts.contact.query import ContactQuery
 from contacts.exports.formats import ExportFormat
 from contacts.exports.layout import Progress
-from contacts.exports.streaming import primed
-from contacts.models import EXPORT_HEARTBEAT, AuditEvent
+from contacts.exports.record import DownloadRecord, Outcome
+from contacts.models import AuditEvent
 from contacts.upstream.organisations import Organisation
-from contacts.upstream.scan import Scan, contact_scan
-
-log = logging.getLogger(__name__)
-Outcome = AuditEvent.Outcome
+from contacts.upstream.scan import contact_scan
 
 
-class _ExportRecord:
-    """The audit event of one export: written when it starts ("started"), refreshed while it
-    streams, completed when it ends. A replica killed mid-export leaves the started event behind,
-    shown as "interrupted" once it has been silent long enough (AuditEvent.shown_outcome)."""
+def export_record(
+    *,
+    user,
+    username: str,
+    organisation: Organisation,
+    query: ContactQuery,
+    fmt: ExportFormat,
+    source: str,
+    path: str = "",
+    ip_address: str | None = None,
+    progress: Progress,
+) -> DownloadRecord:
+    """The audit record of one export, counting the rows `progress` has seen."""
 
-    def __init__(
-        self,
-        *,
-        user,
-        username: str,
-        organisation: Organisation,
-        query: ContactQuery,
-        fmt: ExportFormat,
-        source: str,
-        path: str = "",
-        ip_address: str | None = None,
-        progress: Progress | None = None,
-    ) -> None:
-        self.fields = {
-            "kind": AuditEvent.Kind.EXPORT,
-            "user": user if user is not None and user.is_authenticated else None,
-            "username": username,
-            "organisation_id": organisation.id,
-            "source": source,
-            "export_format": fmt.name,
-            "filters": query.params(),
-            "path": path[:300],
-            "ip_address": ip_address,
-        }
-        self.progress = progress if progress is not None else Progress()
-        self.size = 0
-        self.started = time.monotonic()
-        self.event_id: int | None = None
-        self.heartbeat = self.started + EXPORT_HEARTBEAT.total_seconds()
-        try:
-            now = timezone.now()
-            event = AuditEvent.objects.create(
-                **self.fields, outcome=Outcome.STARTED, at=now, updated_at=now
-            )
-            self.event_id = event.pk
-        except Exception:
-            # The export itself must not fail because the audit could not be written.
-            log.exception("audit event not written for an export's start")
+    def line(_scan) -> tuple[str, tuple]:
+        return "format=%s rows=%d pages=%d", (fmt.name, progress.rows, progress.pages)
 
-    def _update(self, **fields) -> None:
-        values = {
-            "rows": self.progress.rows,
-            "bytes": self.size,
-            "duration_ms": round((time.monotonic() - self.started) * 1000),
-            "updated_at": timezone.now(),
-            **fields,
-        }
-        if self.event_id is not None:
-            AuditEvent.objects.filter(pk=self.event_id).update(**values)
-        else:
-            AuditEvent.objects.create(**self.fields, **values)
-
-    def beat(self) -> None:
-        """Refresh the event now and then while the export streams: a sign of life."""
-        now = time.monotonic()
-        if now < self.heartbeat:
-            return
-        self.heartbeat = now + EXPORT_HEARTBEAT.total_seconds()
-        try:
-            self._update()
-        except Exception:
-            log.exception("audit event of a running export not refreshed")
-
-    def finish(self, outcome: str, error: BaseException | None = None) -> None:
-        duration_ms = round((time.monotonic() - self.started) * 1000)
-        error_name = type(error).__name__ if error else ""
-        log.log(
-            logging.INFO if outcome == Outcome.COMPLETED else logging.WARNING,
-            "export %s org=%s user=%s format=%s rows=%d pages=%d bytes=%d ms=%d error=%s",
-            outcome,
-            self.fields["organisation_id"],
-            self.fields["username"],
-            self.fields["export_format"],
-            self.progress.rows,
-            self.progress.pages,
-            self.size,
-            duration_ms,
-            error_name or "-",
-        )
-        try:
-            self._update(outcome=outcome, duration_ms=duration_ms, error=error_name)
-        except Exception:
-            # The export itself must not fail because the audit could not be written.
-            log.exception("audit event not written for an export")
-
-    def pages(self, pages: Iterator) -> Iterator:
-        """The upstream's pages, beating on each: an XLSX sends no byte until its end."""
-        try:
-            for page in pages:
-                self.beat()
-                yield page
-        finally:
-            close = getattr(pages, "close", None)
-            if close is not None:
-                close()
-
-    @primed
-    def stream(self, chunks: Iterator[bytes], scan: Scan) -> Iterator[bytes]:
-        try:
-            yield  # primed: a download dropped before its first byte still ends the scan
-            for chunk in chunks:
-                self.size += len(chunk)
-                self.beat()
-                yield chunk
-        except GeneratorExit:
-            self.finish(Outcome.CANCELLED)
-            raise
-        except Exception as exc:
-            self.finish(Outcome.FAILED, exc)
-            raise
-        else:
-            self.finish(Outcome.COMPLETED)
-        finally:
-            chunks.close()
-            scan.close()  # its threads end with the export, however it ended
+    return DownloadRecord(
+        kind=AuditEvent.Kind.EXPORT,
+        user=user,
+        username=username,
+        organisation_id=organisation.id,
+        fmt=fmt.name,
+        source=source,
+        filters=query.params(),
+        path=path,
+        ip_address=ip_address,
+        tally=lambda _scan: {"rows": progress.rows},
+        line=line,
+    )
 
 
 def contact_export(
@@ -165,7 +68,8 @@ def contact_export(
     `progress`, if given, is the counters to update (the web view's record themselves for the
     page to show). `columns`: the chosen columns, in order; None for the default ones.
     """
-    record = _ExportRecord(
+    progress = progress if progress is not None else Progress()
+    record = export_record(
         user=user,
         username=username,
         organisation=organisation,
@@ -177,6 +81,7 @@ def contact_export(
         progress=progress,
     )
     scan = contact_scan(organisation=organisation, query=query)
+    record.subject = scan
     try:
         first_page: list = []
         for first_page in scan:
@@ -188,6 +93,7 @@ def contact_export(
         scan.close()
         record.finish(Outcome.FAILED, exc)
         raise
-    options = {"bom": bom, "columns": columns} if fmt.name == "csv" else {"columns": columns}
-    chunks = fmt.chunks(first_page, record.pages(scan), progress=record.progress, **options)
-    return record.stream(chunks, scan), record.progress
+    chunks = fmt.contacts_writer(
+        first_page, record.pages(scan), progress=progress, columns=columns, **fmt.own({"bom": bom})
+    )
+    return record.stream(chunks), progress

@@ -1,6 +1,7 @@
-"""The XLSX twin of `csv_chunks`: the same columns (see `ExportLayout`), as a workbook of typed
-cells. Unlike the CSV, text is stored exactly as the upstream sent it: a text cell cannot run as
-a formula, so nothing is added to it; numbers, yes/no values and dates keep their types.
+"""The XLSX twin of `csv_chunks` (and of `lookup_csv_chunks`): the same columns (see
+`ExportLayout`), as a workbook of typed cells. Unlike the CSV, text is stored exactly as the
+upstream sent it: a text cell cannot run as a formula, so nothing is added to it; numbers,
+yes/no values and dates keep their types.
 
 Memory stays flat: openpyxl's write-only mode sends each row to a temporary file as it is
 appended. But an .xlsx file is a zip archive that openpyxl can only assemble at `save`, after the
@@ -33,8 +34,11 @@ from contacts.exports.layout import (
     Progress,
     TypedCell,
 )
+from contacts.exports.lookup import LookupLayout
+from contacts.upstream.lookup import LookupRow
 
 SHEET_TITLE = "Contacts"
+LOOKUP_SHEET_TITLE = "Lookup"
 CHUNK_SIZE = 64 * 1024
 MAX_CELL_LENGTH = 32_767  # Excel's limit on the characters in one cell
 ELLIPSIS = "…"
@@ -109,16 +113,49 @@ def _cell(sheet: WriteOnlyWorksheet, value: TypedCell) -> str | int | float | Sh
     return value
 
 
-def _row(sheet: WriteOnlyWorksheet, values: list[TypedCell]) -> list:
-    return [_cell(sheet, v) for v in values]
+class _Sheet:
+    """One "write-only" workbook of one sheet: a bold, frozen header, widths by column name, then
+    typed rows; its bytes once complete. A failure before then deletes the rows' temporary
+    file, which openpyxl would otherwise keep until the process exits."""
 
+    def __init__(self, title: str, names: list[str], widths: dict[str, int]) -> None:
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet(title)
+        # Write-only sheets write their layout with the first row: set it up before appending.
+        self.sheet.freeze_panes = "A2"
+        for index, name in enumerate(names, 1):
+            width = widths.get(name, DEFAULT_WIDTH)
+            self.sheet.column_dimensions[get_column_letter(index)].width = width
+        bold = Font(bold=True)
+        try:
+            header = []
+            for name in names:
+                cell = WriteOnlyCell(self.sheet, _text(name))
+                cell.data_type = "s"  # a field name is text, whatever it looks like
+                cell.font = bold
+                header.append(cell)
+            self.sheet.append(header)
+        except BaseException:
+            self.discard()
+            raise
 
-def _discard(sheet: WriteOnlyWorksheet) -> None:
-    """Delete the rows' temporary file, which openpyxl would otherwise keep until the process
-    exits. Best effort: the error that got us here is the one to report."""
-    with contextlib.suppress(Exception):
-        sheet.close()
-        sheet._writer.cleanup()
+    def append(self, values: list[TypedCell]) -> None:
+        self.sheet.append([_cell(self.sheet, v) for v in values])
+
+    def discard(self) -> None:
+        """Best effort: the error that got us here is the one to report."""
+        with contextlib.suppress(Exception):
+            self.sheet.close()
+            self.sheet._writer.cleanup()
+
+    def chunks(self) -> Iterator[bytes]:
+        # Closed on leaving the block, also when the consumer stops early (the generator is
+        # closed).
+        with tempfile.TemporaryFile() as out:
+            self.workbook.save(out)
+            out.seek(0)
+            while chunk := out.read(CHUNK_SIZE):
+                yield chunk
 
 
 def xlsx_chunks(
@@ -133,34 +170,28 @@ def xlsx_chunks(
     An error from `pages` propagates before any byte is yielded (see the module docstring).
     """
     layout = ExportLayout(first_page, columns)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    # Write-only sheets write their layout with the first row: set it up before appending.
-    sheet.freeze_panes = "A2"
-    for index, name in enumerate(layout.names, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = WIDTHS.get(name, DEFAULT_WIDTH)
-
-    bold = Font(bold=True)
+    sheet = _Sheet(SHEET_TITLE, layout.names, WIDTHS)
     try:
-        header = []
-        for name in layout.names:
-            cell = WriteOnlyCell(sheet, _text(name))
-            cell.data_type = "s"  # a field name is text, whatever it looks like
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
         for page in chain([first_page] if first_page else [], pages):
             progress.rows += len(page)
             progress.pages += 1
             for contact in page:
-                sheet.append(_row(sheet, layout.typed_values(contact)))
+                sheet.append(layout.typed_values(contact))
     except BaseException:
-        _discard(sheet)
+        sheet.discard()
         raise
+    yield from sheet.chunks()
 
-    # Closed on leaving the block, also when the consumer stops early (the generator is closed).
-    with tempfile.TemporaryFile() as out:
-        workbook.save(out)
-        out.seek(0)
-        while chunk := out.read(CHUNK_SIZE):
-            yield chunk
+
+def lookup_xlsx_chunks(rows: Iterator[LookupRow], *, progress: object = None) -> Iterator[bytes]:
+    """A lookup's result as one "Lookup" sheet; like an export's workbook, its bytes come when
+    the last row is in."""
+    layout = LookupLayout(rows)
+    sheet = _Sheet(LOOKUP_SHEET_TITLE, layout.names, {**WIDTHS, "input": 28})
+    try:
+        for row in layout.rows:
+            sheet.append(layout.typed_values(row))
+    except BaseException:
+        sheet.discard()
+        raise
+    yield from sheet.chunks()

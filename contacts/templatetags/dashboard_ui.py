@@ -4,6 +4,7 @@ from django import template
 from django.utils.formats import number_format
 
 from contacts.access import accessible_organisations
+from contacts.exports.formats import EXPORTS, LOOKUP_FILES
 
 register = template.Library()
 
@@ -31,3 +32,10 @@ def whole_minutes(value) -> int:
     """A timedelta in whole minutes, rounded up (a pause of 90 seconds is "2 minutes")."""
     seconds = value.total_seconds() if value else 0
     return max(1, -(-int(seconds) // 60))
+
+
+@register.simple_tag
+def download_formats(offer: str) -> list:
+    """The registry's formats a page offers as buttons, in their order: "export" (the search's
+    downloads) or "lookup" (a bulk lookup's files)."""
+    return list((EXPORTS if offer == "export" else LOOKUP_FILES).values())

@@ -1,96 +1,56 @@
 """The CSV and XLSX exports of a search, and how far one has got."""
 
-from django.conf import settings
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    JsonResponse,
-    StreamingHttpResponse,
-)
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 
 from contacts.access import organisation_member_required
-from contacts.busy import places_busy
-from contacts.contact.columns import (
-    CONTACT_COLUMNS,
-    InvalidColumns,
-)
+from contacts.contact.columns import CONTACT_COLUMNS
 from contacts.exports import progress as export_progress
-from contacts.exports.formats import FORMATS
-from contacts.exports.limits import LimitedStream, export_ticket
-from contacts.exports.limits import bound_send_time as _bound_send_time
+from contacts.exports.download import download, download_filename
+from contacts.exports.formats import ExportFormat
 from contacts.exports.service import contact_export as contact_export_service
 from contacts.proxy import client_address
-from contacts.search.columns import requested_columns
-from contacts.search.filters import ContactFilter
+from contacts.search.contact_search import ContactSearch
 from contacts.search.params import BOM_PARAM
-from contacts.upstream.errors import ExportsBusy
 
 
 @organisation_member_required(export=True)
 @export_progress.recorded
-def contact_export(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
-    filterset = ContactFilter(request.GET)
-    columns_error = None
-    try:
-        columns = requested_columns(request.GET)
-    except InvalidColumns as exc:
-        columns, columns_error = None, exc
-    if not filterset.is_valid() or columns_error is not None:
+def contact_export(request: HttpRequest, org_id: str, fmt: ExportFormat) -> HttpResponse:
+    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    if search.status != 200:
         context = {
             "organisation": request.organisation,
-            "filter": filterset,
-            "columns_error": columns_error,
+            "filter": search.filterset,
+            "columns_error": search.columns_error,
             "contact_columns": CONTACT_COLUMNS,
         }
         return render(request, "contacts/export_invalid.html", context, status=400)
 
-    try:
-        ticket = export_ticket(str(request.user.pk))
-    except ExportsBusy as busy:
-        return _exports_busy(request, busy)
-    export_format = FORMATS[fmt]
-    # The search page's token, if any: the page shows how far this export has got. Recorded
-    # only once the export has its place, so that refused ones leave no key behind.
-    progress = request.export_progress
-    progress.start()
-    try:
+    def start():
         chunks, _ = contact_export_service(
             user=request.user,
             username=request.user.get_username(),
             organisation=request.organisation,
-            query=filterset.qs,
-            fmt=export_format,
+            query=search.query,
+            fmt=fmt,
             source="web",
             bom=request.GET.get(BOM_PARAM) != "0",
             path=request.path,
             ip_address=client_address(request),
-            progress=progress,
-            columns=columns,
+            progress=request.export_progress,
+            columns=search.columns,
         )
-        chunks = export_progress.watch(chunks, progress)
-        if fmt == "xlsx":
-            # Its bytes only come when the workbook is complete: a failure until then becomes an
-            # error page (a failed download, from the search page) rather than the server's
-            # bare 500.
-            chunks = export_progress.started(chunks)
-    except BaseException:
-        ticket.release()
-        raise
-    _bound_send_time(request)
-    stream = LimitedStream(chunks, ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS)
-    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
-    today = timezone.localdate().isoformat()
-    name = slugify(request.organisation.name) or "export"
-    filename = f"contacts-{name}-{today}.{export_format.extension}"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "no-store"
-    # Proxies such as nginx would otherwise buffer the whole file before sending a byte.
-    response["X-Accel-Buffering"] = "no"
-    return response
+        return chunks
+
+    return download(
+        request,
+        fmt=fmt,
+        start=start,
+        filename=download_filename("contacts", request.organisation.name, fmt, fallback="export"),
+        # The search page's token, if any: the page shows how far this export has got.
+        progress=request.export_progress,
+    )
 
 
 @organisation_member_required(export=True)
@@ -105,7 +65,3 @@ def contact_export_progress(request: HttpRequest, org_id: str) -> HttpResponse:
     response = JsonResponse(state)
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _exports_busy(request: HttpRequest, busy: ExportsBusy) -> HttpResponse:
-    return places_busy(request, busy)

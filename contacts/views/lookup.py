@@ -7,44 +7,34 @@ become error pages through the middleware; a bulk lookup's failure for one value
 """
 
 import logging
+from functools import partial
+from itertools import chain
 from urllib.parse import urlencode
 
-import orjson
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from contacts.access import organisation_member_required
-from contacts.busy import places_busy
-from contacts.busy import places_busy as _exports_busy
 from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
-from contacts.exports.formats import FORMATS
-from contacts.exports.limits import LimitedStream, bound_send_time, export_ticket
-from contacts.exports.lookup import (
-    LookupRecord,
-    lookup_csv_chunks,
-    lookup_start,
-    lookup_xlsx_chunks,
-)
+from contacts.errors import error_response
+from contacts.exports.download import download, download_filename
+from contacts.exports.formats import ExportFormat, streamed_lookup
+from contacts.exports.lookup import lookup_record, lookup_start
 from contacts.lookups.form import LookupForm
 from contacts.lookups.uploads import upload_refusal
 from contacts.models import AuditEvent
-from contacts.places import LOOKUP, take_place
+from contacts.places import EXPORT, LOOKUP, take_place
 from contacts.search.tables import contact_page_url
 from contacts.upstream.client import contactship_client
-from contacts.upstream.errors import ExportsBusy, PlacesBusy, UpstreamNotFound
-from contacts.upstream.lookup import LookupRow
+from contacts.upstream.errors import PlacesBusy, UpstreamNotFound
 
 log = logging.getLogger(__name__)
 
 FIND_PARAM = "q"
-NDJSON = "application/x-ndjson"
 BOM_PARAM = "bom"
 
 
@@ -116,17 +106,23 @@ def _page_context(request: HttpRequest, form: LookupForm) -> dict:
     }
 
 
-def _refused_input(request: HttpRequest, form: LookupForm, ticket) -> HttpResponse | None:
-    """Read the form's list or file once the place is taken (a file's parse is the costly part,
-    and waits its turn); the form with its message, the place given back, if it is refused."""
-    try:
-        if form.read_input():
-            return None
-    except BaseException:
-        ticket.release()
-        raise
-    ticket.release()
+def _form_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
     return render(request, "contacts/lookup.html", _page_context(request, form), status=form.status)
+
+
+def _posted_form(request: HttpRequest) -> LookupForm:
+    return LookupForm(
+        request.POST,
+        request.FILES,
+        default_region=request.organisation.default_region,
+        upload_refusal=upload_refusal(request),
+    )
+
+
+def _refused_input(request: HttpRequest, form: LookupForm) -> HttpResponse | None:
+    """Read the form's list or file once the place is taken (a file's parse is the costly part,
+    and waits its turn); the form with its message if it is refused."""
+    return None if form.read_input() else _form_page(request, form)
 
 
 def _identifiers(form: LookupForm, region: str) -> list[Identifier]:
@@ -134,173 +130,106 @@ def _identifiers(form: LookupForm, region: str) -> list[Identifier]:
     return [identifier_parse(v, default_region=region) for v in values]
 
 
-def _row_json(row: LookupRow, org_id: str) -> dict:
-    contact = row.contact
-    line = {
-        "line": row.line,
-        "input": row.identifier.text,
-        "input_type": row.identifier.kind,
-        "status": row.status,
-        "first_line": row.first_line or None,
-        "result": row.result,
-    }
-    if contact is not None:
-        line["contact"] = {
-            "id": contact.id,
-            "full_name": contact.full_name,
-            "email": contact.email,
-            "phone_number": contact.phone_number,
-            "country": contact.country,
-            "url": contact_page_url(org_id, contact.id),
-        }
-    return line
-
-
-def _ndjson(first: list[LookupRow], lookups, org_id: str):
-    progress = lookups.progress
-    start = {"type": "start", "values": progress.values, "calls": progress.calls}
-    yield orjson.dumps(start) + b"\n"
-    for source in (first, lookups):
-        for row in source:
-            line = _row_json(row, org_id)
-            line.update(type="row", done=progress.done, in_flight=progress.in_flight)
-            yield orjson.dumps(line) + b"\n"
-    end = {
-        "type": "end",
-        "counts": dict(progress.counts),
-        "in_flight_peak": progress.in_flight_peak,
-    }
-    yield orjson.dumps(end) + b"\n"
-
-
-@organisation_member_required()
-def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
+def _lookup_download(
+    request: HttpRequest, form: LookupForm, fmt: ExportFormat, *, place: str, filename: str = ""
+) -> HttpResponse:
+    """The lookup's result as `fmt`: a file, or the stream the page's script reads."""
     organisation = request.organisation
-    if request.method != "POST":
-        form = LookupForm(default_region=organisation.default_region)
-        return render(request, "contacts/lookup.html", _page_context(request, form))
-    form = LookupForm(
-        request.POST,
-        request.FILES,
-        default_region=organisation.default_region,
-        upload_refusal=upload_refusal(request),
-    )
-    if not form.is_valid():
-        return render(
-            request, "contacts/lookup.html", _page_context(request, form), status=form.status
-        )
 
-    streamed = NDJSON in request.headers.get("Accept", "")
-    record = LookupRecord(
-        user=request.user,
-        username=request.user.get_username(),
-        organisation=organisation,
-        fmt="ndjson" if streamed else "",
-        path=request.path,
-    )
-    # A lookup holds a server thread as long as an export does: it takes a place of its own
-    # kind, so that lookups by members without the export right never refuse someone's export.
-    try:
-        ticket = take_place(LOOKUP, str(request.user.pk))
-    except PlacesBusy as busy:
-        return places_busy(request, busy)
-    if (refused := _refused_input(request, form, ticket)) is not None:
-        return refused
-    try:
+    def start():
+        record = lookup_record(
+            user=request.user,
+            username=request.user.get_username(),
+            organisation=organisation,
+            fmt=fmt.name,
+            path=request.path,
+        )
         first, lookups = lookup_start(
             record=record,
             organisation=organisation,
             identifiers=_identifiers(form, organisation.default_region),
         )
-    except BaseException:
-        ticket.release()
-        raise
-    if streamed:
-        # The page's script shows the rows and the progress as they come, and cancels by
-        # closing the connection.
-        bound_send_time(request)
-        stream = LimitedStream(
-            record.stream(_ndjson(first, lookups, org_id)),
-            ticket,
-            max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS,
-        )
-        response = StreamingHttpResponse(stream, content_type=NDJSON)
-        response["Cache-Control"] = "no-store"
-        response["X-Accel-Buffering"] = "no"
-        return response
-    # Without JavaScript: the whole result as a page.
+        options = {
+            "bom": request.POST.get(BOM_PARAM) != "0",
+            "contact_url": partial(contact_page_url, organisation.id),
+        }
+        rows = chain(first, lookups)
+        return record.stream(fmt.lookup_writer(rows, progress=lookups.progress, **fmt.own(options)))
+
+    return download(
+        request,
+        fmt=fmt,
+        start=start,
+        filename=filename,
+        place=place,
+        admit=lambda _place: _refused_input(request, form),
+    )
+
+
+def _lookup_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
+    """Without JavaScript: the whole result as a page."""
+    organisation = request.organisation
     try:
-        rows = [*first, *lookups]
-    except Exception as exc:
-        record.finish(AuditEvent.Outcome.FAILED, exc)
-        raise
+        place = take_place(LOOKUP, str(request.user.pk))
+    except PlacesBusy as busy:
+        return error_response(request, busy)
+    try:
+        if (refused := _refused_input(request, form)) is not None:
+            return refused
+        record = lookup_record(
+            user=request.user,
+            username=request.user.get_username(),
+            organisation=organisation,
+            fmt="",
+            path=request.path,
+        )
+        first, lookups = lookup_start(
+            record=record,
+            organisation=organisation,
+            identifiers=_identifiers(form, organisation.default_region),
+        )
+        try:
+            rows = [*first, *lookups]
+        except Exception as exc:
+            record.finish(AuditEvent.Outcome.FAILED, exc)
+            raise
+        finally:
+            lookups.close()
     finally:
-        lookups.close()
-        ticket.release()
+        place.release()
     record.finish(AuditEvent.Outcome.COMPLETED)
+    org_id = organisation.id
     shown = [(row, contact_page_url(org_id, row.contact and row.contact.id)) for row in rows]
     context = {**_page_context(request, form), "rows": shown, "progress": lookups.progress}
     return render(request, "contacts/lookup.html", context)
 
 
+@organisation_member_required()
+def contact_lookup(request: HttpRequest, org_id: str) -> HttpResponse:
+    if request.method != "POST":
+        form = LookupForm(default_region=request.organisation.default_region)
+        return render(request, "contacts/lookup.html", _page_context(request, form))
+    form = _posted_form(request)
+    if not form.is_valid():
+        return _form_page(request, form)
+    # A lookup holds a server thread as long as an export does: it takes a place of its own
+    # kind, so that lookups by members without the export right never refuse someone's export.
+    streamed = streamed_lookup(request.headers.get("Accept", ""))
+    if streamed is not None:
+        # The page's script shows the rows and the progress as they come, and cancels by
+        # closing the connection.
+        return _lookup_download(request, form, streamed, place=LOOKUP)
+    return _lookup_page(request, form)
+
+
 @organisation_member_required(export=True)
-def contact_lookup_file(request: HttpRequest, org_id: str, fmt: str) -> HttpResponse:
+def contact_lookup_file(request: HttpRequest, org_id: str, fmt: ExportFormat) -> HttpResponse:
     if request.method != "POST":
         # The file answers the form; opened as an address (a bookmark), it leads to the form.
         return redirect("contact_lookup", org_id)
-    organisation = request.organisation
-    form = LookupForm(
-        request.POST,
-        request.FILES,
-        default_region=organisation.default_region,
-        upload_refusal=upload_refusal(request),
-    )
+    form = _posted_form(request)
     if not form.is_valid():
-        return render(
-            request, "contacts/lookup.html", _page_context(request, form), status=form.status
-        )
-    export_format = FORMATS[fmt]
-    try:
-        ticket = export_ticket(str(request.user.pk))
-    except ExportsBusy as busy:
-        return _exports_busy(request, busy)
-    if (refused := _refused_input(request, form, ticket)) is not None:
-        return refused
-    record = LookupRecord(
-        user=request.user,
-        username=request.user.get_username(),
-        organisation=organisation,
-        fmt=export_format.name,
-        path=request.path,
-    )
-    try:
-        first, lookups = lookup_start(
-            record=record,
-            organisation=organisation,
-            identifiers=_identifiers(form, organisation.default_region),
-        )
-    except BaseException:
-        ticket.release()
-        raise
-    rows = _chain(first, lookups)
-    if fmt == "csv":
-        chunks = lookup_csv_chunks(rows, bom=request.POST.get(BOM_PARAM) != "0")
-    else:
-        chunks = lookup_xlsx_chunks(rows)
-    bound_send_time(request)
-    stream = LimitedStream(
-        record.stream(chunks), ticket, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS
-    )
-    response = StreamingHttpResponse(stream, content_type=export_format.content_type)
-    today = timezone.localdate().isoformat()
-    name = slugify(organisation.name) or "lookup"
-    filename = f"lookup-{name}-{today}.{export_format.extension}"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "no-store"
-    response["X-Accel-Buffering"] = "no"
-    return response
-
-
-def _chain(first: list[LookupRow], rest):
-    yield from first
-    yield from rest
+        return _form_page(request, form)
+    name = request.organisation.name
+    filename = download_filename("lookup", name, fmt, fallback="lookup")
+    return _lookup_download(request, form, fmt, place=EXPORT, filename=filename)

@@ -13,6 +13,7 @@ from django_htmx.http import push_url
 
 from contacts.access import accessible_organisations, organisation_member_required
 from contacts.contact.columns import CONTACT_COLUMNS
+from contacts.errors import set_retry_after
 from contacts.middleware import log_error_shown
 from contacts.search.columns import columns_chosen, remembered_columns
 from contacts.search.contact_search import ContactSearch
@@ -76,8 +77,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # The same URL answers a fragment or a page: caches (and the browser's back button) must not
     # hand out one for the other.
     patch_vary_headers(response, ["HX-Request"])
-    if search.error is not None and search.error.retry_after:
-        response["Retry-After"] = str(max(1, round(search.error.retry_after)))
+    if search.error is not None:
+        set_retry_after(response, search.error.retry_after)
     if partial:
         _htmx_headers(request, response, search)
     return response

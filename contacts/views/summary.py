@@ -27,8 +27,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from contacts.access import organisation_member_required
-from contacts.busy import places_busy
 from contacts.contact.query import ContactQuery
+from contacts.errors import error_response, stream_end_json
 from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.exports.streaming import primed
 from contacts.insights.presentation import summary_context
@@ -140,7 +140,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
-        return places_busy(request, busy)
+        return error_response(request, busy)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # an upstream failure here is an error page, with its status
@@ -160,11 +160,6 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     # Proxies such as nginx would otherwise hold the progress back until the end.
     response["X-Accel-Buffering"] = "no"
     return response
-
-
-def _json_error(request: HttpRequest, org_id: str, exc: DashboardError, during: str = "") -> dict:
-    log_error_shown(request, exc, org_id, during)
-    return {"error": type(exc).__name__, "title": str(exc.title), "message": str(exc.message)}
 
 
 @primed
@@ -189,8 +184,7 @@ def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None
             raise
         except DashboardError as exc:
             # Too late for its status: the error's JSON, the same shape as before the scan.
-            error = _json_error(request, org_id, exc, " (during a summary)")
-            yield json.dumps(error, ensure_ascii=False).encode()
+            yield stream_end_json(request, exc, when=" (during a summary)")
             return
         finally:
             steps.close()
@@ -223,16 +217,13 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
-        return places_busy(request, busy, as_json=True)
+        return error_response(request, busy, as_json=True)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # the first page before the response: an upstream failure keeps its status
     except DashboardError as exc:
         place.release()
-        response = JsonResponse(_json_error(request, org_id, exc), status=exc.status)
-        if exc.retry_after:
-            response["Retry-After"] = str(max(1, round(exc.retry_after)))
-        return response
+        return error_response(request, exc, as_json=True)
     except BaseException:
         place.release()
         raise

@@ -10,7 +10,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.contact.columns import CONTACT_COLUMNS, InvalidColumns, parse_columns
-from contacts.exports.formats import FORMATS
+from contacts.errors import command_error
+from contacts.exports.formats import EXPORTS
 from contacts.exports.layout import Progress
 from contacts.exports.service import contact_export
 from contacts.management.filters import add_filter_arguments, query_from_options
@@ -27,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("org_id")
         add_filter_arguments(parser)
-        parser.add_argument("--format", choices=sorted(FORMATS), default="csv")
+        parser.add_argument("--format", choices=sorted(EXPORTS), default="csv")
         parser.add_argument("--output", required=True, help="the file to write")
         parser.add_argument(
             "--columns",
@@ -69,7 +70,7 @@ class Command(BaseCommand):
                     username=f"command:{getpass.getuser()}",
                     organisation=organisation,
                     query=query,
-                    fmt=FORMATS[options["format"]],
+                    fmt=EXPORTS[options["format"]],
                     source="command",
                     bom=not options["no_bom"],
                     columns=columns,
@@ -80,9 +81,7 @@ class Command(BaseCommand):
                         self._progress(progress)
             os.replace(partial, target)
         except DashboardError as exc:
-            raise CommandError(
-                f"Export failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
-            ) from None
+            raise command_error(exc, "Export") from None
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)

@@ -6,6 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts.errors import command_error
 from contacts.insights.summary import TOP_DOMAINS, Summary, SummaryRun
 from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.errors import DashboardError
@@ -39,9 +40,7 @@ class Command(BaseCommand):
                 if show_progress:
                     self._progress(progress)
         except DashboardError as exc:
-            raise CommandError(
-                f"Summary failed: {exc.title}. {exc.message} ({type(exc).__name__}: {exc.detail})"
-            ) from None
+            raise command_error(exc, "Summary") from None
         finally:
             run.close()
         if show_progress:

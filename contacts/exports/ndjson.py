@@ -1,0 +1,53 @@
+"""A bulk lookup as newline-delimited JSON, for the lookup page's script: a `start` line (how many
+values, how many calls), a `row` line per value as it is looked up (with the progress so far),
+and an `end` line with the counts. The script shows the rows as they come, and cancels by
+closing the connection."""
+
+from collections.abc import Callable, Iterator
+
+import orjson
+
+from contacts.upstream.lookup import LookupProgress, LookupRow
+
+
+def _row_json(row: LookupRow, contact_url: Callable[[str | None], str]) -> dict:
+    contact = row.contact
+    line = {
+        "line": row.line,
+        "input": row.identifier.text,
+        "input_type": row.identifier.kind,
+        "status": row.status,
+        "first_line": row.first_line or None,
+        "result": row.result,
+    }
+    if contact is not None:
+        line["contact"] = {
+            "id": contact.id,
+            "full_name": contact.full_name,
+            "email": contact.email,
+            "phone_number": contact.phone_number,
+            "country": contact.country,
+            "url": contact_url(contact.id),
+        }
+    return line
+
+
+def lookup_ndjson_chunks(
+    rows: Iterator[LookupRow],
+    *,
+    progress: LookupProgress,
+    contact_url: Callable[[str | None], str],
+) -> Iterator[bytes]:
+    """The lines, one chunk each; `contact_url` gives a found contact's page ("" for none)."""
+    start = {"type": "start", "values": progress.values, "calls": progress.calls}
+    yield orjson.dumps(start) + b"\n"
+    for row in rows:
+        line = _row_json(row, contact_url)
+        line.update(type="row", done=progress.done, in_flight=progress.in_flight)
+        yield orjson.dumps(line) + b"\n"
+    end = {
+        "type": "end",
+        "counts": dict(progress.counts),
+        "in_flight_peak": progress.in_flight_peak,
+    }
+    yield orjson.dumps(end) + b"\n"

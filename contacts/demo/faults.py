@@ -54,38 +54,30 @@ class Faults:
 
     def describe(self) -> str:
         """A short human description, e.g. "latency 200 ms, 500 on 10% of requests"."""
-        parts: list[str] = []
-        if self.hang:
-            parts.append("never answers")
-        if self.latency_ms:
-            parts.append(f"latency {self.latency_ms} ms")
-        if self.status is not None:
-            parts.append(f"every request answered {self.status}")
-        if self.rate_limit_retry_after is not None:
-            which = (
-                f"the first {self.rate_limit_count} requests"
-                if self.rate_limit_count
-                else "every request"
-            )
-            parts.append(f"429 Retry-After {self.rate_limit_retry_after} s on {which}")
-        if self.error_rate:
-            parts.append(f"500 on {self.error_rate:.0%} of requests")
-        if self.non_json:
-            parts.append("HTML instead of JSON")
-        if self.wrong_shape:
-            parts.append("JSON of the wrong shape")
-        if self.ignore_paging:
-            parts.append("limit/offset ignored")
-        if self.fail_from_offset is not None:
-            parts.append(f"500 from offset {self.fail_from_offset}")
-        if self.trickle_ms:
-            parts.append(f"bodies trickle a byte every {self.trickle_ms} ms")
-        if self.huge_body_mb:
-            parts.append(f"bodies padded to {self.huge_body_mb} MB")
-        if self.odd_timestamps:
-            parts.append("out-of-range timestamps")
-        if self.max_concurrent:
-            parts.append(f"429 beyond {self.max_concurrent} concurrent requests")
+        which = (
+            f"the first {self.rate_limit_count} requests"
+            if self.rate_limit_count
+            else "every request"
+        )
+        described = (
+            (self.hang, "never answers"),
+            (self.latency_ms, f"latency {self.latency_ms} ms"),
+            (self.status is not None, f"every request answered {self.status}"),
+            (
+                self.rate_limit_retry_after is not None,
+                f"429 Retry-After {self.rate_limit_retry_after} s on {which}",
+            ),
+            (self.error_rate, f"500 on {self.error_rate:.0%} of requests"),
+            (self.non_json, "HTML instead of JSON"),
+            (self.wrong_shape, "JSON of the wrong shape"),
+            (self.ignore_paging, "limit/offset ignored"),
+            (self.fail_from_offset is not None, f"500 from offset {self.fail_from_offset}"),
+            (self.trickle_ms, f"bodies trickle a byte every {self.trickle_ms} ms"),
+            (self.huge_body_mb, f"bodies padded to {self.huge_body_mb} MB"),
+            (self.odd_timestamps, "out-of-range timestamps"),
+            (self.max_concurrent, f"429 beyond {self.max_concurrent} concurrent requests"),
+        )
+        parts = [text for on, text in described if on]
         return ", ".join(parts) or "none"
 
     @classmethod

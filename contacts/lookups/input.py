@@ -32,8 +32,8 @@ from typing import IO
 from django.utils.translation import gettext as _
 
 from contacts.contact.identifiers import identifier_parse
-from contacts.lookups import xlsx_stream
-from contacts.lookups.xlsx_stream import ReadBudget, ReadRefused
+from contacts.lookups import xlsx_parts, xlsx_stream
+from contacts.lookups.xlsx_parts import ReadBudget, ReadRefused
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ QUOTED = re.compile(r'"[^"]*"')
 CHUNK = 64 * 1024
 MAX_LINE_CHARS = 1_000_000
 MAX_COLUMNS = xlsx_stream.MAX_COLUMNS
-MAX_VALUE_CHARS = xlsx_stream.CELL_KEEP - 1
+MAX_VALUE_CHARS = xlsx_parts.CELL_KEEP - 1
 READ_SECONDS = 5.0
 MAX_INFLATED = 50_000_000
 MAX_NAME_SHOWN = 60  # characters of a header name in a message
@@ -182,7 +182,7 @@ def values_from_file(
 
 
 def _refusal(refused: ReadRefused, name: str, budget: ReadBudget) -> LookupInputError:
-    if refused.reason == xlsx_stream.TOO_SLOW:
+    if refused.reason == xlsx_parts.TOO_SLOW:
         return LookupInputError(
             _(
                 "%(name)s took longer than %(seconds)s seconds to read. Keep only the column "
@@ -191,7 +191,7 @@ def _refusal(refused: ReadRefused, name: str, budget: ReadBudget) -> LookupInput
             % {"name": name, "seconds": f"{budget.seconds:g}"},
             status=413,
         )
-    if refused.reason == xlsx_stream.TOO_LARGE:
+    if refused.reason == xlsx_parts.TOO_LARGE:
         return LookupInputError(
             _(
                 "%(name)s is too large once unpacked: a lookup reads workbooks of up to "
@@ -201,11 +201,11 @@ def _refusal(refused: ReadRefused, name: str, budget: ReadBudget) -> LookupInput
             % {
                 "name": name,
                 "max": f"{budget.max_bytes / 1e6:g}",
-                "strings": f"{xlsx_stream.MAX_SHARED_STRINGS:,}",
+                "strings": f"{xlsx_parts.MAX_SHARED_STRINGS:,}",
             },
             status=413,
         )
-    if refused.reason == xlsx_stream.BEYOND_LIMITS:
+    if refused.reason == xlsx_parts.BEYOND_LIMITS:
         return LookupInputError(
             _(
                 "%(name)s has cells beyond Excel's limits of %(rows)s rows and %(columns)s "

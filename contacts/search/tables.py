@@ -250,62 +250,87 @@ class ContactTable(tables.Table):
     def _cell_builder(self, bound_column) -> CellBuilder:
         """How this column's cell is made from a contact; an error for a column without one."""
         name = bound_column.name
-        column = bound_column.column
-        default = bound_column.default
-        if name == "full_name":
-            return lambda record: self.render_full_name(record.full_name, record)
-        if name == "additional_data":
-            return lambda record: (
-                self.render_additional_data(record.additional_data, record)
-                if record.additional_data
-                else default
+        kind = "data" if name.startswith(DATA_COLUMN) else CELL_KINDS.get(name)
+        if kind is None:
+            raise ImproperlyConfigured(
+                f"ContactTable's column {name!r} has no cell builder: add one to "
+                "ContactTable._cell_builder, or the search page cannot show it."
             )
-        if name == "created_at":
-            days: dict[date, str] = {}  # a page's contacts share few days: each is written once
+        return getattr(self, f"_{kind}_cells")(bound_column)
 
-            def created(record: Contact) -> Any:
-                value = record.created_at
-                if value in column.empty_values:
-                    return default
-                day = column.day(value)
-                if day not in days:
-                    days[day] = column.render(value=day)
-                return days[day]
+    def _full_name_cells(self, bound_column) -> CellBuilder:
+        return lambda record: self.render_full_name(record.full_name, record)
 
-            return created
-        if name == OPEN_COLUMN:
-            return self.render_open
-        if name.startswith(DATA_COLUMN):
-            field = column.field
+    def _open_cells(self, bound_column) -> CellBuilder:
+        return self.render_open
 
-            def data(record: Contact) -> Any:
-                values = [cell_value(f) for f in record.additional_data if f.field == field]
-                if not values:
-                    return default
-                return titled("; ".join(values))
-
-            return data
-        if name in ("email", "phone_number", "description", "id", "organization_id"):
-            render = getattr(self, f"render_{name}", titled)
-            empty = column.empty_values
-
-            def rendered(record: Contact) -> Any:
-                value = getattr(record, name)
-                return default if value in empty else render(value)
-
-            return rendered
-        if name == "country":
-            empty = column.empty_values
-
-            def field(record: Contact) -> Any:
-                value = getattr(record, name)
-                return default if value in empty else column.render(value=value)
-
-            return field
-        raise ImproperlyConfigured(
-            f"ContactTable's column {name!r} has no cell builder: add one to "
-            "ContactTable._cell_builder, or the search page cannot show it."
+    def _additional_data_cells(self, bound_column) -> CellBuilder:
+        default = bound_column.default
+        return lambda record: (
+            self.render_additional_data(record.additional_data, record)
+            if record.additional_data
+            else default
         )
+
+    def _created_cells(self, bound_column) -> CellBuilder:
+        column, default = bound_column.column, bound_column.default
+        days: dict[date, str] = {}  # a page's contacts share few days: each is written once
+
+        def created(record: Contact) -> Any:
+            value = record.created_at
+            if value in column.empty_values:
+                return default
+            day = column.day(value)
+            if day not in days:
+                days[day] = column.render(value=day)
+            return days[day]
+
+        return created
+
+    def _data_cells(self, bound_column) -> CellBuilder:
+        field, default = bound_column.column.field, bound_column.default
+
+        def data(record: Contact) -> Any:
+            values = [cell_value(f) for f in record.additional_data if f.field == field]
+            return titled("; ".join(values)) if values else default
+
+        return data
+
+    def _text_cells(self, bound_column) -> CellBuilder:
+        name, default = bound_column.name, bound_column.default
+        render = getattr(self, f"render_{name}", titled)
+        empty = bound_column.column.empty_values
+
+        def rendered(record: Contact) -> Any:
+            value = getattr(record, name)
+            return default if value in empty else render(value)
+
+        return rendered
+
+    def _country_cells(self, bound_column) -> CellBuilder:
+        column, default = bound_column.column, bound_column.default
+
+        def country(record: Contact) -> Any:
+            value = record.country
+            return default if value in column.empty_values else column.render(value=value)
+
+        return country
+
+
+# Which builder makes each column's cells (`ContactTable._cell_builder`); `data_<n>` columns are
+# additional-data fields.
+CELL_KINDS = {
+    "full_name": "full_name",
+    "open": "open",
+    "additional_data": "additional_data",
+    "created_at": "created",
+    "email": "text",
+    "phone_number": "text",
+    "description": "text",
+    "id": "text",
+    "organization_id": "text",
+    "country": "country",
+}
 
 
 # --- chosen columns (`columns=`) -----------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_tables2.utils import AttributeDict
 
 from contacts.contact.columns import Columns, column_label, data_field
 from contacts.contact.display import cell_value, phone_display
@@ -136,7 +137,6 @@ class ContactTable(tables.Table):
 
     class Meta:
         orderable = False
-        template_name = "contacts/table.html"
         attrs = {"class": "contacts"}
         empty_text = _("No contacts match these filters.")
 
@@ -239,7 +239,31 @@ class ContactTable(tables.Table):
         url = contact_page_url(self.organisation_id, contact_id)
         return url + self.back_query if url else ""
 
-    # --- the rows, for templates/contacts/table.html ------------------------------------------
+    # --- the table as HTML, for templates/contacts/results.html -------------------------------
+
+    def as_html(self, request) -> SafeString:
+        self.before_render(request)
+        return self.html()
+
+    def html(self) -> SafeString:
+        """The whole table as django-tables2's own template writes it, with headers for screen
+        readers (scope="col") and no pagination (the search page has its own Previous/Next):
+        written here, since through the template engine the table's frame cost as much as half
+        its rows."""
+        heads = "".join(
+            f'<th scope="col" {c.attrs["th"].as_html()}>{escape_html(c.header)}</th>'
+            for c in self.columns
+        )
+        body = self.body_html()
+        if not body and self.empty_text:
+            text = escape_html(self.empty_text)
+            body = f'<tr><td colspan="{len(self.columns)}">{text}</td></tr>'
+        tbody = self.attrs.get("tbody") or {}
+        return mark_safe(  # noqa: S308 - attributes by as_html, headers and rows escaped
+            f'<div class="table-container"><table {AttributeDict(self.attrs).as_html()}>'
+            f"<thead><tr>{heads}</tr></thead><tbody {AttributeDict(tbody).as_html()}>\n"
+            f"{body}\n</tbody></table></div>"
+        )
 
     def body_html(self) -> SafeString:
         """Every row, `<tr>` and its `<td>` elements, as django-tables2's own template shows

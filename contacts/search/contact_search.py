@@ -9,6 +9,7 @@ page, the contact page's way back, the summary and the exports all read a reques
 
 import contextvars
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
@@ -48,6 +49,7 @@ PAGING = (PAGE_PARAM, START_PARAM, SEEN_PARAM)
 # request waits for its own call only, so a busy pool delays calls, never blocks one for good.
 PAGE_CALL_THREAD = "search-page-call"
 _page_calls = ThreadPoolExecutor(max_workers=32, thread_name_prefix=PAGE_CALL_THREAD)
+CALL_START_WAIT = 0.05  # seconds: a busy pool is not waited for
 
 
 class ContactSearch:
@@ -122,12 +124,18 @@ class ContactSearch:
         answer while Contactship works on it; the returned future ends when the page is in.
         The call runs in the caller's language and context variables (its log lines too)."""
         language = translation.get_language()
+        started = threading.Event()
 
         def call() -> None:
+            started.set()
             with translation.override(language):
                 self.run(client)
 
-        return _page_calls.submit(contextvars.copy_context().run, call)
+        future = _page_calls.submit(contextvars.copy_context().run, call)
+        # Until the call thread runs, the caller would keep the interpreter's lock for its
+        # rendering (up to a switch interval, 5 ms) and the call would leave late.
+        started.wait(CALL_START_WAIT)
+        return future
 
     def _empty_pager(self, page_size: int) -> Pager | ScanPager:
         if self.continued:

@@ -66,7 +66,7 @@ LOAD_PAGES = (1, 2, 3)
 
 LATENCY_PAGE_MS = 50
 LATENCY_LOAD_MS = 100
-TARGET_PAGE_RATIO = 1.3
+TARGET_PAGE_RATIO = 1.15
 TARGET_ADDED_MS = 15.0
 TARGET_LOAD_SHARE = 0.75
 API_HEADROOM = 1.5  # the demo API alone should manage this many times the dashboard's bound

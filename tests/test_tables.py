@@ -242,23 +242,3 @@ def test_chosen_columns_are_one_line_cells_like_the_default_ones():
     ) in html
     # Without the name, "Open" leads to the contact, in the name's place on a phone.
     assert '<td class="col-open"><a href=' in html
-
-
-@pytest.mark.parametrize("language", ["en", "es", "de", "ja"])
-def test_a_days_short_date_is_written_as_djangos_date_filter_writes_it(language):
-    from datetime import date
-
-    from django.template.defaultfilters import date as date_filter
-
-    from contacts.search.tables import DateColumn
-
-    days = [
-        date(1, 1, 1),
-        date(999, 12, 31),
-        date(2024, 2, 29),
-        date(2025, 1, 9),
-        date(9999, 12, 31),
-    ]
-    with translation.override(language):
-        write = DateColumn().day_writer()
-        assert [write(day) for day in days] == [date_filter(d, "SHORT_DATE_FORMAT") for d in days]

@@ -24,17 +24,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.defaultfilters import date as date_filter
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import get_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django_tables2.utils import AttributeDict
 
 from contacts.contact.columns import Columns, column_label, data_field
 from contacts.contact.display import cell_value, phone_display
 from contacts.contact.identifiers import plausible_contact_id
-from contacts.contact.types import AdditionalField, Contact
+from contacts.contact.types import Contact
 
 # The additional data shown in a table cell; the contact page shows all of it.
 ADDITIONAL_DATA_PREVIEW = 2
@@ -106,33 +104,6 @@ class DateColumn(tables.Column):
             value = self.day(value)
         return date_filter(value, self.day_format)
 
-    def day_writer(self) -> Callable[[date], str]:
-        """`render` for a day, in the active language, without Django's format machinery per
-        call (a third of a page's dates): the language's format, when it has only day, month
-        and year numbers, is written with plain string formatting; any other as Django does."""
-        pattern = get_format(self.day_format)
-        pieces: list[Callable[[date], str] | str] = []
-        for char in pattern:
-            if char in DAY_PIECES:
-                pieces.append(DAY_PIECES[char])
-            elif char.isalpha() or char == "\\":
-                return lambda day: date_filter(day, self.day_format)
-            else:
-                pieces.append(char)
-        return lambda day: "".join(p if isinstance(p, str) else p(day) for p in pieces)
-
-
-# Django's date format characters for numbers (`django.utils.dateformat`), as `day_writer` writes
-# them.
-DAY_PIECES: dict[str, Callable[[date], str]] = {
-    "d": lambda day: f"{day.day:02d}",
-    "j": lambda day: str(day.day),
-    "m": lambda day: f"{day.month:02d}",
-    "n": lambda day: str(day.month),
-    "Y": lambda day: f"{day.year:04d}",
-    "y": lambda day: f"{day.year % 100:02d}",
-}
-
 
 class ContactTable(tables.Table):
     """One page of contacts, as the API returned it.
@@ -165,6 +136,7 @@ class ContactTable(tables.Table):
 
     class Meta:
         orderable = False
+        template_name = "contacts/table.html"
         attrs = {"class": "contacts"}
         empty_text = _("No contacts match these filters.")
 
@@ -185,7 +157,6 @@ class ContactTable(tables.Table):
         # The search's own parameters, so the contact page can lead back to the same results.
         self.back_query = f"?{back_query}" if back_query else ""
         self._url_around_id: tuple[str, str] | None = None
-        self._cell_texts: dict[tuple, str] = {}
         # Translated once a table, not once a row.
         self._no_name = str(_("(no name)"))
         self._open_label = escape(str(_("Open")))
@@ -223,7 +194,7 @@ class ContactTable(tables.Table):
         """The first ADDITIONAL_DATA_PREVIEW fields, "+N more" leading to the contact page, and
         all of them in the title."""
         fields = record.additional_data
-        values = [self._cell_text(f) for f in fields]
+        values = [cell_value(f) for f in fields]
         items = "".join(
             f'<li><span class="field">{escape(f.field)}:</span> {escape(text)}</li>'
             for f, text in zip(fields[:ADDITIONAL_DATA_PREVIEW], values, strict=False)
@@ -238,15 +209,6 @@ class ContactTable(tables.Table):
                 items += f'<li class="more">{text}</li>'
         whole = "; ".join(f"{f.field}: {text}" for f, text in zip(fields, values, strict=True))
         return f'<ul class="kv" title="{escape(whole)}">{items}</ul>'
-
-    def _cell_text(self, item: AdditionalField) -> str:
-        """`cell_value`, each distinct value once a table: yes/no and localised numbers repeat
-        from row to row, and localising one costs more than the rest of its cell."""
-        key = (item.type, item.value.__class__, item.value)
-        text = self._cell_texts.get(key)
-        if text is None:
-            text = self._cell_texts[key] = cell_value(item)
-        return text
 
     def _open_html(self, record: Contact) -> str:
         """The way to a contact when the name column is hidden: "Open", named for screen
@@ -277,31 +239,7 @@ class ContactTable(tables.Table):
         url = contact_page_url(self.organisation_id, contact_id)
         return url + self.back_query if url else ""
 
-    # --- the table as HTML, for templates/contacts/results.html -------------------------------
-
-    def as_html(self, request) -> SafeString:
-        self.before_render(request)
-        return self.html()
-
-    def html(self) -> SafeString:
-        """The whole table as django-tables2's own template writes it, with headers for screen
-        readers (scope="col") and no pagination (the search page has its own Previous/Next):
-        written here, since through the template engine the table's frame cost as much as half
-        its rows."""
-        heads = "".join(
-            f'<th scope="col" {c.attrs["th"].as_html()}>{escape_html(c.header)}</th>'
-            for c in self.columns
-        )
-        body = self.body_html()
-        if not body and self.empty_text:
-            text = escape_html(self.empty_text)
-            body = f'<tr><td colspan="{len(self.columns)}">{text}</td></tr>'
-        tbody = self.attrs.get("tbody") or {}
-        return mark_safe(  # noqa: S308 - attributes by as_html, headers and rows escaped
-            f'<div class="table-container"><table {AttributeDict(self.attrs).as_html()}>'
-            f"<thead><tr>{heads}</tr></thead><tbody {AttributeDict(tbody).as_html()}>\n"
-            f"{body}\n</tbody></table></div>"
-        )
+    # --- the rows, for templates/contacts/table.html ------------------------------------------
 
     def body_html(self) -> SafeString:
         """Every row, `<tr>` and its `<td>` elements, as django-tables2's own template shows
@@ -348,17 +286,15 @@ class ContactTable(tables.Table):
 
     def _created_cells(self, bound_column) -> CellBuilder:
         column, default = bound_column.column, escape_html(bound_column.default)
-        write, empty = column.day_writer(), column.empty_values
-        zone = timezone.get_current_timezone()  # `DateColumn.day`, with the zone looked up once
         days: dict[date, str] = {}  # a page's contacts share few days: each is written once
 
         def created(record: Contact) -> str:
             value = record.created_at
-            if value in empty:
+            if value in column.empty_values:
                 return default
-            day = (value.astimezone(zone) if value.tzinfo is not None else value).date()
+            day = column.day(value)
             if day not in days:
-                days[day] = escape(write(day))
+                days[day] = escape_html(column.render(value=day))
             return days[day]
 
         return created
@@ -367,7 +303,7 @@ class ContactTable(tables.Table):
         field, default = bound_column.column.field, escape_html(bound_column.default)
 
         def data(record: Contact) -> str:
-            values = [self._cell_text(f) for f in record.additional_data if f.field == field]
+            values = [cell_value(f) for f in record.additional_data if f.field == field]
             return titled_html("; ".join(values)) if values else default
 
         return data

@@ -119,6 +119,17 @@ def timed_get(session, url: str, **kwargs) -> tuple[requests.Response, float]:
     return response, time.monotonic() - started
 
 
+def assert_others_served(stack, session, search_url: str, *, search_within: float) -> None:
+    """While one person holds every place, someone else's search answers within
+    `search_within` seconds, and the health check and the login page within a second."""
+    search, took = timed_get(session, search_url, params={"full_name": "ana"})
+    assert search.status_code == 200 and took < search_within
+    health, took = timed_get(requests, stack.url("/healthz"))
+    assert health.status_code == 200 and took < 1.0
+    login, took = timed_get(requests, stack.url("/accounts/login/"))
+    assert login.status_code == 200 and took < 1.0
+
+
 def scan_threads() -> list[threading.Thread]:
     """The scan engine's read-ahead threads still running, in this process."""
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]

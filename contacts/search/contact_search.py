@@ -45,7 +45,8 @@ PARAM_ORDER = {
 }
 PAGING = (PAGE_PARAM, START_PARAM, SEEN_PARAM)
 
-# The threads that ask Contactship for a page while the page around it renders (`start`). A
+# The threads that ask Contactship for a page while the page around it renders
+# (`run_concurrently`). A
 # request waits for its own call only, so a busy pool delays calls, never blocks one for good.
 PAGE_CALL_THREAD = "search-page-call"
 _page_calls = ThreadPoolExecutor(max_workers=32, thread_name_prefix=PAGE_CALL_THREAD)

@@ -46,8 +46,8 @@ PARAM_ORDER = {
 PAGING = (PAGE_PARAM, START_PARAM, SEEN_PARAM)
 
 # The threads that ask Contactship for a page while the page around it renders
-# (`run_concurrently`). A
-# request waits for its own call only, so a busy pool delays calls, never blocks one for good.
+# (`run_concurrently`). A request waits for its own call only, so a busy pool delays calls, never
+# blocks one for good.
 PAGE_CALL_THREAD = "search-page-call"
 _page_calls = ThreadPoolExecutor(max_workers=32, thread_name_prefix=PAGE_CALL_THREAD)
 CALL_START_WAIT = 0.05  # seconds: a busy pool is not waited for

@@ -16,7 +16,8 @@ of django-tables2's stock template.
 import html
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
+from functools import cached_property
 from typing import Any
 
 import django_tables2 as tables
@@ -30,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from contacts.contact.columns import Columns, column_label, data_field
-from contacts.contact.display import cell_value, phone_display
+from contacts.contact.display import LocalFormat, phone_display
 from contacts.contact.identifiers import plausible_contact_id
 from contacts.contact.types import Contact
 
@@ -96,8 +97,11 @@ class DateColumn(tables.Column):
     day_format = "SHORT_DATE_FORMAT"
 
     @staticmethod
-    def day(value: datetime) -> date:
-        return (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    def day(value: datetime, zone: tzinfo | None = None) -> date:
+        """The day of `value` in `zone` (by default the current time zone)."""
+        if not timezone.is_aware(value):
+            return value.date()
+        return value.astimezone(zone or timezone.get_current_timezone()).date()
 
     def render(self, value: datetime | date) -> str:
         if isinstance(value, datetime):
@@ -160,6 +164,12 @@ class ContactTable(tables.Table):
         # Translated once a table, not once a row.
         self._no_name = str(_("(no name)"))
         self._open_label = escape(str(_("Open")))
+        self._more_labels: dict[int, str] = {}
+
+    @cached_property
+    def local(self) -> LocalFormat:
+        """The active language's formats, read once a table rather than once a cell."""
+        return LocalFormat()
 
     # django-tables2's `render_<column>` methods (its stock template calls them; the search
     # page's rows come from `body_html`), over the same HTML-writing helpers.
@@ -194,6 +204,7 @@ class ContactTable(tables.Table):
         """The first ADDITIONAL_DATA_PREVIEW fields, "+N more" leading to the contact page, and
         all of them in the title."""
         fields = record.additional_data
+        cell_value = self.local.cell_value
         values = [cell_value(f) for f in fields]
         items = "".join(
             f'<li><span class="field">{escape(f.field)}:</span> {escape(text)}</li>'
@@ -202,13 +213,20 @@ class ContactTable(tables.Table):
         more = len(fields) - ADDITIONAL_DATA_PREVIEW
         if more > 0:
             url = self.contact_url(record.id) if record.id else ""
-            text = escape(ngettext("+{n} more", "+{n} more", more).format(n=more))
+            text = self._more_label(more)
             if url:
                 items += f'<li class="more"><a href="{escape(url)}">{text}</a></li>'
             else:
                 items += f'<li class="more">{text}</li>'
         whole = "; ".join(f"{f.field}: {text}" for f, text in zip(fields, values, strict=True))
         return f'<ul class="kv" title="{escape(whole)}">{items}</ul>'
+
+    def _more_label(self, more: int) -> str:
+        label = self._more_labels.get(more)
+        if label is None:
+            label = escape(ngettext("+{n} more", "+{n} more", more).format(n=more))
+            self._more_labels[more] = label
+        return label
 
     def _open_html(self, record: Contact) -> str:
         """The way to a contact when the name column is hidden: "Open", named for screen
@@ -287,12 +305,13 @@ class ContactTable(tables.Table):
     def _created_cells(self, bound_column) -> CellBuilder:
         column, default = bound_column.column, escape_html(bound_column.default)
         days: dict[date, str] = {}  # a page's contacts share few days: each is written once
+        zone = timezone.get_current_timezone()  # once a table: a look-up costs as much as a cell
 
         def created(record: Contact) -> str:
             value = record.created_at
             if value in column.empty_values:
                 return default
-            day = column.day(value)
+            day = column.day(value, zone)
             if day not in days:
                 days[day] = escape_html(column.render(value=day))
             return days[day]
@@ -301,6 +320,8 @@ class ContactTable(tables.Table):
 
     def _data_cells(self, bound_column) -> CellBuilder:
         field, default = bound_column.column.field, escape_html(bound_column.default)
+
+        cell_value = self.local.cell_value
 
         def data(record: Contact) -> str:
             values = [cell_value(f) for f in record.additional_data if f.field == field]

@@ -1,5 +1,6 @@
 """WSGI entry point: `gunicorn dashboard.wsgi:application`."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -7,3 +8,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
 application = get_wsgi_application()
+
+# What the worker has loaded so far (Django, the apps, the settings: some 100,000 objects) lives
+# as long as the process: the garbage collector stops traversing it, which it otherwise did in
+# the middle of pages (0.7 ms of a search page's median, 2 ms of its 90th percentile).
+gc.freeze()

@@ -183,7 +183,9 @@ def error_for(
     """The dashboard's error for an answer that is not a 2xx."""
     status = response.status_code
     if status == 400:
-        return UpstreamBadRequest(_complaint(content, organisation.api_key))
+        return UpstreamBadRequest(
+            _complaint(content, organisation.api_key, organisation.previous_api_key)
+        )
     if status in (401, 403):
         log.error(
             "Contactship rejected the API key org=%s status=%d: an administrator must update "
@@ -226,7 +228,7 @@ def redact(text: str, *secrets: str) -> str:
     return KEY_SHAPED.sub(REDACTED, text)
 
 
-def _complaint(content: bytes, api_key: str) -> str:
+def _complaint(content: bytes, *keys: str) -> str:
     """The upstream's own words about a 400, short, as plain text, and never holding the
     organisation's key (an upstream may echo the request, headers included)."""
     try:
@@ -237,7 +239,7 @@ def _complaint(content: bytes, api_key: str) -> str:
         for key in ("error", "message", "detail"):
             if isinstance(body.get(key), str):
                 # Redacted before it is cut: a cut could leave a key's first part.
-                return redact(body[key], api_key)[:300]
+                return redact(body[key], *keys)[:300]
     return ""
 
 

@@ -51,6 +51,8 @@ ALLOWED_PREFIXES = {
 ALLOWED_EXACT = {
     # The home page: login required, then it lists only the user's own organisations.
     "": "home page",
+    # Staff only (tests/test_status.py): how the calls go, never a contact.
+    "status/": "status page",
 }
 
 

@@ -14,6 +14,7 @@ only closes its own copy: its siblings keep the socket open and keep serving.
 """
 
 import contextlib
+import logging
 import os
 import signal
 from pathlib import Path
@@ -58,12 +59,12 @@ errorlog = "-"
 # are JSON objects by the dashboard's own formatter, so that a log system reads every line of the
 # server with one parser. The access line's fields come from gunicorn's atoms, never the query
 # string or a request header (contacts.log.JsonFormatter). `text`: gunicorn's plain lines.
-if (
-    log_format(
-        _env.str("DASHBOARD_LOG_FORMAT", default=""), debug=_env.bool("DJANGO_DEBUG", default=False)
-    )
-    == "json"
-):
+_format = _env.str("DASHBOARD_LOG_FORMAT", default="")
+LOG_FORMAT = log_format(_format, debug=_env.bool("DJANGO_DEBUG", default=False))
+if LOG_FORMAT == "json":
+    # A Python warning too is a logged line (py.warnings), not a bare line on standard error;
+    # the workers inherit this from the master.
+    logging.captureWarnings(True)
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,

@@ -6,6 +6,7 @@ import importlib
 import json
 import logging
 import sys
+import warnings
 
 import pytest
 
@@ -109,6 +110,12 @@ def test_the_settings_choose_the_console_formatter(monkeypatch):
     assert chosen.LOGGING["handlers"]["console"]["formatter"] == "json"
 
 
+@pytest.fixture
+def _warnings_shown_again():
+    yield
+    logging.captureWarnings(False)
+
+
 def gunicorn_config(monkeypatch, **variables: str):
     monkeypatch.delenv("DASHBOARD_LOG_FORMAT", raising=False)
     for name, value in variables.items():
@@ -117,6 +124,7 @@ def gunicorn_config(monkeypatch, **variables: str):
     return importlib.import_module("dashboard.gunicorn")
 
 
+@pytest.mark.usefixtures("_warnings_shown_again")
 def test_gunicorns_lines_use_the_same_formatter_in_production(monkeypatch):
     production = gunicorn_config(monkeypatch, DJANGO_DEBUG="0")
     formatters = production.logconfig_dict["formatters"]
@@ -125,6 +133,7 @@ def test_gunicorns_lines_use_the_same_formatter_in_production(monkeypatch):
     assert {"gunicorn.error", "gunicorn.access"} <= loggers.keys()
     assert "request_id=%({x-request-id}o)s" in production.access_log_format
     assert "%(q)s" not in production.access_log_format
+    assert warnings.showwarning.__module__ == "logging"  # warnings are logged lines too
 
 
 def test_gunicorns_lines_stay_plain_in_development(monkeypatch):

@@ -6,6 +6,8 @@ leaves nothing of that contact in any line."""
 import json
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -36,6 +38,17 @@ def json_lines(stack) -> list[dict]:
     return [json.loads(line) for line in log_lines(stack)]
 
 
+def lines_once(stack, found: Callable[[list[dict]], bool], timeout: float = 10.0) -> list[dict]:
+    """The log's lines once `found` says they hold what is awaited: a request's own line and
+    gunicorn's access line are written once its answer is closed, after the client has it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = json_lines(stack)
+        if found(lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def audit_request_ids(stack, kind: str) -> list[str]:
     with sqlite3.connect(stack.workdir / "db.sqlite3") as db:
         rows = db.execute(
@@ -59,7 +72,13 @@ def test_a_request_id_reaches_contactship_the_answer_the_log_and_the_audit(stack
         r'"GET /v1/contacts\?\S+ HTTP/1.1" 200 \S+ request_id=ticket-4711\.a_b', api_log
     )
 
-    mine = [line for line in json_lines(stack) if line["request_id"] == "ticket-4711.a_b"]
+    def mine_and_ended(lines):
+        return {"contacts.request", "gunicorn.access"} <= {
+            line["logger"] for line in lines if line["request_id"] == "ticket-4711.a_b"
+        }
+
+    lines = lines_once(stack, mine_and_ended)
+    mine = [line for line in lines if line["request_id"] == "ticket-4711.a_b"]
     by_logger = {line["logger"]: line for line in mine}
     assert by_logger["contacts.upstream.client"]["upstream"]["params"]["full_name"] == "<typed>"
     request = by_logger["contacts.request"]
@@ -105,11 +124,19 @@ def test_a_malformed_request_id_is_replaced(stack):
     new_id = response.headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", new_id)
     assert f"request_id={new_id}" in (stack.workdir / "api.log").read_text()
-    assert any(line["request_id"] == new_id for line in json_lines(stack))
+    lines = lines_once(stack, lambda lines: any(line["request_id"] == new_id for line in lines))
+    assert any(line["request_id"] == new_id for line in lines)
 
 
 def test_every_line_the_server_writes_is_json_gunicorns_included(stack):
-    stack.login().get(stack.url("/accounts/login/?next=/secret-query"), timeout=30)
+    response = stack.login().get(stack.url("/accounts/login/?next=/secret-query"), timeout=30)
+    sent = response.headers["X-Request-ID"]
+    lines_once(
+        stack,
+        lambda lines: any(
+            line["request_id"] == sent and line["logger"] == "gunicorn.access" for line in lines
+        ),
+    )
     lines = log_lines(stack)
     parsed = []
     for line in lines:
@@ -137,7 +164,14 @@ def test_a_search_for_a_contact_leaves_nothing_of_it_in_the_log(stack):
         assert email in response.text  # found: its data went through the server
     for value in (email, phone):
         session.get(stack.url(f"/orgs/{ORG}/contacts/find/"), params={"q": value}, timeout=30)
-    session.get(stack.url(f"/orgs/{ORG}/contacts/{contact['id']}/"), timeout=30)
+    detail = session.get(stack.url(f"/orgs/{ORG}/contacts/{contact['id']}/"), timeout=30)
+    last = detail.headers["X-Request-ID"]
+    lines_once(
+        stack,
+        lambda lines: any(
+            line["request_id"] == last and line["logger"] == "gunicorn.access" for line in lines
+        ),
+    )
     text = "\n".join(log_lines(stack))
     for value in (name, email, phone, phone.lstrip("+"), *name.split()):
         assert value not in text, f"{value!r} is in the log"

@@ -275,7 +275,13 @@ def test_the_request_id_is_nginxs_unless_the_client_sent_a_valid_one(stack):
     assert kept.headers["X-Request-ID"] == "desk-ticket-42"
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
     # nginx logs the id the dashboard answered with, and the path without its query string.
-    logged = "\n".join(stack.dashboard_access_log())
-    for response in (own, kept, replaced):
-        assert f"request_id={response.headers['X-Request-ID']} " in logged
+    wanted = [f"request_id={r.headers['X-Request-ID']} " for r in (own, kept, replaced)]
+    deadline = time.monotonic() + 10  # nginx writes the line as the request ends
+    while True:
+        logged = "\n".join(stack.dashboard_access_log())
+        if all(w in logged for w in wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for line in wanted:
+        assert line in logged
     assert '"GET /accounts/login/ HTTP/' in logged

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contacts.log import current_request_id
+
 # A running export refreshes its audit event this often; one silent for EXPORT_SILENCE has
 # stopped without ending (its process was killed, its machine lost).
 EXPORT_HEARTBEAT = timedelta(seconds=15)
@@ -79,6 +81,11 @@ class AuditEvent(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # The request that wrote the event (its X-Request-ID), to find its log lines and its calls
+    # to Contactship; blank for a command.
+    request_id = models.CharField(
+        _("request id"), max_length=64, blank=True, default=current_request_id, db_index=True
+    )
     # An export's last sign of life: set at its start, every EXPORT_HEARTBEAT while it streams,
     # and at its end.
     updated_at = models.DateTimeField(_("last heard of"), null=True, blank=True)

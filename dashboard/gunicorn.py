@@ -14,8 +14,19 @@ only closes its own copy: its siblings keep the socket open and keep serving.
 """
 
 import contextlib
+import logging
 import os
 import signal
+from pathlib import Path
+
+import environ
+
+from contacts.log import log_format
+
+# The settings' own reading of the environment and the project's .env file (the environment
+# wins), so that gunicorn's lines take the same DASHBOARD_LOG_FORMAT as the dashboard's.
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
+_env = environ.Env()
 
 _cpus = os.cpu_count() or 1
 
@@ -38,8 +49,44 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 accesslog = "-"
 # gunicorn's default line has the query string and the referrer, which carry what people type
 # into the search's filters: the path alone, and no referrer.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+# The request id is the one the dashboard answered with (its X-Request-ID header).
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms '
+    "request_id=%({x-request-id}o)s"
+)
 errorlog = "-"
+# DASHBOARD_LOG_FORMAT=json (the default with DJANGO_DEBUG=0): gunicorn's access and error lines
+# are JSON objects by the dashboard's own formatter, so that a log system reads every line of the
+# server with one parser. The access line's fields come from gunicorn's atoms, never the query
+# string or a request header (contacts.log.JsonFormatter). `text`: gunicorn's plain lines.
+_format = _env.str("DASHBOARD_LOG_FORMAT", default="")
+LOG_FORMAT = log_format(_format, debug=_env.bool("DJANGO_DEBUG", default=False))
+if LOG_FORMAT == "json":
+    # A Python warning too is a logged line (py.warnings), not a bare line on standard error;
+    # the workers inherit this from the master.
+    logging.captureWarnings(True)
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "contacts.log.JsonFormatter"}},
+        "handlers": {
+            "error": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "root": {"level": "INFO", "handlers": ["error"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        },
+    }
 # gunicorn's default control socket is one path per OS user, shared by every gunicorn that user
 # runs; a replica has no use for it.
 control_socket_disable = True

@@ -3,6 +3,7 @@ front of two replicas, proving each promise the README makes of it. See tests/pr
 
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -259,3 +260,28 @@ def test_a_summary_is_never_retried_on_the_other_replica(stack, api):
     summaries = [line for line in stack.access_log() if "summary.json" in line["uri"]]
     assert len(summaries) == 2
     assert all("," not in line["upstream"] for line in summaries), summaries
+
+
+def test_the_request_id_is_nginxs_unless_the_client_sent_a_valid_one(stack):
+    session = stack.session()
+    own = session.get(stack.path("/accounts/login/"), timeout=30)
+    kept = session.get(
+        stack.path("/accounts/login/"), headers={"X-Request-ID": "desk-ticket-42"}, timeout=30
+    )
+    replaced = session.get(
+        stack.path("/accounts/login/"), headers={"X-Request-ID": "not valid!"}, timeout=30
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", own.headers["X-Request-ID"])  # nginx's $request_id
+    assert kept.headers["X-Request-ID"] == "desk-ticket-42"
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+    # nginx logs the id the dashboard answered with, and the path without its query string.
+    wanted = [f"request_id={r.headers['X-Request-ID']} " for r in (own, kept, replaced)]
+    deadline = time.monotonic() + 10  # nginx writes the line as the request ends
+    while True:
+        logged = "\n".join(stack.dashboard_access_log())
+        if all(w in logged for w in wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for line in wanted:
+        assert line in logged
+    assert '"GET /accounts/login/ HTTP/' in logged

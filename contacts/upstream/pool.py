@@ -18,6 +18,7 @@ The worker threads hold the pool and the call function only: an owner whose cons
 without closing is not kept alive by them.
 """
 
+import contextvars
 import threading
 import time
 from collections import deque
@@ -126,8 +127,13 @@ class CallPool:
         progress.calls += added
         missing = min(len(self._todo) - self._idle, self.limit.maximum - len(self.threads))
         for _ in range(max(0, missing)):
+            # In a copy of the consumer's context: the calls carry its request id.
+            context = contextvars.copy_context()
             thread = threading.Thread(
-                target=self._work, name=f"{THREAD_NAME}-{self.org_id}", daemon=True
+                target=context.run,
+                args=(self._work,),
+                name=f"{THREAD_NAME}-{self.org_id}",
+                daemon=True,
             )
             self.threads.append(thread)
             thread.start()

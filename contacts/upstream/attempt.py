@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import requests
 
+from contacts import metrics
 from contacts.upstream.adaptive import Answer
 from contacts.upstream.config import ClientConfig
 from contacts.upstream.errors import (
@@ -120,8 +121,44 @@ def attempt(
         result = content if ok else _answer_failure(call, response, content)
     outcome = result.outcome if isinstance(result, Failure) else str(status)
     log_call(call.organisation, call.path, call.params, outcome, started, number, call.cache_state)
-    _tell(call.observe, result, time.monotonic() - sent)
+    seconds = time.monotonic() - sent
+    _count(call, result, seconds)
+    _tell(call.observe, result, seconds)
     return result
+
+
+def _count(call: Call, result: bytes | Failure, seconds: float) -> None:
+    """The attempt in the metrics: a call made, or one the call limit kept from going out."""
+    org_id = call.organisation.id
+    if isinstance(result, Failure) and result.answer is None:
+        metrics.count_refusal(org_id, metrics.CALLS_BUSY)
+        return
+    endpoint = metrics.LIST if call.path == "/contacts" else metrics.DETAIL
+    metrics.count_call(org_id, endpoint, call_outcome(result), seconds)
+
+
+def call_outcome(result: bytes | Failure) -> str:
+    """The `outcome` label of an attempt that went out (see `contacts.metrics`)."""
+    if not isinstance(result, Failure):
+        return "ok"
+    status = result.status
+    if status is None:
+        if isinstance(result.error, UpstreamTimeout):
+            return "timeout"
+        if isinstance(result.error, UpstreamUnavailable):
+            return "connection_error"
+        return "bad_answer"  # too large
+    if status == 400:
+        return "bad_request"
+    if status in (401, 403):
+        return "rejected"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if isinstance(result.error, UpstreamNotFound):
+        return "not_found"
+    return "bad_answer"  # the list's 404, or a status the API does not document
 
 
 def _tell(observe: Observe | None, result: bytes | Failure, seconds: float) -> None:

@@ -49,6 +49,9 @@ AUTHENTICATION_BACKENDS = [
     *(["contacts.auth.IntranetRemoteUserBackend"] if DASHBOARD_REMOTE_USER_HEADER else []),
 ]
 
+# `/metrics` answers only `Authorization: Bearer <this>`; unset, it is a 404 for everyone.
+DASHBOARD_METRICS_TOKEN = env.str("DASHBOARD_METRICS_TOKEN", default="")
+
 # --- HTTPS, cookies and framing ---------------------------------------------------------------
 # A form that comes back without its CSRF cookie (mostly a frame whose cookies the browser
 # blocks) gets a page that says why and offers the dashboard in a tab of its own.

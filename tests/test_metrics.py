@@ -2,6 +2,9 @@
 each upstream fault moving exactly its `outcome`, refusals, the breaker's gauge, exports,
 summaries and sign-ins. `test_live_metrics.py` has the same through gunicorn's workers."""
 
+import os
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 from prometheus_client import REGISTRY
@@ -9,6 +12,7 @@ from prometheus_client import REGISTRY
 from contacts import metrics
 from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
+from dashboard import gunicorn as gunicorn_conf
 from tests.live import free_port
 from tests.support import body_of, csv_rows
 
@@ -203,3 +207,55 @@ def test_sign_ins_by_password(client, member):
     assert value("dashboard_sign_ins_total", method="password", outcome="failure") == failure + 1
     client.post(login, {"username": member.username, "password": "right-password-1"})
     assert value("dashboard_sign_ins_total", method="password", outcome="success") == success + 1
+
+
+# --- gunicorn's hooks: the multiprocess directory --------------------------------------------
+
+
+class _Server:
+    class log:  # stands in for gunicorn's logger
+        @staticmethod
+        def info(*args) -> None:
+            pass
+
+
+@pytest.fixture
+def no_metrics_dir():
+    saved = os.environ.pop(gunicorn_conf.METRICS_DIR, None)
+    yield
+    os.environ.pop(gunicorn_conf.METRICS_DIR, None)
+    if saved is not None:
+        os.environ[gunicorn_conf.METRICS_DIR] = saved
+
+
+def test_without_a_directory_the_server_makes_a_fresh_one_and_removes_it(no_metrics_dir):
+    gunicorn_conf.on_starting(_Server())
+    made = Path(os.environ[gunicorn_conf.METRICS_DIR])
+    assert made.is_dir() and not any(made.iterdir())
+    gunicorn_conf.on_exit(_Server())
+    assert not made.exists()
+
+
+def test_a_given_directory_is_emptied_of_an_earlier_runs_files(no_metrics_dir, tmp_path):
+    os.environ[gunicorn_conf.METRICS_DIR] = str(tmp_path)
+    (tmp_path / "counter_99.db").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("not ours")
+    gunicorn_conf.on_starting(_Server())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    gunicorn_conf.on_exit(_Server())
+    assert tmp_path.is_dir(), "a directory the operator chose stays"
+
+
+def test_a_dead_workers_live_gauges_are_dropped(no_metrics_dir, tmp_path):
+    os.environ[gunicorn_conf.METRICS_DIR] = str(tmp_path)
+    live = tmp_path / "gauge_livesum_4242.db"
+    kept = tmp_path / "counter_4242.db"
+    live.write_bytes(b"")
+    kept.write_bytes(b"")
+
+    class Worker:
+        pid = 4242
+
+    gunicorn_conf.child_exit(_Server(), Worker())
+    assert not live.exists()
+    assert kept.exists(), "a dead worker's counts still count"

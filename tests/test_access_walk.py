@@ -51,6 +51,9 @@ ALLOWED_PREFIXES = {
 ALLOWED_EXACT = {
     # The home page: login required, then it lists only the user's own organisations.
     "": "home page",
+    # Prometheus' scrape: no session, a bearer token (DASHBOARD_METRICS_TOKEN), else a 404;
+    # counts by organisation id, never a contact or a user (tests/test_metrics.py).
+    "metrics": "Prometheus metrics",
 }
 
 

@@ -259,3 +259,16 @@ def test_a_summary_is_never_retried_on_the_other_replica(stack, api):
     summaries = [line for line in stack.access_log() if "summary.json" in line["uri"]]
     assert len(summaries) == 2
     assert all("," not in line["upstream"] for line in summaries), summaries
+
+
+def test_a_scrape_passes_the_proxy_with_its_token(base, api):
+    token = "proxy-scrape-" + "t" * 24
+    with proxied(base, api.base_url, env={"DASHBOARD_METRICS_TOKEN": token}) as running:
+        session = running.session()
+        url = running.path("/metrics")
+        scrape = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert scrape.status_code == 200
+        assert "contactship_requests_total" in scrape.text
+        assert session.get(url, timeout=10).status_code == 404
+        wrong = session.get(url, headers={"Authorization": "Bearer no"}, timeout=10)
+        assert wrong.status_code == 404

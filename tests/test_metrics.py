@@ -15,6 +15,7 @@ from contacts.demo.faults import Faults
 from dashboard import gunicorn as gunicorn_conf
 from tests.live import free_port
 from tests.support import body_of, csv_rows
+from tests.test_settings import settings_module_under
 
 pytestmark = pytest.mark.django_db
 
@@ -259,3 +260,15 @@ def test_a_dead_workers_live_gauges_are_dropped(no_metrics_dir, tmp_path):
     gunicorn_conf.child_exit(_Server(), Worker())
     assert not live.exists()
     assert kept.exists(), "a dead worker's counts still count"
+
+
+def test_under_https_a_plain_http_scrape_is_not_redirected(client, settings, monkeypatch):
+    """Prometheus scrapes a replica's own address in plain HTTP, as the proxy talks to it."""
+    production = settings_module_under(monkeypatch, DASHBOARD_HTTPS="1")
+    settings.SECURE_SSL_REDIRECT = production.SECURE_SSL_REDIRECT
+    settings.SECURE_REDIRECT_EXEMPT = production.SECURE_REDIRECT_EXEMPT
+    settings.DASHBOARD_METRICS_TOKEN = TOKEN
+    assert client.get("/accounts/login/").status_code == 301
+    scrape = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert scrape.status_code == 200
+    assert client.get("/metrics").status_code == 404

@@ -15,6 +15,7 @@ from contacts.demo.faults import Faults
 from dashboard import gunicorn as gunicorn_conf
 from tests.live import free_port
 from tests.support import body_of, csv_rows
+from tests.test_security import intranet_sign_in  # noqa: F401 - a fixture
 from tests.test_settings import settings_module_under
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +273,34 @@ def test_under_https_a_plain_http_scrape_is_not_redirected(client, settings, mon
     scrape = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert scrape.status_code == 200
     assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.usefixtures("intranet_sign_in")
+def test_a_header_sign_in_counts_as_header(client, upstream):
+    header = value("dashboard_sign_ins_total", method="header", outcome="success")
+    password = value("dashboard_sign_ins_total", method="password", outcome="success")
+    assert client.get("/", HTTP_X_FORWARDED_USER="maria.lopez").status_code == 200
+    assert value("dashboard_sign_ins_total", method="header", outcome="success") == header + 1
+    assert value("dashboard_sign_ins_total", method="password", outcome="success") == password
+
+
+def test_a_bulk_lookup_on_the_page_counts_completed(member_client, upstream):
+    completed = value("dashboard_lookups_total", outcome="completed")
+    email = contacts_for("org-tejo")[0]["email"]
+    response = member_client.post(
+        reverse("contact_lookup", args=["org-tejo"]), {"identifiers": f"{email}\nnobody@x.example"}
+    )
+    assert response.status_code == 200
+    assert value("dashboard_lookups_total", outcome="completed") == completed + 1
+
+
+def test_a_running_export_adds_its_calls_in_flight_then_takes_them_back(member_client, upstream):
+    gauge = "contactship_scan_concurrency"
+    before = value(gauge, organisation="org-tejo")
+    response = member_client.get(reverse("contact_export", args=["org-tejo", "csv"]))
+    stream = iter(response.streaming_content)
+    next(stream)
+    next(stream)  # the rows after the first page: the scan has asked for more pages
+    assert value(gauge, organisation="org-tejo") > before
+    response.close()
+    assert value(gauge, organisation="org-tejo") == before

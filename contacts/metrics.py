@@ -44,7 +44,7 @@ CALL_OUTCOMES = (
     "server_error",
     "timeout",
     "connection_error",
-    "bad_answer",  # too large, or a status the API does not document
+    "bad_answer",  # too large, a status the API does not document, a 2xx that is not JSON
 )
 BREAKER_OPEN, CALLS_BUSY = "breaker_open", "calls_busy"
 REFUSAL_REASONS = (BREAKER_OPEN, CALLS_BUSY)

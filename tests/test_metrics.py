@@ -93,6 +93,7 @@ FAULTS = {
     "bad_request": Faults(status=400),
     "rate_limited": Faults(rate_limit_retry_after=30),
     "timeout": Faults(hang=True),
+    "bad_answer": Faults(non_json=True),
 }
 
 

@@ -48,6 +48,7 @@ OVERLOAD_STATUSES = frozenset({429, 503, 504})
 # letter and a digit. Words, numbers and phone numbers are not; UUIDs are hidden too.
 KEY_SHAPED = re.compile(r"(?<![\w-])(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[\w-]{20,}(?![\w-])", re.ASCII)
 REDACTED = "[hidden]"
+JSON_START = re.compile(rb"\s*[\[{]")
 
 Observe = Callable[[Answer, float, float | None], None]
 
@@ -140,7 +141,7 @@ def _count(call: Call, result: bytes | Failure, seconds: float) -> None:
 def call_outcome(result: bytes | Failure) -> str:
     """The `outcome` label of an attempt that went out (see `contacts.metrics`)."""
     if not isinstance(result, Failure):
-        return "ok"
+        return "ok" if looks_like_json(result) else "bad_answer"
     status = result.status
     if status is None:
         if isinstance(result.error, UpstreamTimeout):
@@ -168,6 +169,14 @@ def _tell(observe: Observe | None, result: bytes | Failure, seconds: float) -> N
         observe(Answer.OK, seconds, None)
     elif result.answer is not None:
         observe(result.answer, seconds, result.error.retry_after)
+
+
+def looks_like_json(body: bytes) -> bool:
+    """Whether a 2xx's body is shaped like a JSON object or array, from its ends only: an HTML
+    page from a proxy is not. Decoding it all is left to the caller, once (it is most of an
+    export's CPU); JSON of the wrong shape shows only then."""
+    start = JSON_START.match(body)
+    return start is not None and body[-64:].rstrip()[-1:] in (b"}", b"]")
 
 
 def _transport_failure(call: Call, exc: Exception, max_body_bytes: int) -> Failure:

@@ -24,18 +24,17 @@ PRODUCTION = ["-c", "python:dashboard.gunicorn"]
 SCRAPES = 8
 
 
-def _stack(metrics_dir: Path, demo_args: tuple[str, ...] = ()):
+def _stack(metrics_dir: Path | None, demo_args: tuple[str, ...] = ()):
+    """Two workers; `metrics_dir` None: the server makes a temporary directory of its own."""
+    env = {
+        "DASHBOARD_METRICS_TOKEN": TOKEN,
+        # Every page a call: what the demo API counts is what the dashboard made.
+        "CONTACTSHIP_CACHE_TTL": "0",
+    }
+    if metrics_dir is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     return live_stack(
-        org_ids=[ORG],
-        workers=2,
-        gunicorn_args=PRODUCTION,
-        demo_args=demo_args,
-        env={
-            "DASHBOARD_METRICS_TOKEN": TOKEN,
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            # Every page a call: what the demo API counts is what the dashboard made.
-            "CONTACTSHIP_CACHE_TTL": "0",
-        },
+        org_ids=[ORG], workers=2, gunicorn_args=PRODUCTION, demo_args=demo_args, env=env
     )
 
 
@@ -148,8 +147,10 @@ def test_an_exports_rows_counter_equals_its_files_rows(stack: LiveStack) -> None
     assert completed - total(before, exports, format="csv", outcome="completed") == 1
 
 
-def test_a_failing_upstream_moves_only_server_error(tmp_path: Path) -> None:
-    with _stack(tmp_path, demo_args=("--status", "503")) as faulty:
+def test_a_failing_upstream_moves_only_server_error(monkeypatch) -> None:
+    # Without PROMETHEUS_MULTIPROC_DIR: the server's own temporary directory serves as well.
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with _stack(None, demo_args=("--status", "503")) as faulty:
         session = login_without_redirect(faulty)
         before_api = demo_requests(faulty)
         before = samples(faulty)

@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from contacts import metrics
 from contacts.models import AuditEvent
 from contacts.proxy import client_address
 
@@ -33,9 +34,15 @@ def audit(
         log.exception("audit event %s not written", kind)
 
 
+# The authentication backend that signed a person in → the `method` label of the metrics.
+SIGN_IN_METHODS = {"contacts.auth.IntranetRemoteUserBackend": "header"}
+
+
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs) -> None:
     audit(Kind.LOGIN, request, user=user)
+    method = SIGN_IN_METHODS.get(getattr(user, "backend", ""), "password")
+    metrics.count_sign_in(method, "success")
 
 
 @receiver(user_logged_out)
@@ -47,10 +54,12 @@ def _logged_out(sender, request, user, **kwargs) -> None:
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     # Django has already masked the password in `credentials`; only the name is kept.
     audit(Kind.LOGIN_FAILED, request, username=str(credentials.get("username", "")))
+    metrics.count_sign_in("header" if "remote_user" in credentials else "password", "failure")
 
 
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
     audit(Kind.LOCKED_OUT, request, username=username or "")
+    metrics.count_sign_in("password", "locked_out")
 
 
 try:

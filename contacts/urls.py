@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES, converter
-from contacts.views import contact, export, lookup, search, status, summary
+from contacts.views import contact, export, lookup, metrics, search, status, summary
 
 # A format's name is the URL's extension: only the registry's formats match (others are 404).
 register_converter(converter(EXPORTS), "export_format")
@@ -12,6 +12,7 @@ register_converter(converter(LOOKUP_FILES), "lookup_format")
 urlpatterns = [
     path("", search.home, name="home"),
     path("status/", status.status, name="status"),
+    path("metrics", metrics.metrics_page, name="metrics"),
     path("orgs/<str:org_id>/contacts/", search.contact_list, name="contact_list"),
     path(
         "orgs/<str:org_id>/contacts/export.<export_format:fmt>",

@@ -11,12 +11,21 @@ still serves) and (2) close its copy of the listening socket, so once every work
 replica has done so the port refuses new connections (a proxy moves on to another replica at
 once) while requests already running finish. A worker restarted alone (max requests, HUP)
 only closes its own copy: its siblings keep the socket open and keep serving.
+
+Metrics. prometheus_client counts in multiprocess mode: each worker writes its own files in one
+directory, and `/metrics` sums them whichever worker answers. `on_starting` (in the master,
+before any worker forks) chooses that directory, PROMETHEUS_MULTIPROC_DIR when set (two replicas
+on one host each set their own) or else a fresh temporary one, empties it of an earlier run's
+files and exports it to the workers through the environment; `child_exit` marks a dead worker's
+live gauges gone, and `on_exit` removes a temporary directory.
 """
 
 import contextlib
 import logging
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import environ
@@ -130,3 +139,36 @@ def post_worker_init(worker) -> None:
     signal.siginterrupt(signal.SIGTERM, False)
     if accept is not None:
         worker.accept = accept_unless_closed
+
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_made_metrics_dir: list[str] = []  # the temporary directory this server made, if any
+
+
+def on_starting(server) -> None:
+    """Before the workers fork: the metrics directory, empty, in the environment they inherit."""
+    chosen = os.environ.get(METRICS_DIR, "")
+    if chosen:
+        directory = Path(chosen)
+        directory.mkdir(parents=True, exist_ok=True)
+        # An earlier run's counts (and its dead workers' files) would be summed as this one's.
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="dashboard-metrics-"))
+        _made_metrics_dir.append(str(directory))
+        os.environ[METRICS_DIR] = str(directory)
+    server.log.info("metrics: multiprocess directory %s", directory)
+
+
+def child_exit(server, worker) -> None:
+    """In the master, once a worker has gone: its live gauges no longer count."""
+    if os.environ.get(METRICS_DIR):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    for directory in _made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)

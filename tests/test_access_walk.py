@@ -53,6 +53,9 @@ ALLOWED_EXACT = {
     "": "home page",
     # Staff only (tests/test_status.py): how the calls go, never a contact.
     "status/": "status page",
+    # Prometheus' scrape: no session, a bearer token (DASHBOARD_METRICS_TOKEN), else a 404;
+    # counts by organisation id, never a contact or a user (tests/test_metrics.py).
+    "metrics": "Prometheus metrics",
 }
 
 

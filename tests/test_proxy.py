@@ -285,3 +285,16 @@ def test_the_request_id_is_nginxs_unless_the_client_sent_a_valid_one(stack):
     for line in wanted:
         assert line in logged
     assert '"GET /accounts/login/ HTTP/' in logged
+
+
+def test_a_scrape_passes_the_proxy_with_its_token(base, api):
+    token = "proxy-scrape-" + "t" * 24
+    with proxied(base, api.base_url, env={"DASHBOARD_METRICS_TOKEN": token}) as running:
+        session = running.session()
+        url = running.path("/metrics")
+        scrape = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert scrape.status_code == 200
+        assert "contactship_requests_total" in scrape.text
+        assert session.get(url, timeout=10).status_code == 404
+        wrong = session.get(url, headers={"Authorization": "Bearer no"}, timeout=10)
+        assert wrong.status_code == 404

@@ -21,6 +21,7 @@ import orjson
 import requests
 from django.core.cache import cache
 
+from contacts import metrics
 from contacts.contact.identifiers import Identifier
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact
@@ -230,6 +231,7 @@ class ContactshipClient:
         """Raise `CircuitOpen` if calls for `organisation` are failing fast now."""
         if not self.breaker.allow(organisation.id):
             log_call(organisation, path, params or {}, "circuit-open", 0.0, 0, "skip")
+            metrics.count_refusal(organisation.id, metrics.BREAKER_OPEN)
             raise CircuitOpen("circuit open")
 
     def breaker_ahead(self, organisation: Organisation) -> bool:
@@ -240,6 +242,7 @@ class ContactshipClient:
         state = self.breaker.state(organisation.id)
         if state == OPEN:
             log_call(organisation, "/contacts", {}, "circuit-open", 0.0, 0, "skip")
+            metrics.count_refusal(organisation.id, metrics.BREAKER_OPEN)
             raise CircuitOpen("circuit open")
         return state == HALF_OPEN
 

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contacts import metrics
 from contacts.upstream.adaptive import AdaptiveLimit
 from contacts.upstream.attempt import Observe
 from contacts.upstream.config import ClientConfig
@@ -74,6 +75,7 @@ class CallPool:
         self.limit = adaptive_limit(config)
         self.progress = progress if progress is not None else PoolProgress()
         self.progress.in_flight = self.progress.in_flight_peak = self.limit.limit
+        self._concurrency = metrics.ScanConcurrency(org_id)
         self._changed = threading.Condition()
         self._stopped = threading.Event()
         self._todo: deque[int] = deque()  # calls to make, for the workers
@@ -112,6 +114,7 @@ class CallPool:
         progress.overloads = self.limit.overloads
         if self._stopped.is_set() or self.limit.pause() > 0:
             return
+        self._concurrency.set(limit)
         if needed == 0 and self.first_alone:
             last = 0
         else:
@@ -145,6 +148,7 @@ class CallPool:
             return False
         self._stopped.set()
         with self._changed:
+            self._concurrency.end()
             self._todo.clear()
             self._results.clear()
             self._changed.notify_all()

@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from contacts import metrics
 from contacts.access import organisation_member_required
 from contacts.contact.query import ContactQuery
 from contacts.errors import error_response, stream_end_json
@@ -140,6 +141,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
+        metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
@@ -217,6 +219,7 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
+        metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy, as_json=True)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:

@@ -136,3 +136,43 @@ class SessionTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"session ended at {self.ended_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SavedView(models.Model):
+    """A search kept under a name: its query string (the API's filters, the dashboard's, the
+    columns), never a contact. Private to its owner, or shared with everyone in the
+    organisation; a shared view outlives its owner's account, a private one goes with it."""
+
+    organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
+    slug = models.SlugField(max_length=120)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="saved_views",
+    )
+    shared = models.BooleanField(_("shared with the organisation"), default=False)
+    query = models.TextField(_("search"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation_id", "slug"], name="unique_view_slug"),
+            models.UniqueConstraint(
+                fields=["organisation_id", "name"],
+                condition=models.Q(shared=True),
+                name="unique_shared_view_name",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation_id", "owner", "name"],
+                condition=models.Q(shared=False),
+                name="unique_private_view_name",
+            ),
+        ]
+        ordering = ["organisation_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation_id})"

@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0007_session_tombstone'),
+        ("contacts", "0007_session_tombstone"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='request_id',
-            field=models.CharField(blank=True, db_index=True, default=contacts.log.current_request_id, max_length=64, verbose_name='request id'),
+            model_name="auditevent",
+            name="request_id",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                default=contacts.log.current_request_id,
+                max_length=64,
+                verbose_name="request id",
+            ),
         ),
     ]

@@ -36,7 +36,7 @@ from contacts.insights.presentation import summary_context
 from contacts.insights.summary import SummaryRun, summary_cached
 from contacts.middleware import log_error_shown
 from contacts.places import SUMMARY, take_place
-from contacts.search.contact_search import ContactSearch
+from contacts.saved import request_search
 from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
@@ -115,7 +115,7 @@ def _stream(
 
 @organisation_member_required()
 def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
-    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    search = request_search(request)
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -197,7 +197,7 @@ def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None
 
 @organisation_member_required()
 def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
-    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    search = request_search(request)
     if not search.valid:
         form_errors = search.filterset.form.errors
         errors = {name: [str(e) for e in errs] for name, errs in form_errors.items()}

@@ -90,6 +90,12 @@ contactship_scan_concurrency = Gauge(
     ["organisation"],
     multiprocess_mode="livesum",
 )
+contactship_key_fallbacks = Counter(
+    "contactship_key_fallbacks",
+    "Calls sent again with the previous key of a rotation after Contactship rejected the "
+    "current one.",
+    ["organisation"],
+)
 dashboard_exports = Counter(
     "dashboard_exports", "Exports, by format and how each ended.", ["format", "outcome"]
 )
@@ -111,6 +117,7 @@ FAMILIES = (
     "contactship_refusals_total",
     "contactship_breaker_open",
     "contactship_scan_concurrency",
+    "contactship_key_fallbacks_total",
     "dashboard_exports_total",
     "dashboard_export_rows_total",
     "dashboard_summaries_total",
@@ -126,6 +133,10 @@ def count_call(organisation_id: str, endpoint: str, outcome: str, seconds: float
 
 def count_refusal(organisation_id: str, reason: str) -> None:
     contactship_refusals.labels(organisation_id, reason).inc()
+
+
+def count_key_fallback(organisation_id: str) -> None:
+    contactship_key_fallbacks.labels(organisation_id).inc()
 
 
 def breaker_seen(organisation_id: str, is_open: bool) -> None:
@@ -186,6 +197,7 @@ def declare(organisation_ids: Iterable[str], export_formats: Iterable[str]) -> N
             contactship_refusals.labels(org, reason)
         contactship_breaker_open.labels(org)
         contactship_scan_concurrency.labels(org)
+        contactship_key_fallbacks.labels(org)
     for endpoint in ENDPOINTS:
         contactship_request_duration.labels(endpoint)
     for fmt in export_formats:
@@ -201,11 +213,21 @@ def declare(organisation_ids: Iterable[str], export_formats: Iterable[str]) -> N
             dashboard_sign_ins.labels(method, outcome)
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text a scrape reads, and its content type: the sum over the replica's workers under
-    gunicorn, this process's metrics elsewhere."""
+def _registry() -> CollectorRegistry:
     if os.environ.get(MULTIPROC_DIR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+        return registry
+    return REGISTRY
+
+
+def sample(name: str, labels: dict[str, str]) -> float | None:
+    """One series' value as a scrape would read it now (the status page reads what the metrics
+    read), or None when it has none."""
+    return _registry().get_sample_value(name, labels)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a scrape reads, and its content type: the sum over the replica's workers under
+    gunicorn, this process's metrics elsewhere."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from contacts import metrics
 from contacts.demo.faults import Faults
 from contacts.demo.server import serve_in_thread
 from contacts.upstream.organisations import KeySource, organisation_get
@@ -147,3 +148,14 @@ def test_check_keys_passes_when_every_key_is_accepted(upstream, settings):
     out = StringIO()
     call_command("check_keys", stdout=out)
     assert out.getvalue().splitlines()[1].endswith("ok")
+
+
+def test_a_fallback_to_the_previous_key_is_counted(upstream, settings, member_client):
+    settings.CONTACTSHIP_ORGANISATIONS = {
+        **upstream.organisations,
+        ORG: {"name": "Tejo", "api_key": "newer-key-not-active", "previous_api_key": KEYS[ORG]},
+    }
+    before = metrics.sample("contactship_key_fallbacks_total", {"organisation": ORG}) or 0
+    assert member_client.get(search_url()).status_code == 200
+    after = metrics.sample("contactship_key_fallbacks_total", {"organisation": ORG})
+    assert after == before + 1

@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.demo.faults import Faults
+from contacts.metrics import ScanConcurrency
 from contacts.upstream.limit import call_slot, in_flight
 from contacts.upstream.recent import RecentCalls, recent_calls
 from tests.conftest import KEYS
@@ -105,3 +106,16 @@ def test_administrators_find_it_in_the_header(admin_client, member_client):
         b'href="/status/"'
         not in member_client.get(reverse("contact_list", args=["org-harbor"])).content
     )
+
+
+def test_it_reads_the_scans_concurrency_as_the_metrics_do(admin_client, upstream):
+    share = ScanConcurrency("org-harbor")
+    share.set(3)
+    try:
+        cells = row_of(admin_client.get(STATUS).content, "org-harbor").split()
+    finally:
+        share.end()
+    # After the calls in flight ("0 / 8"): the running scans allow 3 calls.
+    assert cells[cells.index("/") + 2] == "3"
+    cells = row_of(admin_client.get(STATUS).content, "org-harbor").split()
+    assert cells[cells.index("/") + 2] == "0"

@@ -404,6 +404,8 @@ class ContactshipClient:
             sent = key
             result = attempt(call, number, config=self.config, session=self.session)
             accepted = not isinstance(result, Failure)
+            if which == "previous":
+                metrics.count_key_fallback(organisation.id)
             log.warning(
                 "Contactship rejected the key a call was sent with, the %s key was tried org=%s "
                 "accepted=%s",

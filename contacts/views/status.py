@@ -2,7 +2,8 @@
 
 The page an administrator opens first when a member says "it's slow": the circuit breaker, the
 calls in flight against the limit, the calls and failures of the last minutes, the last failure,
-and where the key comes from (its last four characters, never the key).
+the scans' concurrency, and where the key comes from (its last four characters, never the key).
+The breaker and the scans' concurrency are read as `/metrics` reads them.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from contacts import metrics
 from contacts.upstream.client import contactship_client
 from contacts.upstream.limit import in_flight
 from contacts.upstream.organisations import KeySource, Organisation, organisation_list
@@ -39,6 +41,7 @@ class OrganisationStatus:
     breaker: str  # closed, open or half-open
     in_flight: int
     limit: int  # 0: no limit
+    scan_concurrency: int  # calls in flight the running scans allow now (this replica)
     calls: int  # in the last WINDOW_MINUTES minutes
     errors: int
     last_error_at: datetime | None
@@ -60,6 +63,9 @@ def organisation_status(organisation: Organisation) -> OrganisationStatus:
         breaker=client.breaker.state(organisation.id),
         in_flight=in_flight(organisation.id),
         limit=client.config.max_concurrent_calls,
+        scan_concurrency=round(
+            metrics.sample("contactship_scan_concurrency", {"organisation": organisation.id}) or 0
+        ),
         calls=calls,
         errors=errors,
         last_error_at=datetime.fromtimestamp(last[0], UTC) if last else None,

@@ -259,3 +259,10 @@ def test_dates_are_written_the_brazilian_way(member_client, upstream):
     # The search page's short dates: day first, four-figure year.
     results = member_client.get(reverse("contact_list", args=["org-tejo"]), headers=PT)
     assert day in results.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_status_pages_refusal_is_translated(member_client):
+    response = member_client.get(reverse("status"), headers=PT)
+    assert response.status_code == 403
+    assert "Só administradores podem ver a página de status." in response.content.decode()

@@ -192,6 +192,7 @@ def test_the_dashboards_own_page_when_no_replica_answers(stack):
     assert response.headers["Retry-After"] == "30"
     assert "The contacts dashboard is not answering" in response.text
     assert "El panel de contactos no responde" in response.text
+    assert "O painel de contatos não está respondendo" in response.text
     assert "nginx" not in response.text
 
 
@@ -231,6 +232,7 @@ def test_a_bulk_lookup_file_passes_the_proxy_and_a_too_large_one_gets_a_message(
     page = lookup_post(stack, session, {"file": ("huge.csv", huge, "text/csv")})
     assert page.status_code == 413
     assert "That file is too large to send" in page.text
+    assert "Esse arquivo é grande demais para ser enviado" in page.text
     assert "nginx" not in page.text
 
 

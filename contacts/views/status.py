@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 
 from contacts import metrics
 from contacts.upstream.client import contactship_client
@@ -78,7 +79,7 @@ def organisation_status(organisation: Organisation) -> OrganisationStatus:
 @login_required
 def status(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
-        raise PermissionDenied("Only administrators see the status page.")
+        raise PermissionDenied(_("Only administrators see the status page."))
     rows = [organisation_status(o) for o in organisation_list()]
     response = render(
         request, "contacts/status.html", {"rows": rows, "window_minutes": WINDOW_MINUTES}

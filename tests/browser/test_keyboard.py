@@ -49,6 +49,8 @@ def test_focus_order_and_visible_focus(page, stack):
         "Find",
         "Bulk lookup",
         "Language: Español",
+        "Language: Português Brasileiro",
+        "Status",  # the stack's user is an administrator
         "Log out",
         "#id_full_name",
         "#id_email",
@@ -62,6 +64,7 @@ def test_focus_order_and_visible_focus(page, stack):
         "Refresh",
         "Download Excel",  # the primary download first
         "Download CSV",
+        "Save view",  # folded: a name and who sees it
         # The page scrolls, not the table: next come the contacts themselves.
         FIRST_NAME,
     ]

@@ -1,6 +1,7 @@
 """Small helpers for the page templates."""
 
 from django import template
+from django.conf import settings
 from django.utils.formats import number_format
 
 from contacts.access import accessible_organisations
@@ -39,3 +40,10 @@ def download_formats(offer: str) -> list:
     """The registry's formats a page offers as buttons, in their order: "export" (the search's
     downloads) or "lookup" (a bulk lookup's files)."""
     return list((EXPORTS if offer == "export" else LOOKUP_FILES).values())
+
+
+@register.simple_tag
+def language_choices() -> list[tuple[str, str]]:
+    """settings.LANGUAGES as written there: each language by its own name, never translated
+    (Django's `get_available_languages` translates them, so "English" read "Inglés")."""
+    return list(settings.LANGUAGES)

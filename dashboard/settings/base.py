@@ -125,7 +125,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português (Brasil)")]
+# Each named in its own language, as the switch shows it; short, so that the header stays one
+# row on a phone ("Português": Brazilian Portuguese is the only Portuguese offered).
+LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # Where a language's dates read better than Django's own (dashboard/formats/<locale>/formats.py).
 FORMAT_MODULE_PATH = ["dashboard.formats"]

@@ -49,7 +49,7 @@ def test_focus_order_and_visible_focus(page, stack):
         "Find",
         "Bulk lookup",
         "Language: Español",
-        "Language: Português Brasileiro",
+        "Language: Português",
         "Status",  # the stack's user is an administrator
         "Log out",
         "#id_full_name",

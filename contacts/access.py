@@ -71,7 +71,8 @@ def _rights_from_database(user) -> Rights:
     )
     exports, columns = {}, {}
     for org_id, can_export, remembered in rows:
-        exports[org_id] = can_export
+        # Granted by hand and by a group: the broader right applies.
+        exports[org_id] = exports.get(org_id, False) or can_export
         if remembered:
             columns[org_id] = remembered
     if user.is_superuser:  # sees every organisation, member or not

@@ -8,10 +8,13 @@ from contacts.models import AuditEvent, Membership
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation_id", "can_export", "updated_at"]
-    list_filter = ["organisation_id", "can_export"]
+    # Where each membership came from: by hand (here, `add_member`) or the identity provider's
+    # groups, which each sign-in rewrites; only hand-granted ones are for editing here.
+    list_display = ["user", "organisation_id", "can_export", "source", "updated_at"]
+    list_filter = ["organisation_id", "can_export", "source"]
     search_fields = ["user__username", "organisation_id"]
     autocomplete_fields = ["user"]
+    readonly_fields = ["source"]
 
 
 @admin.register(AuditEvent)
@@ -27,12 +30,14 @@ class AuditEventAdmin(admin.ModelAdmin):
         "path",
         "ip_address",
         "source",
+        "method",
+        "changes",
         "export_format",
         "rows",
         "bytes",
         "duration_ms",
     ]
-    list_filter = ["kind", "outcome", "source", "export_format", "organisation_id"]
+    list_filter = ["kind", "outcome", "source", "method", "export_format", "organisation_id"]
     search_fields = ["username", "organisation_id"]
     date_hierarchy = "at"
 

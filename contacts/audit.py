@@ -33,9 +33,20 @@ def audit(
         log.exception("audit event %s not written", kind)
 
 
+# How a sign-in happened, from the backend Django recorded on the user at login.
+METHODS = {
+    "contacts.oidc.DashboardOIDC": "oidc",
+    "contacts.auth.IntranetRemoteUserBackend": "header",
+}
+# Set on the request by a sign-in that changed memberships: {"method": ..., "changes": [...]}.
+SIGN_IN_NOTE = "dashboard_sign_in"
+
+
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs) -> None:
-    audit(Kind.LOGIN, request, user=user)
+    note = getattr(request, SIGN_IN_NOTE, None) or {}
+    method = note.get("method") or METHODS.get(getattr(user, "backend", ""), "password")
+    audit(Kind.LOGIN, request, user=user, method=method, changes=note.get("changes", []))
 
 
 @receiver(user_logged_out)

@@ -15,24 +15,38 @@ EXPORT_SILENCE = timedelta(seconds=90)
 
 
 class Membership(models.Model):
-    """A user's access to one Contactship organisation (configured in settings, not stored)."""
+    """A user's access to one Contactship organisation (configured in settings, not stored).
+
+    A user may hold two for one organisation: one granted by hand (`add_member`, the admin) and
+    one from their identity provider's groups (DASHBOARD_GROUP_MEMBERSHIPS), which each sign-in
+    makes match the groups exactly. The broader right of the two applies.
+    """
+
+    class Source(models.TextChoices):
+        HAND = "hand", _("granted by hand")
+        GROUPS = "groups", _("from groups")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
     can_export = models.BooleanField(_("may export"), default=False)
+    source = models.CharField(
+        _("granted"), max_length=10, choices=Source.choices, default=Source.HAND
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "organisation_id"], name="unique_membership")
+            models.UniqueConstraint(
+                fields=["user", "organisation_id", "source"], name="unique_membership_source"
+            )
         ]
         ordering = ["organisation_id", "user_id"]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organisation_id}"
+        return f"{self.user} in {self.organisation_id} ({self.source})"
 
 
 class AuditEvent(models.Model):
@@ -79,6 +93,10 @@ class AuditEvent(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # A sign-in's method (password, header, oidc) and the memberships it changed, e.g.
+    # ["+org-tejo:export", "-org-andes"].
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    changes = models.JSONField(_("changes"), default=list, blank=True)
     # An export's last sign of life: set at its start, every EXPORT_HEARTBEAT while it streams,
     # and at its end.
     updated_at = models.DateTimeField(_("last heard of"), null=True, blank=True)

@@ -1,7 +1,9 @@
 """Small helpers for the page templates."""
 
 from django import template
+from django.conf import settings
 from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
@@ -39,3 +41,17 @@ def download_formats(offer: str) -> list:
     """The registry's formats a page offers as buttons, in their order: "export" (the search's
     downloads) or "lookup" (a bulk lookup's files)."""
     return list((EXPORTS if offer == "export" else LOOKUP_FILES).values())
+
+
+@register.simple_tag
+def oidc_provider_name() -> str:
+    """The name on the login page's "Sign in with …" button; "" when OIDC is not configured."""
+    if not settings.DASHBOARD_OIDC_ENABLED:
+        return ""
+    return settings.DASHBOARD_OIDC_NAME or gettext("your organisation's account")
+
+
+@register.simple_tag
+def access_contact() -> str:
+    """Whom to ask for access (DASHBOARD_ACCESS_CONTACT), for the "no organisation" page."""
+    return settings.DASHBOARD_ACCESS_CONTACT

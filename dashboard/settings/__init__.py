@@ -3,7 +3,8 @@
 One module per concern, read in this order (a later part may use an earlier one's values):
 `base` (Django itself: key, apps, templates, database, cache and sessions, i18n, static files),
 `security` (sign-in, hosts, HTTPS, cookies, CSP and framing, trusted proxies), `contactship` (the
-API, its organisations, the dashboard's limits) and `logging`. The middleware, which depends on
+API, its organisations, the dashboard's limits), `oidc` (the identity provider and memberships
+from groups) and `logging`. The middleware, which depends on
 several of them, is written out here. `test` is the test suite's module.
 
 Every value an operator may change comes from an environment variable (or a `.env` file in the
@@ -29,8 +30,13 @@ from .security import (
     DASHBOARD_REMOTE_USER_HEADER,
 )
 from .contactship import *
+from .oidc import *
+from .oidc import DASHBOARD_OIDC_ENABLED
 from .logging import *
 # isort: on
+
+if DASHBOARD_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "contacts.oidc.DashboardOIDC"]
 
 # `make run` sets DASHBOARD_DESIGNED_ERRORS=1: its 404 pages are the designed ones, as in
 # production, though DEBUG is on.

@@ -31,7 +31,10 @@ class Command(BaseCommand):
         if organisation_get(org_id) is None:
             raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
         membership, created = Membership.objects.update_or_create(
-            user=user, organisation_id=org_id, defaults={"can_export": can_export}
+            user=user,
+            organisation_id=org_id,
+            source=Membership.Source.HAND,
+            defaults={"can_export": can_export},
         )
         verb = "Added" if created else "Updated"
         right = "may export" if membership.can_export else "may not export"

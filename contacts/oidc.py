@@ -1,0 +1,119 @@
+"""Sign-in with the intranet's OpenID Connect provider (DASHBOARD_OIDC_ISSUER).
+
+The flow is social-core's OpenID Connect backend: discovery, authorization code with PKCE (S256),
+`state` and `nonce`, the ID token's signature, issuer, audience and expiry. This module adds what
+the dashboard decides:
+
+- a person is their issuer and `sub` (the social account's uid is both), never a username or an
+  email that could be reused; an existing password account is never linked by its email (an
+  administrator links it: `manage.py link_identity`);
+- name and email are refreshed at each sign-in;
+- OIDC never signs in staff or superusers, and never makes anyone either: administrators keep
+  their throttled password login;
+- the memberships from groups follow the groups claim (contacts.memberships).
+
+Every call to the provider is bounded (SOCIAL_AUTH_REQUESTS_TIMEOUT, in dashboard.settings.oidc).
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from social_core.backends.open_id_connect import OpenIdConnectAuth
+from social_core.backends.utils import load_oidc_config
+from social_core.exceptions import AuthPolicyError, AuthProviderError, SocialAuthBaseException
+
+from contacts.audit import SIGN_IN_NOTE
+from contacts.memberships import sync_group_memberships
+
+log = logging.getLogger(__name__)
+BACKEND_PATH = "contacts.oidc.DashboardOIDC"
+
+
+class AdministratorRefused(AuthPolicyError):
+    """A staff or superuser account's identity: administrators sign in with their password."""
+
+
+def identity_uid(issuer: str, sub: str) -> str:
+    """The stored identity of a person: their provider's issuer and their subject there."""
+    return f"{issuer.rstrip('/')} {sub}"
+
+
+class DashboardOIDC(OpenIdConnectAuth):
+    name = "oidc"
+
+    def oidc_config(self) -> dict:
+        # Read once per request, never kept longer: a provider that went away is noticed at the
+        # next sign-in (with a message), instead of sending people to a dead address for a day.
+        config = getattr(self, "_discovered", None)
+        if config is None:
+            config = self._discovered = load_oidc_config(self, self.oidc_config_url())
+        return config
+
+    def get_user_id(self, details, response):
+        sub = super().get_user_id(details, response)
+        issuer = (self.id_token or {}).get("iss") or settings.DASHBOARD_OIDC_ISSUER
+        return identity_uid(str(issuer), str(sub))
+
+    def get_user_details(self, response):
+        details = super().get_user_details(response)
+        if not details.get("username"):
+            # A starting point for the (unique, made-up) username only: never the identity.
+            details["username"] = (details.get("email") or "").split("@")[0]
+        return details
+
+    def groups(self, response) -> list[str]:
+        return list(self.get_user_groups(response) or [])
+
+
+def provider_unavailable(error: Exception) -> bool:
+    """The provider did not answer, or answered with a server error (not a refusal)."""
+    if isinstance(error, OSError | AuthProviderError):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(error, SocialAuthBaseException) and bool(status) and status >= 500
+
+
+# --- The sign-in pipeline's own steps (SOCIAL_AUTH_PIPELINE) ----------------------------------
+
+
+def refuse_administrators(backend, user=None, *args, **kwargs) -> None:
+    if user is not None and (user.is_staff or user.is_superuser):
+        log.info("oidc sign-in refused: an administrator's identity")
+        raise AdministratorRefused(backend)
+
+
+def create_user(backend, details, user=None, username=None, *args, **kwargs) -> dict | None:
+    """A new person: a user with no password and no rights but those of their groups."""
+    if user is not None:
+        return None
+    new = get_user_model()(
+        username=username,
+        email=details.get("email") or "",
+        first_name=(details.get("first_name") or "")[:150],
+        last_name=(details.get("last_name") or "")[:150],
+    )
+    new.set_unusable_password()
+    new.save()
+    return {"is_new": True, "user": new}
+
+
+def _names(details) -> tuple[str, str]:
+    first, last = details.get("first_name") or "", details.get("last_name") or ""
+    if not (first or last) and details.get("fullname"):
+        first, _, last = str(details["fullname"]).partition(" ")
+    return str(first)[:150], str(last)[:150]
+
+
+def refresh_details(user, details, *args, **kwargs) -> None:
+    """Name and email as the provider says now."""
+    first, last = _names(details)
+    email = str(details.get("email") or "")[:254]
+    if (user.first_name, user.last_name, user.email) != (first, last, email):
+        user.first_name, user.last_name, user.email = first, last, email
+        user.save(update_fields=["first_name", "last_name", "email"])
+
+
+def memberships_from_groups(strategy, backend, user, response, *args, **kwargs) -> None:
+    changes = sync_group_memberships(user, backend.groups(response))
+    setattr(strategy.request, SIGN_IN_NOTE, {"method": "oidc", "changes": changes})

@@ -1,0 +1,328 @@
+"""Sign-in with an OpenID Connect provider: the whole flow against a real provider on loopback.
+
+The provider is oidc-provider-mock in a subprocess (tests/oidc_provider.py, which adds PKCE
+checking and a record of what it was sent); the dashboard is Django's test client, talking to it
+over real HTTP through social-core. Nothing of the library is mocked.
+"""
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing
+from urllib.parse import parse_qs, urlencode, urlparse
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.test import Client
+
+from contacts.models import AuditEvent, Membership
+from contacts.oidc import identity_uid
+from tests.oidc_provider import s256
+from tests.support import ROOT, make_user
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db]
+
+MAPPING = {
+    "sales": ["org-tejo"],
+    "sales-leads": ["org-tejo:export", "org-harbor"],
+    "research": ["org-andes:export"],
+}
+
+
+class Provider:
+    def __init__(self, url: str):
+        self.url = url
+
+    def set_person(self, sub: str, **claims) -> None:
+        response = requests.put(f"{self.url}/users/{sub}", json=claims, timeout=5)
+        assert response.status_code == 204
+
+    def log(self) -> dict:
+        return requests.get(f"{self.url}/_test/log", timeout=5).json()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.oidc_provider", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "http://" in line, f"provider did not start: {line!r}"
+        yield Provider(line.split()[-1])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def configure(settings, issuer: str) -> None:
+    settings.DASHBOARD_OIDC_ENABLED = True
+    settings.DASHBOARD_OIDC_ISSUER = issuer
+    settings.DASHBOARD_OIDC_NAME = "Intranet"
+    settings.SOCIAL_AUTH_OIDC_OIDC_ENDPOINT = issuer
+    settings.SOCIAL_AUTH_OIDC_KEY = "dashboard"
+    settings.SOCIAL_AUTH_OIDC_SECRET = "test-client-secret"
+    settings.DASHBOARD_GROUP_MEMBERSHIPS = MAPPING
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "contacts.oidc.DashboardOIDC",
+    ]
+
+
+@pytest.fixture
+def oidc(settings, provider):
+    configure(settings, provider.url)
+    return provider
+
+
+def start(client: Client, next_url: str = "/") -> str:
+    """The dashboard's redirect to the provider's authorization endpoint."""
+    response = client.get("/accounts/oidc/login/", {"next": next_url})
+    assert response.status_code == 302, response.content[:500]
+    return response["Location"]
+
+
+def authorize(auth_url: str, sub: str) -> str:
+    """The person `sub` signs in at the provider: the callback address it sends them to."""
+    response = requests.post(auth_url, data={"sub": sub}, allow_redirects=False, timeout=5)
+    assert response.status_code == 302, response.text[:500]
+    return response.headers["Location"]
+
+
+def callback(client: Client, url: str):
+    parsed = urlparse(url)
+    return client.get(f"{parsed.path}?{parsed.query}")
+
+
+def sign_in(client: Client, sub: str, next_url: str = "/"):
+    return callback(client, authorize(start(client, next_url), sub))
+
+
+def group_rights(user) -> dict[str, bool]:
+    return dict(
+        Membership.objects.filter(user=user, source="groups").values_list(
+            "organisation_id", "can_export"
+        )
+    )
+
+
+def signed_in_user(client: Client):
+    return client.get("/").wsgi_request.user
+
+
+def test_login_page_leads_with_the_provider_and_keeps_the_password_form(oidc):
+    page = Client().get("/accounts/login/").content.decode()
+    assert "Sign in with Intranet" in page
+    assert 'href="/accounts/oidc/login/' in page
+    assert 'name="password"' in page
+
+
+def test_first_sign_in_creates_the_person_with_exactly_the_mapped_memberships(oidc):
+    oidc.set_person(
+        "ana-1",
+        email="ana@example.org",
+        given_name="Ana",
+        family_name="Lima",
+        groups=["sales-leads", "unmapped"],
+    )
+    client = Client()
+    response = sign_in(client, "ana-1", next_url="/orgs/org-tejo/contacts/")
+    assert response.status_code == 302
+    assert response["Location"] == "/orgs/org-tejo/contacts/"
+    user = signed_in_user(client)
+    assert user.is_authenticated
+    assert (user.first_name, user.last_name, user.email) == ("Ana", "Lima", "ana@example.org")
+    assert not user.is_staff and not user.is_superuser and not user.has_usable_password()
+    assert user.social_auth.get().uid == identity_uid(oidc.url, "ana-1")
+    assert group_rights(user) == {"org-tejo": True, "org-harbor": False}
+    event = AuditEvent.objects.filter(kind="login", user=user).get()
+    assert event.method == "oidc"
+    assert sorted(event.changes) == ["+org-harbor", "+org-tejo:export"]
+
+
+def test_pkce_state_and_nonce_are_sent_and_checked(oidc):
+    oidc.set_person("pkce-1", email="p@example.org", groups=["sales"])
+    client = Client()
+    auth_url = start(client)
+    params = {k: v[0] for k, v in parse_qs(urlparse(auth_url).query).items()}
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["code_challenge"]) == 43
+    assert params["state"] and params["nonce"]
+    assert params["response_type"] == "code"
+    assert set(params["scope"].split()) == {"openid", "email", "profile"}
+    response = callback(client, authorize(auth_url, "pkce-1"))
+    assert response.status_code == 302 and signed_in_user(client).is_authenticated
+    log = oidc.log()
+    sent = [a for a in log["authorize"] if a.get("state") == params["state"]]
+    assert sent and sent[0]["code_challenge"] == params["code_challenge"]
+    # The provider refuses a code whose verifier does not hash to the challenge (S256); this
+    # one was accepted, so the dashboard sent the right verifier.
+    assert {"grant_type": "authorization_code", "code_verifier_sent": True} in log["token"]
+    assert s256("x") != params["code_challenge"]
+
+
+def test_a_changed_group_set_changes_the_memberships_at_the_next_sign_in(oidc):
+    oidc.set_person("bo-1", email="bo@example.org", name="Bo Rivera", groups=["sales-leads"])
+    client = Client()
+    sign_in(client, "bo-1")
+    user = signed_in_user(client)
+    assert group_rights(user) == {"org-tejo": True, "org-harbor": False}
+
+    oidc.set_person(
+        "bo-1", email="bo.rivera@example.org", name="Bo Rivera", groups=["sales", "research"]
+    )
+    client.logout()
+    sign_in(client, "bo-1")
+    again = signed_in_user(client)
+    assert again.pk == user.pk
+    assert again.email == "bo.rivera@example.org"
+    assert (again.first_name, again.last_name) == ("Bo", "Rivera")
+    # downgraded, removed, added
+    assert group_rights(again) == {"org-tejo": False, "org-andes": True}
+    event = AuditEvent.objects.filter(kind="login", user=user).first()
+    assert sorted(event.changes) == ["+org-andes:export", "-org-harbor", "~org-tejo"]
+
+
+def test_a_hand_granted_membership_survives_and_the_broader_right_applies(oidc):
+    oidc.set_person("cy-1", email="cy@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "cy-1")
+    user = signed_in_user(client)
+    Membership.objects.create(user=user, organisation_id="org-tejo", can_export=True)
+    Membership.objects.create(user=user, organisation_id="org-andes", can_export=False)
+
+    oidc.set_person("cy-1", email="cy@example.org", groups=[])
+    client.logout()
+    sign_in(client, "cy-1")
+    assert group_rights(user) == {}
+    hand = dict(
+        Membership.objects.filter(user=user, source="hand").values_list(
+            "organisation_id", "can_export"
+        )
+    )
+    assert hand == {"org-tejo": True, "org-andes": False}
+
+
+def test_the_same_email_never_links_an_existing_password_account(oidc, django_user_model):
+    existing = make_user(django_user_model, "dee", {"org-andes": True})
+    existing.email = "dee@example.org"
+    existing.save()
+    oidc.set_person("dee-1", email="dee@example.org", preferred_username="dee", groups=[])
+    client = Client()
+    sign_in(client, "dee-1")
+    user = signed_in_user(client)
+    assert user.is_authenticated and user.pk != existing.pk
+    assert user.username != "dee"
+
+
+def test_an_administrators_identity_is_refused(oidc, django_user_model):
+    oidc.set_person("root-1", email="root@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "root-1")
+    user = signed_in_user(client)
+    user.is_staff = True
+    user.save()
+    client.logout()
+    response = sign_in(client, "root-1")
+    assert response.status_code == 403
+    assert "username and password" in response.content.decode()
+    assert not signed_in_user(client).is_authenticated
+
+
+def test_a_tampered_state_signs_nobody_in(oidc):
+    oidc.set_person("eve-1", email="eve@example.org", groups=["sales"])
+    client = Client()
+    url = urlparse(authorize(start(client), "eve-1"))
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    query["state"] = query["state"][:-2] + ("AA" if query["state"][-2:] != "AA" else "BB")
+    response = client.get(f"{url.path}?{urlencode(query)}")
+    assert response.status_code == 400
+    assert "Nobody was signed in" in response.content.decode()
+    assert not signed_in_user(client).is_authenticated
+    assert not Membership.objects.filter(source="groups").exists()
+
+
+def test_a_replayed_code_signs_nobody_in(oidc):
+    oidc.set_person("fay-1", email="fay@example.org", groups=["sales"])
+    first = Client()
+    used = urlparse(authorize(start(first), "fay-1"))
+    assert callback(first, used.geturl()).status_code == 302
+
+    # The same callback again, in a browser that has a sign-in of its own under way (its own
+    # state), with the code that was already spent.
+    other = Client()
+    own = urlparse(authorize(start(other), "fay-1"))
+    own_state = parse_qs(own.query)["state"][0]
+    replay = {**{k: v[0] for k, v in parse_qs(used.query).items()}, "state": own_state}
+    response = other.get(f"{used.path}?{urlencode(replay)}")
+    assert response.status_code == 400
+    assert not signed_in_user(other).is_authenticated
+    # And the very same callback in the browser that used it.
+    first.logout()
+    response = callback(first, used.geturl())
+    assert response.status_code == 400
+    assert not signed_in_user(first).is_authenticated
+
+
+def _closed_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_provider_that_is_down_gives_the_login_page_a_message(settings):
+    configure(settings, f"http://127.0.0.1:{_closed_port()}")
+    started = time.monotonic()
+    response = Client().get("/accounts/oidc/login/")
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "not answering" in page and 'name="password"' in page
+
+
+@pytest.mark.slow
+def test_a_provider_that_hangs_gives_the_message_within_five_seconds(settings):
+    with closing(socket.socket()) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections, never answers
+        configure(settings, f"http://127.0.0.1:{silent.getsockname()[1]}")
+        started = time.monotonic()
+        response = Client().get("/accounts/oidc/login/")
+        assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert "not answering" in response.content.decode()
+
+
+def test_without_an_issuer_there_is_no_oidc(settings):
+    settings.DASHBOARD_OIDC_ENABLED = False
+    assert Client().get("/accounts/oidc/login/").status_code == 404
+    assert "Sign in with" not in Client().get("/accounts/login/").content.decode()
+
+
+def test_no_secret_in_the_pages_or_the_audit(oidc):
+    oidc.set_person("gil-1", email="gil@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "gil-1")
+    page = client.get("/").content.decode()
+    assert "test-client-secret" not in page
+    stored = json.dumps(list(AuditEvent.objects.values("changes", "path", "error")))
+    assert "test-client-secret" not in stored and "code=" not in stored
+
+
+def test_an_administrator_links_an_existing_account_to_an_identity(oidc, django_user_model):
+    existing = make_user(django_user_model, "kim", {"org-andes": False})
+    oidc.set_person("kim-1", email="kim@example.org", groups=["sales"])
+    call_command("link_identity", "kim", "kim-1", stdout=io.StringIO())
+    client = Client()
+    response = sign_in(client, "kim-1")
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    assert signed_in_user(client).pk == existing.pk
+    rights = dict(Membership.objects.filter(user=existing).values_list("organisation_id", "source"))
+    assert rights == {"org-andes": "hand", "org-tejo": "groups"}

@@ -16,6 +16,7 @@ Every call to the provider is bounded (SOCIAL_AUTH_REQUESTS_TIMEOUT, in dashboar
 """
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -64,6 +65,25 @@ class DashboardOIDC(OpenIdConnectAuth):
 
     def groups(self, response) -> list[str]:
         return list(self.get_user_groups(response) or [])
+
+    def end_session_url(self, id_token: str, post_logout_redirect_uri: str) -> str | None:
+        """The provider's end-session address for RP-initiated logout, or None when it offers
+        none (or cannot be asked: the dashboard's own logout has happened anyway)."""
+        try:
+            endpoint = self.oidc_config().get("end_session_endpoint")
+        except (SocialAuthBaseException, OSError) as error:
+            log.warning("oidc end-session endpoint unknown: %s", getattr(error, "code", error))
+            return None
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            return None
+        params = {
+            "client_id": settings.SOCIAL_AUTH_OIDC_KEY,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+        }
+        if id_token:
+            params["id_token_hint"] = id_token
+        separator = "&" if "?" in endpoint else "?"
+        return f"{endpoint}{separator}{urlencode(params)}"
 
 
 def provider_unavailable(error: Exception) -> bool:

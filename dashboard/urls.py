@@ -19,6 +19,8 @@ urlpatterns = [
     # Sign-in with the identity provider (DASHBOARD_OIDC_ISSUER; 404 when it is not set).
     path("accounts/oidc/login/", oidc.oidc_login, name="oidc_login"),
     path("accounts/oidc/callback/", oidc.oidc_callback, name="oidc_callback"),
+    # Django's logout, then the provider's session (RP-initiated logout) for an OIDC sign-in.
+    path("accounts/logout/", oidc.logout, name="logout"),
     path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
     # The language switcher posts here (set_language); the same for everybody, no data.

@@ -326,3 +326,34 @@ def test_an_administrator_links_an_existing_account_to_an_identity(oidc, django_
     assert signed_in_user(client).pk == existing.pk
     rights = dict(Membership.objects.filter(user=existing).values_list("organisation_id", "source"))
     assert rights == {"org-andes": "hand", "org-tejo": "groups"}
+
+
+def test_logout_ends_the_dashboard_session_then_reaches_the_end_session_endpoint(oidc):
+    oidc.set_person("lea-1", email="lea@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "lea-1")
+    user = signed_in_user(client)
+    id_token = user.social_auth.get().extra_data["id_token"]
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    end_session = urlparse(response["Location"])
+    assert f"{end_session.scheme}://{end_session.netloc}" == oidc.url
+    params = {k: v[0] for k, v in parse_qs(end_session.query).items()}
+    assert params["id_token_hint"] == id_token
+    assert params["post_logout_redirect_uri"] == "http://testserver/accounts/login/"
+    assert not signed_in_user(client).is_authenticated
+    assert AuditEvent.objects.filter(kind="logout", user=user).exists()
+
+    page = requests.get(response["Location"], timeout=5)
+    assert page.status_code == 200
+    assert any(e.get("id_token_hint") == id_token for e in oidc.log()["end_session"])
+
+
+def test_a_password_logout_stays_in_the_dashboard(oidc, django_user_model):
+    client = Client()
+    client.force_login(
+        make_user(django_user_model, "pat"), backend="django.contrib.auth.backends.ModelBackend"
+    )
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert not signed_in_user(client).is_authenticated

@@ -22,7 +22,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from social_core.backends.open_id_connect import OpenIdConnectAuth
 from social_core.backends.utils import load_oidc_config
-from social_core.exceptions import AuthPolicyError, AuthProviderError, SocialAuthBaseException
+from social_core.exceptions import (
+    AuthCredentialError,
+    AuthPolicyError,
+    AuthProviderError,
+    AuthResponseError,
+    SocialAuthBaseException,
+)
+from social_django.utils import load_strategy
 
 from contacts.audit import SIGN_IN_NOTE
 from contacts.memberships import sync_group_memberships
@@ -137,3 +144,37 @@ def refresh_details(user, details, *args, **kwargs) -> None:
 def memberships_from_groups(strategy, backend, user, response, *args, **kwargs) -> None:
     changes = sync_group_memberships(user, backend.groups(response))
     setattr(strategy.request, SIGN_IN_NOTE, {"method": "oidc", "changes": changes})
+
+
+# --- The periodic re-check (DASHBOARD_OIDC_RECHECK_SECONDS, contacts.middleware) --------------
+
+
+def recheck_groups(request, user) -> list[str]:
+    """Ask the provider again for the person's groups and make the memberships from groups
+    match; the changes made. With a refresh token, the token is refreshed (its new ID token is
+    validated, and its groups win); then userinfo, with the newest access token.
+
+    Raises SocialAuthBaseException when the provider refuses (the refresh token or the access
+    token is no longer good, or the person is not the same), and it or an OSError when the
+    provider cannot be reached: `provider_unavailable` tells which."""
+    social = user.social_auth.filter(provider="oidc").order_by("-modified").first()
+    if social is None:
+        raise AuthCredentialError(None, code="reauthentication_required", stage="refresh")
+    backend = social.get_backend_instance(load_strategy(request))
+    extra = social.extra_data or {}
+    sub = social.uid.rpartition(" ")[2]
+    access_token = extra.get("access_token")
+    refresh_token = backend.get_refresh_token(extra)
+    if refresh_token:
+        response = backend.refresh_token(refresh_token)
+        if social.set_extra_data(backend.extra_data(user, social.uid, response, extra, {})):
+            social.save()
+        access_token = response.get("access_token") or access_token
+    if not access_token:
+        raise AuthCredentialError(backend, code="reauthentication_required", stage="refresh")
+    if backend.id_token is None:
+        backend.id_token = {"sub": sub}  # what userinfo's `sub` must match
+    elif backend.id_token.get("sub") != sub:
+        raise AuthResponseError(backend, code="invalid_claim", claim="sub", stage="refresh")
+    userinfo = backend.user_data(access_token) or {}
+    return sync_group_memberships(user, backend.groups(userinfo))

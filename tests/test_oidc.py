@@ -74,6 +74,12 @@ def configure(settings, issuer: str) -> None:
         *settings.AUTHENTICATION_BACKENDS,
         "contacts.oidc.DashboardOIDC",
     ]
+    middleware = list(settings.MIDDLEWARE)
+    middleware.insert(
+        middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "contacts.middleware.OIDCRecheckMiddleware",
+    )
+    settings.MIDDLEWARE = middleware
 
 
 @pytest.fixture
@@ -357,3 +363,42 @@ def test_a_password_logout_stays_in_the_dashboard(oidc, django_user_model):
     response = client.post("/accounts/logout/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert not signed_in_user(client).is_authenticated
+
+
+def test_the_recheck_follows_the_groups_without_a_new_sign_in(oidc, settings):
+    oidc.set_person("max-1", email="max@example.org", groups=["sales-leads"])
+    client = Client()
+    sign_in(client, "max-1")
+    user = signed_in_user(client)
+    settings.DASHBOARD_OIDC_RECHECK_SECONDS = 0
+    oidc.set_person("max-1", email="max@example.org", groups=["sales"])
+    assert client.get("/").status_code == 200
+    assert group_rights(user) == {"org-tejo": False}
+    assert signed_in_user(client).is_authenticated
+    token_grants = [t["grant_type"] for t in oidc.log()["token"]]
+    assert "refresh_token" in token_grants
+
+
+def test_a_refused_refresh_signs_the_person_out_with_a_page_that_says_why(oidc, settings):
+    oidc.set_person("nia-1", email="nia@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "nia-1")
+    client.get("/")
+    settings.DASHBOARD_OIDC_RECHECK_SECONDS = 0
+    revoked = requests.post(f"{oidc.url}/users/nia-1/revoke-tokens", timeout=5)
+    assert revoked.status_code == 204
+    response = client.get("/orgs/org-tejo/contacts/")
+    assert response.status_code == 403
+    assert "You were signed out" in response.content.decode()
+    assert not signed_in_user(client).is_authenticated
+    assert AuditEvent.objects.filter(kind="logout", username__startswith="nia").exists()
+
+
+def test_the_recheck_waits_for_its_time(oidc, settings):
+    oidc.set_person("ola-1", email="ola@example.org", groups=["sales"])
+    client = Client()
+    sign_in(client, "ola-1")
+    user = signed_in_user(client)
+    oidc.set_person("ola-1", email="ola@example.org", groups=[])
+    client.get("/")
+    assert group_rights(user) == {"org-tejo": False}  # not yet: 900 s have not passed

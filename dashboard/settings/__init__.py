@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Intranet sign-in: the user named by the trusted proxy's header, after the session's.
     *_when(bool(DASHBOARD_REMOTE_USER_HEADER), "contacts.auth.IntranetRemoteUserMiddleware"),
+    # Signed in with the identity provider: the groups asked for again now and then.
+    *_when(DASHBOARD_OIDC_ENABLED, "contacts.middleware.OIDCRecheckMiddleware"),
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "contacts.middleware.EmbeddedMiddleware",

@@ -7,6 +7,7 @@ over real HTTP through social-core. Nothing of the library is mocked.
 
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
@@ -402,3 +404,42 @@ def test_the_recheck_waits_for_its_time(oidc, settings):
     oidc.set_person("ola-1", email="ola@example.org", groups=[])
     client.get("/")
     assert group_rights(user) == {"org-tejo": False}  # not yet: 900 s have not passed
+
+
+def test_inside_a_frame_the_sign_in_opens_a_window_that_signs_the_frame_in(oidc):
+    frame = Client()
+    login_page = frame.get(
+        "/accounts/login/?next=/orgs/org-tejo/contacts/", HTTP_SEC_FETCH_DEST="iframe"
+    )
+    page = login_page.content.decode()
+    assert 'data-oidc-popup="/accounts/oidc/login/?next=/accounts/oidc/popup-done/"' in page
+    assert 'target="_blank"' in page and "oidc-popup.js" in page
+
+    oidc.set_person("pop-1", email="pop@example.org", groups=["sales"])
+    window = Client()
+    start_url = start(window, "/accounts/oidc/popup-done/")
+    done = callback(window, authorize(start_url, "pop-1"))
+    assert done.status_code == 302 and done["Location"] == "/accounts/oidc/popup-done/"
+    done = window.get(done["Location"])
+    assert done["Cross-Origin-Opener-Policy"] == "unsafe-none"
+    token = re.search(r'data-oidc-handoff="([^"]+)"', done.content.decode()).group(1)
+
+    handed = frame.post(
+        "/accounts/oidc/handoff/", {"token": token, "next": "/orgs/org-tejo/contacts/"}
+    )
+    assert handed.status_code == 302 and handed["Location"] == "/orgs/org-tejo/contacts/"
+    assert signed_in_user(frame).pk == signed_in_user(window).pk
+
+    # Once only.
+    again = Client().post("/accounts/oidc/handoff/", {"token": token})
+    assert again.status_code == 400
+    assert "Nobody was signed in" in again.content.decode()
+
+
+def test_a_handoff_never_leads_off_the_site(oidc, django_user_model):
+    user = make_user(django_user_model, "quin")
+    cache.set("dashboard:oidc-handoff:v1:t0ken", user.pk, 60)
+    response = Client().post(
+        "/accounts/oidc/handoff/", {"token": "t0ken", "next": "https://elsewhere.example/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/"

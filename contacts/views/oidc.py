@@ -10,18 +10,22 @@ administrator's identity (403). The log line names the failure's code, never a t
 """
 
 import logging
+import secrets
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model, login
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LogoutView
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from social_core.actions import do_auth, do_complete
 from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_backend, load_strategy
@@ -75,14 +79,51 @@ def refused(request: HttpRequest, error: Exception) -> HttpResponse:
     return render(request, "registration/login.html", context, status=status)
 
 
+# The pop-up window and the frame that opened it must stay in touch across the provider's pages.
+OPENER_POLICY = ("Cross-Origin-Opener-Policy", "unsafe-none")
+HANDOFF_KEY = "dashboard:oidc-handoff:v1:{token}"
+HANDOFF_SECONDS = 60
+
+
 @never_cache
 @require_GET
 def oidc_login(request: HttpRequest) -> HttpResponse:
     backend = _backend(request)
     try:
-        return do_auth(backend, redirect_name="next")
+        response = do_auth(backend, redirect_name="next")
     except (SocialAuthBaseException, OSError) as error:
         return refused(request, error)
+    response[OPENER_POLICY[0]] = OPENER_POLICY[1]
+    return response
+
+
+@never_cache
+@login_required
+def oidc_popup_done(request: HttpRequest) -> HttpResponse:
+    """The end of a sign-in in a pop-up window: a one-time token for the frame that opened it."""
+    token = secrets.token_urlsafe(32)
+    cache.set(HANDOFF_KEY.format(token=token), request.user.pk, HANDOFF_SECONDS)
+    response = render(request, "registration/oidc_popup_done.html", {"handoff": token})
+    response[OPENER_POLICY[0]] = OPENER_POLICY[1]
+    return response
+
+
+@never_cache
+@require_POST
+def oidc_handoff(request: HttpRequest) -> HttpResponse:
+    """The frame's side of a pop-up sign-in: the token, once, within a minute, signs it in."""
+    key = HANDOFF_KEY.format(token=request.POST.get("token", "")[:100])
+    user_id = cache.get(key)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None or not cache.delete(key) or user.is_staff or user.is_superuser:
+        return refused(request, ValueError("handoff"))
+    login(request, user, backend=BACKEND_PATH)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse(settings.LOGIN_REDIRECT_URL)
+    return HttpResponseRedirect(next_url)
 
 
 @never_cache

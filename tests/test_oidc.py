@@ -1,6 +1,6 @@
 """Sign-in with an OpenID Connect provider: the whole flow against a real provider on loopback.
 
-The provider is oidc-provider-mock in a subprocess (tests/oidc_provider.py, which adds PKCE
+The provider is oidc-provider-mock in a subprocess (contacts/demo/oidc_provider.py, which adds PKCE
 checking and a record of what it was sent); the dashboard is Django's test client, talking to it
 over real HTTP through social-core. Nothing of the library is mocked.
 """
@@ -21,9 +21,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
+from contacts.demo.oidc_provider import s256
 from contacts.models import AuditEvent, Membership
 from contacts.oidc import identity_uid
-from tests.oidc_provider import s256
 from tests.support import ROOT, make_user
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
@@ -50,7 +50,7 @@ class Provider:
 @pytest.fixture(scope="module")
 def provider():
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.oidc_provider", "--port", "0"],
+        [sys.executable, "-m", "contacts.demo.oidc_provider", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,5 +1,5 @@
 """The OIDC sign-in configured only through the environment, under gunicorn: the dashboard as
-operators run it, the provider (tests/oidc_provider.py) in a subprocess, a browser's session
+operators run it, the provider (contacts/demo/oidc_provider.py) in a subprocess, a browser's session
 played by requests."""
 
 import json
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.live, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def provider_url():
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.oidc_provider", "--port", "0"],
+        [sys.executable, "-m", "contacts.demo.oidc_provider", "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,8 +1,8 @@
-"""A real OpenID Connect provider on loopback, for the sign-in tests and `make run`'s demo.
+"""A real OpenID Connect provider on loopback, for `make run`'s demo and the sign-in tests.
 
-`python -m tests.oidc_provider --port N [--user SUB=JSON ...]` serves oidc-provider-mock (a test-
-grade provider: discovery, keys, authorization code, token, userinfo, refresh tokens,
-end-session; nonces required) and adds what that package lacks:
+`python -m contacts.demo.oidc_provider --port N [--user SUB=JSON ...]` serves
+oidc-provider-mock (a test-grade provider: discovery, keys, authorization code, token, userinfo,
+refresh tokens, end-session; nonces required) and adds what that package lacks:
 
 - PKCE: the mock ignores `code_challenge`; here the token endpoint refuses a code whose
   `code_verifier` does not hash (S256) to the challenge sent with it, or that was sent without one;
@@ -10,8 +10,10 @@ end-session; nonces required) and adds what that package lacks:
   parameters, the token requests' grant types and whether a verifier came, the end-session
   requests' parameters), so tests can tell that PKCE, state and nonce were sent.
 
-People are set with `PUT /users/<sub>` (a JSON object of claims, e.g. `groups`), as the mock
-documents; a person signs in by posting `sub` to the authorization form. Prints
+People are given with `--user` (shown as one-click buttons on its sign-in form) or set with
+`PUT /users/<sub>` (a JSON object of claims, e.g. `groups`), as the mock documents; a person
+signs in by posting `sub` to the authorization form. A development dependency: never for
+production. Prints
 "OIDC provider on http://127.0.0.1:N" once it listens.
 """
 

@@ -16,6 +16,7 @@ Every call to the provider is bounded (SOCIAL_AUTH_REQUESTS_TIMEOUT, in dashboar
 """
 
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -47,8 +48,26 @@ def identity_uid(issuer: str, sub: str) -> str:
     return f"{issuer.rstrip('/')} {sub}"
 
 
+# All the calls one request makes to the provider (discovery, keys, token, userinfo) end within
+# this many seconds together, so that a slow provider still leaves time to answer the person
+# within 5 s; each call also has its own connect and read timeouts (SOCIAL_AUTH_REQUESTS_TIMEOUT).
+PROVIDER_BUDGET_SECONDS = 4.0
+
+
 class DashboardOIDC(OpenIdConnectAuth):
     name = "oidc"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._deadline = time.monotonic() + PROVIDER_BUDGET_SECONDS
+
+    def request(self, url, *args, timeout=None, stage="user_info", **kwargs):
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0.05:
+            raise AuthProviderError(self, code="timeout", stage=stage)
+        connect, read = settings.SOCIAL_AUTH_REQUESTS_TIMEOUT
+        bounded = (min(connect, remaining), min(read, remaining))
+        return super().request(url, *args, timeout=bounded, stage=stage, **kwargs)
 
     def oidc_config(self) -> dict:
         # Read once per request, never kept longer: a provider that went away is noticed at the

@@ -255,6 +255,8 @@ def test_a_tampered_state_signs_nobody_in(oidc):
     assert "Nobody was signed in" in response.content.decode()
     assert not signed_in_user(client).is_authenticated
     assert not Membership.objects.filter(source="groups").exists()
+    failed = AuditEvent.objects.get(kind="login_failed")
+    assert failed.method == "oidc" and failed.error
 
 
 def test_a_replayed_code_signs_nobody_in(oidc):
@@ -443,3 +445,11 @@ def test_a_handoff_never_leads_off_the_site(oidc, django_user_model):
         "/accounts/oidc/handoff/", {"token": "t0ken", "next": "https://elsewhere.example/"}
     )
     assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_next_never_leads_off_the_site(oidc):
+    oidc.set_person("rex-1", email="rex@example.org", groups=["sales"])
+    client = Client()
+    response = sign_in(client, "rex-1", next_url="https://elsewhere.example/steal")
+    assert response.status_code == 302
+    assert response["Location"] == "/"

@@ -31,6 +31,8 @@ from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_backend, load_strategy
 from social_django.views import _do_login
 
+from contacts.audit import audit
+from contacts.models import AuditEvent
 from contacts.oidc import BACKEND_PATH, AdministratorRefused, provider_unavailable
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,9 @@ def refused(request: HttpRequest, error: Exception) -> HttpResponse:
                 "Nobody was signed in. Please start again."
             ),
         )
-    code = getattr(error, "code", type(error).__name__)
+    code = str(getattr(error, "code", type(error).__name__))
     log.warning("oidc sign-in failed: %s (%s)", code, type(error).__name__)
+    audit(AuditEvent.Kind.LOGIN_FAILED, request, method="oidc", error=code[:200])
     context = {"form": AuthenticationForm(request), "oidc_error": message, "next": ""}
     return render(request, "registration/login.html", context, status=status)
 

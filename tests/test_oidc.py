@@ -453,3 +453,16 @@ def test_next_never_leads_off_the_site(oidc):
     response = sign_in(client, "rex-1", next_url="https://elsewhere.example/steal")
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+def test_a_handoff_from_another_site_signs_nobody_in(oidc, django_user_model):
+    user = make_user(django_user_model, "ray")
+    cache.set("dashboard:oidc-handoff:v1:t0ken2", user.pk, 60)
+    response = Client().post(
+        "/accounts/oidc/handoff/",
+        {"token": "t0ken2"},
+        headers={"origin": "https://elsewhere.example", "sec-fetch-site": "cross-site"},
+    )
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(kind="login", user=user).exists()
+    assert cache.get("dashboard:oidc-handoff:v1:t0ken2") == user.pk  # not spent either

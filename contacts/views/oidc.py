@@ -111,10 +111,25 @@ def oidc_popup_done(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _same_origin(request: HttpRequest) -> bool:
+    """The request was sent by a page of the dashboard itself (as browsers say)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    own = f"{request.scheme}://{request.get_host()}"
+    return site in (None, "same-origin") and origin in (None, own)
+
+
 @never_cache
+@csrf_exempt  # the window's sign-in rotated the CSRF cookie the frame's form was made with
 @require_POST
 def oidc_handoff(request: HttpRequest) -> HttpResponse:
-    """The frame's side of a pop-up sign-in: the token, once, within a minute, signs it in."""
+    """The frame's side of a pop-up sign-in: the token, once, within a minute, signs it in.
+
+    Not CSRF-checked (signing in in the window renews the CSRF cookie that a same-site frame
+    shares), but only from the dashboard's own pages: another site cannot post someone else's
+    token to sign a visitor in as that someone."""
+    if not _same_origin(request):
+        return refused(request, ValueError("handoff from another origin"))
     key = HANDOFF_KEY.format(token=request.POST.get("token", "")[:100])
     user_id = cache.get(key)
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
@@ -134,9 +149,11 @@ def oidc_handoff(request: HttpRequest) -> HttpResponse:
 def oidc_callback(request: HttpRequest) -> HttpResponse:
     backend = _backend(request)
     try:
-        return do_complete(backend, _do_login, user=None, redirect_name="next", request=request)
+        response = do_complete(backend, _do_login, user=None, redirect_name="next", request=request)
     except (SocialAuthBaseException, OSError) as error:
         return refused(request, error)
+    response[OPENER_POLICY[0]] = OPENER_POLICY[1]
+    return response
 
 
 def _provider_logout_url(request: HttpRequest) -> str | None:

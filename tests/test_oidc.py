@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
@@ -47,8 +47,8 @@ class Provider:
         return requests.get(f"{self.url}/_test/log", timeout=5).json()
 
 
-@pytest.fixture(scope="module")
-def provider():
+@contextmanager
+def provider_process():
     process = subprocess.Popen(
         [sys.executable, "-m", "contacts.demo.oidc_provider", "--port", "0"],
         cwd=ROOT,
@@ -58,10 +58,17 @@ def provider():
     try:
         line = process.stdout.readline()
         assert "http://" in line, f"provider did not start: {line!r}"
-        yield Provider(line.split()[-1])
+        yield Provider(line.split()[-1]), process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with provider_process() as (running, _):
+        yield running
 
 
 def configure(settings, issuer: str) -> None:
@@ -466,3 +473,22 @@ def test_a_handoff_from_another_site_signs_nobody_in(oidc, django_user_model):
     assert response.status_code == 400
     assert not AuditEvent.objects.filter(kind="login", user=user).exists()
     assert cache.get("dashboard:oidc-handoff:v1:t0ken2") == user.pk  # not spent either
+
+
+def test_a_provider_that_is_down_at_the_recheck_signs_nobody_out(settings):
+    with provider_process() as (provider, process):
+        configure(settings, provider.url)
+        provider.set_person("sam-1", email="sam@example.org", groups=["sales"])
+        client = Client()
+        sign_in(client, "sam-1")
+        client.get("/")
+        process.terminate()
+        process.wait(timeout=10)
+        settings.DASHBOARD_OIDC_RECHECK_SECONDS = 0
+        started = time.monotonic()
+        response = client.get("/")
+        assert time.monotonic() - started < 5
+        assert response.status_code == 200
+        user = signed_in_user(client)
+        assert user.is_authenticated
+        assert group_rights(user) == {"org-tejo": False}

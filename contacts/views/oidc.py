@@ -5,8 +5,9 @@ logout with `id_token_hint` and `post_logout_redirect_uri`) when it offers an en
 endpoint.
 
 Whatever goes wrong ends on the login page with a sentence a person can act on, and nobody
-signed in: the provider down or slow (503), a tampered, replayed or stale callback (400), an
-administrator's identity (403). The log line names the failure's code, never a token or secret.
+signed in: the provider down or slow (200: the login page is fine), a tampered, replayed or
+stale callback (400), an administrator's identity (403). The log line names the failure's
+code, never a token or secret.
 """
 
 import logging
@@ -59,8 +60,9 @@ def refused(request: HttpRequest, error: Exception) -> HttpResponse:
             ),
         )
     elif provider_unavailable(error):
+        # The login page itself is fine, with its password form: a page, not a server error.
         status, message = (
-            503,
+            200,
             _(
                 "The sign-in service is not answering just now, so nobody could be signed in. Try "
                 "again in a few minutes; if it goes on, tell whoever runs your organisation's "

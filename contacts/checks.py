@@ -8,6 +8,7 @@ from django.core.checks import Error, Warning, register
 
 from contacts.contact.identifiers import valid_region
 from contacts.memberships import mapping_problems
+from contacts.oidc import client_secret, oidc_enabled
 from contacts.upstream.organisations import api_key_of
 
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
@@ -113,7 +114,17 @@ def group_memberships_check(app_configs, **kwargs):
 
 @register(deploy=True)
 def oidc_check(app_configs, **kwargs):
-    if settings.DASHBOARD_OIDC_ENABLED and not settings.SOCIAL_AUTH_OIDC_SECRET:
+    if not oidc_enabled():
+        return []
+    secret_file = settings.DASHBOARD_OIDC_CLIENT_SECRET_FILE
+    if secret_file and not client_secret():
+        return [
+            Error(
+                f"DASHBOARD_OIDC_CLIENT_SECRET_FILE ({secret_file}) cannot be read, or is empty.",
+                id="contacts.E007",
+            )
+        ]
+    if not client_secret():
         return [
             Warning(
                 "DASHBOARD_OIDC_ISSUER is set without DASHBOARD_OIDC_CLIENT_SECRET (or _FILE): "

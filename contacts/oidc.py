@@ -17,6 +17,7 @@ Every call to the provider is bounded (SOCIAL_AUTH_REQUESTS_TIMEOUT, in dashboar
 
 import logging
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -43,6 +44,44 @@ class AdministratorRefused(AuthPolicyError):
     """A staff or superuser account's identity: administrators sign in with their password."""
 
 
+def oidc_enabled() -> bool:
+    """Whether sign-in with an identity provider is configured (DASHBOARD_OIDC_ISSUER)."""
+    return bool(settings.DASHBOARD_OIDC_ISSUER)
+
+
+def issuer() -> str:
+    return str(settings.DASHBOARD_OIDC_ISSUER).rstrip("/")
+
+
+def client_secret() -> str:
+    """DASHBOARD_OIDC_CLIENT_SECRET_FILE's content (read each time: a rotated secret applies at
+    once), else DASHBOARD_OIDC_CLIENT_SECRET; "" for a public client or an unreadable file
+    (which `manage.py check` reports, naming the file, never its content)."""
+    path = settings.DASHBOARD_OIDC_CLIENT_SECRET_FILE
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""
+    return settings.DASHBOARD_OIDC_CLIENT_SECRET
+
+
+def _scopes() -> list[str]:
+    scopes = settings.DASHBOARD_OIDC_SCOPES
+    return scopes.split() if isinstance(scopes, str) else list(scopes)
+
+
+# What social-core asks the backend for (its SOCIAL_AUTH_OIDC_* names), from the DASHBOARD_
+# settings, read at each use.
+LIVE_SETTINGS = {
+    "OIDC_ENDPOINT": issuer,
+    "KEY": lambda: settings.DASHBOARD_OIDC_CLIENT_ID,
+    "SECRET": client_secret,
+    "SCOPE": _scopes,
+    "GROUPS_KEY": lambda: settings.DASHBOARD_GROUPS_CLAIM,
+}
+
+
 def identity_uid(issuer: str, sub: str) -> str:
     """The stored identity of a person: their provider's issuer and their subject there."""
     return f"{issuer.rstrip('/')} {sub}"
@@ -60,6 +99,10 @@ class DashboardOIDC(OpenIdConnectAuth):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._deadline = time.monotonic() + PROVIDER_BUDGET_SECONDS
+
+    def setting(self, name, default=None):
+        live = LIVE_SETTINGS.get(name)
+        return live() if live is not None else super().setting(name, default)
 
     def request(self, url, *args, timeout=None, stage="user_info", **kwargs):
         remaining = self._deadline - time.monotonic()
@@ -79,8 +122,8 @@ class DashboardOIDC(OpenIdConnectAuth):
 
     def get_user_id(self, details, response):
         sub = super().get_user_id(details, response)
-        issuer = (self.id_token or {}).get("iss") or settings.DASHBOARD_OIDC_ISSUER
-        return identity_uid(str(issuer), str(sub))
+        iss = (self.id_token or {}).get("iss") or issuer()
+        return identity_uid(str(iss), str(sub))
 
     def get_user_details(self, response):
         details = super().get_user_details(response)
@@ -103,7 +146,7 @@ class DashboardOIDC(OpenIdConnectAuth):
         if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
             return None
         params = {
-            "client_id": settings.SOCIAL_AUTH_OIDC_KEY,
+            "client_id": settings.DASHBOARD_OIDC_CLIENT_ID,
             "post_logout_redirect_uri": post_logout_redirect_uri,
         }
         if id_token:

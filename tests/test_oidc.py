@@ -72,23 +72,11 @@ def provider():
 
 
 def configure(settings, issuer: str) -> None:
-    settings.DASHBOARD_OIDC_ENABLED = True
     settings.DASHBOARD_OIDC_ISSUER = issuer
+    settings.DASHBOARD_OIDC_CLIENT_ID = "dashboard"
+    settings.DASHBOARD_OIDC_CLIENT_SECRET = "test-client-secret"
     settings.DASHBOARD_OIDC_NAME = "Intranet"
-    settings.SOCIAL_AUTH_OIDC_OIDC_ENDPOINT = issuer
-    settings.SOCIAL_AUTH_OIDC_KEY = "dashboard"
-    settings.SOCIAL_AUTH_OIDC_SECRET = "test-client-secret"
     settings.DASHBOARD_GROUP_MEMBERSHIPS = MAPPING
-    settings.AUTHENTICATION_BACKENDS = [
-        *settings.AUTHENTICATION_BACKENDS,
-        "contacts.oidc.DashboardOIDC",
-    ]
-    middleware = list(settings.MIDDLEWARE)
-    middleware.insert(
-        middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-        "contacts.middleware.OIDCRecheckMiddleware",
-    )
-    settings.MIDDLEWARE = middleware
 
 
 @pytest.fixture
@@ -318,7 +306,7 @@ def test_a_provider_that_hangs_gives_the_message_within_five_seconds(settings):
 
 
 def test_without_an_issuer_there_is_no_oidc(settings):
-    settings.DASHBOARD_OIDC_ENABLED = False
+    settings.DASHBOARD_OIDC_ISSUER = ""
     assert Client().get("/accounts/oidc/login/").status_code == 404
     assert "Sign in with" not in Client().get("/accounts/login/").content.decode()
 
@@ -492,3 +480,23 @@ def test_a_provider_that_is_down_at_the_recheck_signs_nobody_out(settings):
         user = signed_in_user(client)
         assert user.is_authenticated
         assert group_rights(user) == {"org-tejo": False}
+
+
+def test_the_client_secret_is_read_from_its_file_and_an_unreadable_one_is_reported(
+    settings, tmp_path
+):
+    from contacts.checks import oidc_check
+    from contacts.oidc import client_secret
+
+    settings.DASHBOARD_OIDC_ISSUER = "https://id.example.org"
+    secret = tmp_path / "secret"
+    secret.write_text("from-the-file\n")
+    settings.DASHBOARD_OIDC_CLIENT_SECRET_FILE = str(secret)
+    assert client_secret() == "from-the-file"
+    assert oidc_check(None) == []
+    secret.write_text("rotated\n")
+    assert client_secret() == "rotated"
+    settings.DASHBOARD_OIDC_CLIENT_SECRET_FILE = str(tmp_path / "missing")
+    problems = oidc_check(None)
+    assert [p.id for p in problems] == ["contacts.E007"]
+    assert "rotated" not in problems[0].msg

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
+from contacts.oidc import oidc_enabled
 
 register = template.Library()
 
@@ -46,7 +47,7 @@ def download_formats(offer: str) -> list:
 @register.simple_tag
 def oidc_provider_name() -> str:
     """The name on the login page's "Sign in with …" button; "" when OIDC is not configured."""
-    if not settings.DASHBOARD_OIDC_ENABLED:
+    if not oidc_enabled():
         return ""
     return settings.DASHBOARD_OIDC_NAME or gettext("your organisation's account")
 

@@ -34,13 +34,13 @@ from social_django.views import _do_login
 
 from contacts.audit import audit
 from contacts.models import AuditEvent
-from contacts.oidc import BACKEND_PATH, AdministratorRefused, provider_unavailable
+from contacts.oidc import BACKEND_PATH, AdministratorRefused, oidc_enabled, provider_unavailable
 
 log = logging.getLogger(__name__)
 
 
 def _backend(request: HttpRequest):
-    if not settings.DASHBOARD_OIDC_ENABLED:
+    if not oidc_enabled():
         raise Http404("OpenID Connect sign-in is not configured.")
     strategy = load_strategy(request)
     request.social_strategy = strategy
@@ -161,7 +161,7 @@ def oidc_callback(request: HttpRequest) -> HttpResponse:
 def _provider_logout_url(request: HttpRequest) -> str | None:
     """Where to send a person signed in with the provider once the dashboard has signed them
     out; None for anyone else, or when the provider has no end-session endpoint."""
-    if not settings.DASHBOARD_OIDC_ENABLED or not request.user.is_authenticated:
+    if not oidc_enabled() or not request.user.is_authenticated:
         return None
     if request.session.get(BACKEND_SESSION_KEY) != BACKEND_PATH:
         return None

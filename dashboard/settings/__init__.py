@@ -31,12 +31,12 @@ from .security import (
 )
 from .contactship import *
 from .oidc import *
-from .oidc import DASHBOARD_OIDC_ENABLED
 from .logging import *
 # isort: on
 
-if DASHBOARD_OIDC_ENABLED:
-    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "contacts.oidc.DashboardOIDC"]
+# Sign-in with the identity provider: its backend answers only its own callback, and does
+# nothing while DASHBOARD_OIDC_ISSUER is unset.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "contacts.oidc.DashboardOIDC"]
 
 # `make run` sets DASHBOARD_DESIGNED_ERRORS=1: its 404 pages are the designed ones, as in
 # production, though DEBUG is on.
@@ -65,8 +65,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Intranet sign-in: the user named by the trusted proxy's header, after the session's.
     *_when(bool(DASHBOARD_REMOTE_USER_HEADER), "contacts.auth.IntranetRemoteUserMiddleware"),
-    # Signed in with the identity provider: the groups asked for again now and then.
-    *_when(DASHBOARD_OIDC_ENABLED, "contacts.middleware.OIDCRecheckMiddleware"),
+    # Signed in with the identity provider: the groups asked for again now and then (nothing
+    # for anyone signed in otherwise).
+    "contacts.middleware.OIDCRecheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "contacts.middleware.EmbeddedMiddleware",

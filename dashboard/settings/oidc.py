@@ -6,8 +6,6 @@ social-core's OpenID Connect backend (authorization code, PKCE S256, state, nonc
 validation), subclassed in contacts.oidc.
 """
 
-from pathlib import Path
-
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import env
@@ -24,31 +22,20 @@ DASHBOARD_ACCESS_CONTACT = env.str("DASHBOARD_ACCESS_CONTACT", default="")
 # contacts.checks (an unknown organisation is an error); read by contacts.memberships.
 DASHBOARD_GROUP_MEMBERSHIPS = env.json("DASHBOARD_GROUP_MEMBERSHIPS", default={})
 
-_secret_file = env.str("DASHBOARD_OIDC_CLIENT_SECRET_FILE", default="")
-if _secret_file:
-    try:
-        _secret = Path(_secret_file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        # The file's name only: never its content.
-        raise ImproperlyConfigured(
-            f"DASHBOARD_OIDC_CLIENT_SECRET_FILE: cannot read it ({exc.strerror})."
-        ) from None
-else:
-    _secret = env.str("DASHBOARD_OIDC_CLIENT_SECRET", default="")
+# The client secret, or a file holding it (container secrets; read when needed, so a rotated
+# secret applies without a restart). contacts.oidc reads both.
+DASHBOARD_OIDC_CLIENT_SECRET = env.str("DASHBOARD_OIDC_CLIENT_SECRET", default="")
+DASHBOARD_OIDC_CLIENT_SECRET_FILE = env.str("DASHBOARD_OIDC_CLIENT_SECRET_FILE", default="")
 
-DASHBOARD_OIDC_ENABLED = bool(DASHBOARD_OIDC_ISSUER)
-if DASHBOARD_OIDC_ENABLED and not DASHBOARD_OIDC_CLIENT_ID:
+if DASHBOARD_OIDC_ISSUER and not DASHBOARD_OIDC_CLIENT_ID:
     raise ImproperlyConfigured("DASHBOARD_OIDC_ISSUER is set: set DASHBOARD_OIDC_CLIENT_ID too.")
 
-# social-auth-app-django reads these (SOCIAL_AUTH_<BACKEND NAME>_<SETTING>).
-SOCIAL_AUTH_OIDC_OIDC_ENDPOINT = DASHBOARD_OIDC_ISSUER
-SOCIAL_AUTH_OIDC_KEY = DASHBOARD_OIDC_CLIENT_ID
-SOCIAL_AUTH_OIDC_SECRET = _secret
-SOCIAL_AUTH_OIDC_SCOPE = DASHBOARD_OIDC_SCOPES
+# social-auth-app-django reads these (SOCIAL_AUTH_<BACKEND NAME>_<SETTING>); the issuer, client,
+# secret, scopes and groups claim it asks contacts.oidc.DashboardOIDC for, which reads the
+# DASHBOARD_ settings above each time.
 SOCIAL_AUTH_OIDC_IGNORE_DEFAULT_SCOPE = True
 SOCIAL_AUTH_OIDC_USE_PKCE = True
 SOCIAL_AUTH_OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
-SOCIAL_AUTH_OIDC_GROUPS_KEY = DASHBOARD_GROUPS_CLAIM
 SOCIAL_AUTH_OIDC_GROUPS_MISSING_AS_EMPTY = True
 # Every call to the provider (discovery, keys, token, userinfo) is bounded: connect, read.
 SOCIAL_AUTH_REQUESTS_TIMEOUT = (2, 3)

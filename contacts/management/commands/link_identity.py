@@ -24,7 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, username: str, sub: str, issuer: str, **options) -> None:
-        issuer = issuer or settings.DASHBOARD_OIDC_ISSUER
+        issuer = issuer or settings.DASHBOARD_OIDC_ISSUER.rstrip("/")
         if not issuer:
             raise CommandError("Set DASHBOARD_OIDC_ISSUER, or give --issuer.")
         user_model = get_user_model()

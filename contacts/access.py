@@ -71,8 +71,7 @@ def _rights_from_database(user) -> Rights:
     )
     exports, columns = {}, {}
     for org_id, can_export, remembered in rows:
-        # Granted by hand and by a group: the broader right applies.
-        exports[org_id] = exports.get(org_id, False) or can_export
+        exports[org_id] = can_export
         if remembered:
             columns[org_id] = remembered
     if user.is_superuser:  # sees every organisation, member or not

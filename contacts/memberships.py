@@ -2,10 +2,12 @@
 
 The setting maps a group name to a list of grants, each "<org_id>" (may view) or
 "<org_id>:export"; a person's grants are the union over their groups. At each sign-in (OIDC, or
-the trusted header with its groups header) and each re-check, the person's memberships *from
-groups* are made to match those grants exactly: added, upgraded, downgraded, removed. Memberships
-granted by hand (`add_member`, the admin) are separate rows and never touched here; where both
-exist for one organisation, the broader right applies (contacts.access).
+the trusted header with its groups header) and each re-check, the part of the person's
+memberships that comes *from groups* (`Membership.groups_grant`) is made to match those grants
+exactly: added, upgraded, downgraded, removed. The part granted by hand (`add_member`, the
+admin: `by_hand`, `hand_export`) is never touched here; where both give a right to one
+organisation the broader one applies (`can_export`), and the hand grant stays when the group
+goes.
 """
 
 from collections.abc import Iterable
@@ -78,6 +80,19 @@ def _label(org_id: str, export: bool) -> str:
     return f"{org_id}{EXPORT_SUFFIX}" if export else org_id
 
 
+def _groups_grant(export: bool | None) -> str:
+    if export is None:
+        return Membership.GroupsGrant.NONE
+    return Membership.GroupsGrant.EXPORT if export else Membership.GroupsGrant.VIEW
+
+
+def _change(org_id: str, old: str, new: str) -> str:
+    if not new:
+        return f"-{org_id}"
+    label = _label(org_id, new == Membership.GroupsGrant.EXPORT)
+    return f"+{label}" if not old else f"~{label}"
+
+
 def sync_group_memberships(user, groups: Iterable[str]) -> list[str]:
     """Make the user's memberships from groups match `groups` exactly; what changed, as
     "+org", "+org:export" (added), "~org:export", "~org" (changed right), "-org" (removed)."""
@@ -85,25 +100,29 @@ def sync_group_memberships(user, groups: Iterable[str]) -> list[str]:
     changes: list[str] = []
     with transaction.atomic():
         current = {
-            m.organisation_id: m
-            for m in Membership.objects.select_for_update().filter(
-                user=user, source=Membership.Source.GROUPS
-            )
+            m.organisation_id: m for m in Membership.objects.select_for_update().filter(user=user)
         }
         for org_id, membership in current.items():
-            if org_id not in wanted:
+            old, new = membership.groups_grant, _groups_grant(wanted.get(org_id))
+            if old == new:
+                continue
+            changes.append(_change(org_id, old, new))
+            if not new and not membership.by_hand:
                 membership.delete()
-                changes.append(f"-{org_id}")
-            elif membership.can_export != wanted[org_id]:
-                membership.can_export = wanted[org_id]
-                membership.save(update_fields=["can_export", "updated_at"])
-                changes.append(f"~{_label(org_id, wanted[org_id])}")
+                continue
+            membership.groups_grant = new
+            if not new:
+                membership.can_export = membership.hand_export  # the hand grant alone again
+            membership.save()
         for org_id, export in wanted.items():
             if org_id not in current:
                 Membership.objects.create(
-                    user=user, organisation_id=org_id, can_export=export, source="groups"
+                    user=user,
+                    organisation_id=org_id,
+                    by_hand=False,
+                    groups_grant=_groups_grant(export),
                 )
-                changes.append(f"+{_label(org_id, export)}")
+                changes.append(_change(org_id, "", _groups_grant(export)))
     if changes:
         forget_rights(user.pk)
     return sorted(changes)

@@ -17,36 +17,48 @@ EXPORT_SILENCE = timedelta(seconds=90)
 class Membership(models.Model):
     """A user's access to one Contactship organisation (configured in settings, not stored).
 
-    A user may hold two for one organisation: one granted by hand (`add_member`, the admin) and
-    one from their identity provider's groups (DASHBOARD_GROUP_MEMBERSHIPS), which each sign-in
-    makes match the groups exactly. The broader right of the two applies.
+    It may come from two places at once: by hand (`add_member`, the admin) and from the
+    person's groups at their identity provider (DASHBOARD_GROUP_MEMBERSHIPS), which each sign-in
+    and re-check make match the groups exactly (contacts.memberships) without touching the hand
+    grant. `can_export` is the right that applies: the broader of the two.
     """
 
-    class Source(models.TextChoices):
-        HAND = "hand", _("granted by hand")
-        GROUPS = "groups", _("from groups")
+    class GroupsGrant(models.TextChoices):
+        NONE = "", _("none")
+        VIEW = "view", _("search")
+        EXPORT = "export", _("search and download")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
     can_export = models.BooleanField(_("may export"), default=False)
-    source = models.CharField(
-        _("granted"), max_length=10, choices=Source.choices, default=Source.HAND
+    by_hand = models.BooleanField(_("granted by hand"), default=True)
+    hand_export = models.BooleanField(_("may export by hand"), default=False)
+    groups_grant = models.CharField(
+        _("from groups"), max_length=10, choices=GroupsGrant.choices, blank=True, default=""
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "organisation_id", "source"], name="unique_membership_source"
-            )
+            models.UniqueConstraint(fields=["user", "organisation_id"], name="unique_membership")
         ]
         ordering = ["organisation_id", "user_id"]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organisation_id} ({self.source})"
+        return f"{self.user} in {self.organisation_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.groups_grant:
+            # Granted by hand alone (add_member, the admin): its right is `can_export`.
+            self.hand_export = self.can_export if self.by_hand else False
+        else:
+            self.can_export = (self.by_hand and self.hand_export) or (
+                self.groups_grant == self.GroupsGrant.EXPORT
+            )
+        super().save(*args, **kwargs)
 
 
 class AuditEvent(models.Model):

@@ -2,6 +2,8 @@
 exact sync, hand-granted memberships, the rights that follow, the check and the page for a person
 without any organisation."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -45,29 +47,31 @@ def test_check_reports_an_unknown_organisation(settings):
 def test_sync_is_exact_and_leaves_hand_granted_memberships(mapping, django_user_model):
     user = make_user(django_user_model, "hana", {"org-harbor": False, "org-andes": True})
     assert sync_group_memberships(user, ["a"]) == ["+org-harbor:export", "+org-tejo"]
-    # Hand-granted view right, group-granted export right: the broader one applies.
+    # Hand-granted search, group-granted export: the broader one applies.
     assert user_rights(user).exports == {"org-harbor": True, "org-andes": True, "org-tejo": False}
     assert sync_group_memberships(user, ["b"]) == ["-org-harbor", "~org-tejo:export"]
     assert user_rights(user).exports == {"org-harbor": False, "org-andes": True, "org-tejo": True}
     assert sync_group_memberships(user, ["b"]) == []
     assert sync_group_memberships(user, []) == ["-org-tejo"]
-    hand = Membership.objects.filter(user=user, source="hand")
-    assert dict(hand.values_list("organisation_id", "can_export")) == {
-        "org-harbor": False,
-        "org-andes": True,
-    }
+    rows = Membership.objects.filter(user=user).values_list(
+        "organisation_id", "can_export", "by_hand", "groups_grant"
+    )
+    assert set(rows) == {("org-harbor", False, True, ""), ("org-andes", True, True, "")}
     assert access_for(user, Organisation(id="org-tejo", name="Tejo", api_key="k")) is None
 
 
 @pytest.mark.django_db
-def test_commands_touch_only_hand_granted_memberships(mapping, django_user_model, upstream):
+def test_commands_touch_only_the_hand_grant(mapping, django_user_model, upstream):
     user = make_user(django_user_model, "iris")
-    sync_group_memberships(user, ["a"])
-    call_command("add_member", "iris", "org-tejo", "--can-export")
-    rows = set(Membership.objects.filter(user=user).values_list("organisation_id", "source"))
-    assert ("org-tejo", "hand") in rows and ("org-tejo", "groups") in rows
-    call_command("remove_member", "iris", "org-tejo")
-    assert Membership.objects.get(user=user, organisation_id="org-tejo").source == "groups"
+    sync_group_memberships(user, ["a"])  # org-tejo: search, from the group
+    call_command("add_member", "iris", "org-tejo", "--can-export", stdout=io.StringIO())
+    tejo = Membership.objects.get(user=user, organisation_id="org-tejo")
+    assert (tejo.can_export, tejo.by_hand, tejo.groups_grant) == (True, True, "view")
+    call_command("remove_member", "iris", "org-tejo", stdout=io.StringIO())
+    tejo.refresh_from_db()
+    assert (tejo.can_export, tejo.by_hand, tejo.groups_grant) == (False, False, "view")
+    sync_group_memberships(user, [])
+    assert not Membership.objects.filter(user=user).exists()
 
 
 @pytest.mark.django_db
@@ -82,3 +86,29 @@ def test_a_person_without_an_organisation_is_told_whom_to_ask(django_user_model,
     page = client.get("/", headers={"accept-language": "es"}).content.decode()
     assert "the service desk (ext. 4242)" in page
     assert "Your account has no organisation" not in page
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_where_a_membership_came_from_and_edits_the_hand_grant(
+    mapping, django_user_model, admin_client
+):
+    user = make_user(django_user_model, "kai")
+    sync_group_memberships(user, ["a"])
+    listing = admin_client.get("/admin/contacts/membership/").content.decode()
+    assert "from groups" in listing and "granted by hand" in listing
+    tejo = Membership.objects.get(user=user, organisation_id="org-tejo")
+    response = admin_client.post(
+        f"/admin/contacts/membership/{tejo.pk}/change/",
+        {"user": user.pk, "organisation_id": "org-tejo", "can_export": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    tejo.refresh_from_db()
+    assert (tejo.by_hand, tejo.hand_export, tejo.groups_grant, tejo.can_export) == (
+        True,
+        True,
+        "view",
+        True,
+    )
+    sync_group_memberships(user, [])
+    tejo.refresh_from_db()
+    assert (tejo.by_hand, tejo.can_export, tejo.groups_grant) == (True, True, "")

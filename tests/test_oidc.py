@@ -109,11 +109,8 @@ def sign_in(client: Client, sub: str, next_url: str = "/"):
 
 
 def group_rights(user) -> dict[str, bool]:
-    return dict(
-        Membership.objects.filter(user=user, source="groups").values_list(
-            "organisation_id", "can_export"
-        )
-    )
+    """The user's memberships (organisation -> export right), as access reads them."""
+    return dict(Membership.objects.filter(user=user).values_list("organisation_id", "can_export"))
 
 
 def signed_in_user(client: Client):
@@ -194,23 +191,27 @@ def test_a_changed_group_set_changes_the_memberships_at_the_next_sign_in(oidc):
 
 
 def test_a_hand_granted_membership_survives_and_the_broader_right_applies(oidc):
-    oidc.set_person("cy-1", email="cy@example.org", groups=["sales"])
+    oidc.set_person("cy-1", email="cy@example.org", groups=["sales-leads"])
     client = Client()
     sign_in(client, "cy-1")
     user = signed_in_user(client)
-    Membership.objects.create(user=user, organisation_id="org-tejo", can_export=True)
+    # By hand: the export right where the group gives only search, and another organisation.
+    harbor = Membership.objects.get(user=user, organisation_id="org-harbor")
+    harbor.by_hand, harbor.hand_export = True, True
+    harbor.save()
     Membership.objects.create(user=user, organisation_id="org-andes", can_export=False)
+    assert group_rights(user) == {"org-tejo": True, "org-harbor": True, "org-andes": False}
+
+    oidc.set_person("cy-1", email="cy@example.org", groups=["sales"])
+    client.logout()
+    sign_in(client, "cy-1")
+    assert group_rights(user) == {"org-tejo": False, "org-harbor": True, "org-andes": False}
 
     oidc.set_person("cy-1", email="cy@example.org", groups=[])
     client.logout()
     sign_in(client, "cy-1")
-    assert group_rights(user) == {}
-    hand = dict(
-        Membership.objects.filter(user=user, source="hand").values_list(
-            "organisation_id", "can_export"
-        )
-    )
-    assert hand == {"org-tejo": True, "org-andes": False}
+    assert group_rights(user) == {"org-harbor": True, "org-andes": False}
+    assert not Membership.objects.filter(user=user).exclude(groups_grant="").exists()
 
 
 def test_the_same_email_never_links_an_existing_password_account(oidc, django_user_model):
@@ -249,7 +250,7 @@ def test_a_tampered_state_signs_nobody_in(oidc):
     assert response.status_code == 400
     assert "Nobody was signed in" in response.content.decode()
     assert not signed_in_user(client).is_authenticated
-    assert not Membership.objects.filter(source="groups").exists()
+    assert not Membership.objects.exists()
     failed = AuditEvent.objects.get(kind="login_failed")
     assert failed.method == "oidc" and failed.error
 
@@ -329,8 +330,10 @@ def test_an_administrator_links_an_existing_account_to_an_identity(oidc, django_
     response = sign_in(client, "kim-1")
     assert response.status_code == 302, response.content.decode()[-1500:]
     assert signed_in_user(client).pk == existing.pk
-    rights = dict(Membership.objects.filter(user=existing).values_list("organisation_id", "source"))
-    assert rights == {"org-andes": "hand", "org-tejo": "groups"}
+    rows = Membership.objects.filter(user=existing).values_list(
+        "organisation_id", "by_hand", "groups_grant"
+    )
+    assert set(rows) == {("org-andes", True, ""), ("org-tejo", False, "view")}
 
 
 def test_logout_ends_the_dashboard_session_then_reaches_the_end_session_endpoint(oidc):

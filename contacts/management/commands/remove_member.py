@@ -14,13 +14,18 @@ class Command(BaseCommand):
         parser.add_argument("org_id")
 
     def handle(self, *args, username: str, org_id: str, **options) -> None:
-        deleted, _ = Membership.objects.filter(
-            user__username=username, organisation_id=org_id, source=Membership.Source.HAND
-        ).delete()
-        if not deleted:
+        membership = Membership.objects.filter(
+            user__username=username, organisation_id=org_id, by_hand=True
+        ).first()
+        if membership is None:
             raise CommandError(f"{username!r} is not a member of {org_id!r}; nothing to remove.")
+        if membership.groups_grant:
+            membership.by_hand, membership.hand_export = False, False
+            membership.save()
+        else:
+            membership.delete()
         self.stdout.write(self.style.SUCCESS(f"Removed: {username} from {org_id}."))
-        if Membership.objects.filter(user__username=username, organisation_id=org_id).exists():
+        if membership.groups_grant:
             self.stdout.write(
                 f"{username} keeps {org_id} through a group of the identity provider "
                 "(DASHBOARD_GROUP_MEMBERSHIPS) for as long as they are in it."

@@ -305,9 +305,6 @@ class Command(BaseCommand):
             user.save()
         for org_id in org_ids:
             Membership.objects.update_or_create(
-                user=user,
-                organisation_id=org_id,
-                source=Membership.Source.HAND,
-                defaults={"can_export": True},
+                user=user, organisation_id=org_id, defaults={"can_export": True}
             )
         return password

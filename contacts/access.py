@@ -118,11 +118,12 @@ def accessible_organisations(user) -> list[Access]:
     return [Access(o, can_export=exports[o.id]) for o in organisation_list() if o.id in exports]
 
 
-def organisation_member_required(*, export: bool = False) -> Callable:
+def organisation_member_required(*, export: bool = False, conceal: bool = False) -> Callable:
     """Let through members of the URL's organisation (with the export right if asked).
 
     Unknown organisations are 404; non-members get 403, which tells a colleague who followed a
-    shared link what to ask for. Sets `request.organisation` and `request.access`.
+    shared link what to ask for, or 404 with `conceal` (for what another organisation must not
+    learn exists, such as its saved views). Sets `request.organisation` and `request.access`.
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -135,6 +136,8 @@ def organisation_member_required(*, export: bool = False) -> Callable:
             access = access_for(request.user, organisation)
             if access is None or (export and not access.can_export):
                 audit(AuditEvent.Kind.DENIED, request, organisation_id=org_id)
+                if conceal and access is None:
+                    raise Http404("No such page.")
                 raise PermissionDenied(
                     _("You are not a member of this organisation.")
                     if access is None

@@ -53,9 +53,10 @@ class AuditEventAdmin(admin.ModelAdmin):
         "rows",
         "bytes",
         "duration_ms",
+        "request_id",
     ]
     list_filter = ["kind", "outcome", "source", "method", "export_format", "organisation_id"]
-    search_fields = ["username", "organisation_id"]
+    search_fields = ["username", "organisation_id", "request_id"]
     date_hierarchy = "at"
 
     @admin.display(description=_("outcome"), ordering="outcome")

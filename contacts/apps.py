@@ -10,4 +10,4 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for what importing registers: signal receivers and checks.
-        from contacts import access, audit, checks  # noqa: F401
+        from contacts import access, audit, checks, saved  # noqa: F401

@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from contacts import metrics
 from contacts.models import AuditEvent
 from contacts.proxy import client_address
 
@@ -33,8 +34,8 @@ def audit(
         log.exception("audit event %s not written", kind)
 
 
-# How a sign-in happened, from the backend Django recorded on the user at login.
-METHODS = {
+# The authentication backend that signed a person in → the sign-in's method (audit, metrics).
+SIGN_IN_METHODS = {
     "contacts.oidc.DashboardOIDC": "oidc",
     "contacts.auth.IntranetRemoteUserBackend": "header",
 }
@@ -45,8 +46,9 @@ SIGN_IN_NOTE = "dashboard_sign_in"
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs) -> None:
     note = getattr(request, SIGN_IN_NOTE, None) or {}
-    method = note.get("method") or METHODS.get(getattr(user, "backend", ""), "password")
+    method = note.get("method") or SIGN_IN_METHODS.get(getattr(user, "backend", ""), "password")
     audit(Kind.LOGIN, request, user=user, method=method, changes=note.get("changes", []))
+    metrics.count_sign_in(method, "success")
 
 
 @receiver(user_logged_out)
@@ -58,10 +60,12 @@ def _logged_out(sender, request, user, **kwargs) -> None:
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     # Django has already masked the password in `credentials`; only the name is kept.
     audit(Kind.LOGIN_FAILED, request, username=str(credentials.get("username", "")))
+    metrics.count_sign_in("header" if "remote_user" in credentials else "password", "failure")
 
 
 def _locked_out(sender, request, username=None, ip_address=None, **kwargs) -> None:
     audit(Kind.LOCKED_OUT, request, username=username or "")
+    metrics.count_sign_in("password", "locked_out")
 
 
 try:

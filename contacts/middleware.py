@@ -1,12 +1,16 @@
-"""Request-wide concerns: the compact layout inside a frame, partitioned cookies for a frame of
-another site, failed upstream calls as pages, and the periodic re-check of an OIDC sign-in."""
+"""Request-wide concerns: the request id and the line each request leaves, the compact layout
+inside a frame, partitioned cookies for a frame of another site, failed upstream calls as
+pages, and the periodic re-check of an OIDC sign-in."""
 
 import logging
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from http.cookies import Morsel
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, logout
+from django.core.signals import request_finished
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
@@ -15,8 +19,86 @@ from django.utils.translation import gettext as _
 
 from contacts.errors import error_response
 from contacts.errors import log_error_shown as log_error_shown  # where the views look for it
+from contacts.log import REQUEST_ID, request_id_from
 from contacts.oidc import BACKEND_PATH, provider_unavailable, recheck_groups
 from contacts.upstream.errors import DashboardError
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_log = logging.getLogger("contacts.request")
+
+
+@dataclass
+class _Served:
+    """What the line a request leaves says, gathered while it is served."""
+
+    method: str
+    path: str  # without the query string: it holds what people type into the filters
+    started: float
+    status: int = 0
+    user_id: int | None = None
+    organisation: str = ""
+
+
+_SERVED: ContextVar[_Served | None] = ContextVar("served", default=None)
+
+
+class RequestIdMiddleware:
+    """Names each request: the `X-Request-ID` it came with (the proxy's, or a caller's) if it is
+    up to 64 letters, digits, `.`, `_` or `-`, else a new id. The id is sent back in the
+    answer's `X-Request-ID`, and stays in the context (log lines, calls to Contactship, audit
+    events) until the answer is closed: a streamed export makes its calls after the view has
+    returned. Then the request leaves one line on `contacts.request`: method, path, status,
+    duration, user id and organisation."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        REQUEST_ID.set(request_id)
+        served = _Served(request.method or "", request.path, time.monotonic())
+        _SERVED.set(served)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        served.status = response.status_code
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            served.user_id = user.pk
+        match = getattr(request, "resolver_match", None)
+        if match is not None:
+            served.organisation = str(match.kwargs.get("org_id", ""))
+        return response
+
+
+def _request_finished(sender, **kwargs) -> None:
+    """The answer is closed (a streamed one sent to its end, or cut): the request's line, then
+    the context forgets the request."""
+    served = _SERVED.get()
+    if served is not None:
+        ms = round((time.monotonic() - served.started) * 1000)
+        request_log.info(
+            "request %s %s status=%d ms=%d user=%s org=%s",
+            served.method,
+            served.path,
+            served.status,
+            ms,
+            served.user_id if served.user_id is not None else "-",
+            served.organisation or "-",
+            extra={
+                "method": served.method,
+                "path": served.path,
+                "status": served.status,
+                "duration_ms": ms,
+                "user_id": served.user_id,
+                "organisation": served.organisation or None,
+            },
+        )
+    _SERVED.set(None)
+    REQUEST_ID.set(None)
+
+
+request_finished.connect(_request_finished, dispatch_uid="contacts.middleware.request_finished")
 
 
 class UpstreamErrorMiddleware:

@@ -8,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contacts.log import current_request_id
+
 # A running export refreshes its audit event this often; one silent for EXPORT_SILENCE has
 # stopped without ending (its process was killed, its machine lost).
 EXPORT_HEARTBEAT = timedelta(seconds=15)
@@ -109,6 +111,11 @@ class AuditEvent(models.Model):
     # ["+org-tejo:export", "-org-andes"].
     method = models.CharField(_("method"), max_length=10, blank=True)
     changes = models.JSONField(_("changes"), default=list, blank=True)
+    # The request that wrote the event (its X-Request-ID), to find its log lines and its calls
+    # to Contactship; blank for a command.
+    request_id = models.CharField(
+        _("request id"), max_length=64, blank=True, default=current_request_id, db_index=True
+    )
     # An export's last sign of life: set at its start, every EXPORT_HEARTBEAT while it streams,
     # and at its end.
     updated_at = models.DateTimeField(_("last heard of"), null=True, blank=True)
@@ -159,3 +166,43 @@ class SessionTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"session ended at {self.ended_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SavedView(models.Model):
+    """A search kept under a name: its query string (the API's filters, the dashboard's, the
+    columns), never a contact. Private to its owner, or shared with everyone in the
+    organisation; a shared view outlives its owner's account, a private one goes with it."""
+
+    organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
+    slug = models.SlugField(max_length=120)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="saved_views",
+    )
+    shared = models.BooleanField(_("shared with the organisation"), default=False)
+    query = models.TextField(_("search"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation_id", "slug"], name="unique_view_slug"),
+            models.UniqueConstraint(
+                fields=["organisation_id", "name"],
+                condition=models.Q(shared=True),
+                name="unique_shared_view_name",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation_id", "owner", "name"],
+                condition=models.Q(shared=False),
+                name="unique_private_view_name",
+            ),
+        ]
+        ordering = ["organisation_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation_id})"

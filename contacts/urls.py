@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES, converter
-from contacts.views import contact, export, lookup, search, summary
+from contacts.views import contact, export, lookup, metrics, saved, search, status, summary
 
 # A format's name is the URL's extension: only the registry's formats match (others are 404).
 register_converter(converter(EXPORTS), "export_format")
@@ -11,7 +11,17 @@ register_converter(converter(LOOKUP_FILES), "lookup_format")
 
 urlpatterns = [
     path("", search.home, name="home"),
+    path("status/", status.status, name="status"),
+    path("metrics", metrics.metrics_page, name="metrics"),
     path("orgs/<str:org_id>/contacts/", search.contact_list, name="contact_list"),
+    path("orgs/<str:org_id>/views/", saved.view_list, name="saved_views"),
+    path("orgs/<str:org_id>/views.json", saved.view_list_json, name="saved_views_json"),
+    path("orgs/<str:org_id>/views/<slug:slug>/", saved.saved_view, name="saved_view"),
+    path(
+        "orgs/<str:org_id>/views/<slug:slug>/delete/",
+        saved.saved_view_delete,
+        name="saved_view_delete",
+    ),
     path(
         "orgs/<str:org_id>/contacts/export.<export_format:fmt>",
         export.contact_export,

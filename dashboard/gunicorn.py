@@ -11,11 +11,31 @@ still serves) and (2) close its copy of the listening socket, so once every work
 replica has done so the port refuses new connections (a proxy moves on to another replica at
 once) while requests already running finish. A worker restarted alone (max requests, HUP)
 only closes its own copy: its siblings keep the socket open and keep serving.
+
+Metrics. prometheus_client counts in multiprocess mode: each worker writes its own files in one
+directory, and `/metrics` sums them whichever worker answers. `on_starting` (in the master,
+before any worker forks) chooses that directory, PROMETHEUS_MULTIPROC_DIR when set (two replicas
+on one host each set their own) or else a fresh temporary one, empties it of an earlier run's
+files and exports it to the workers through the environment; `child_exit` marks a dead worker's
+live gauges gone, and `on_exit` removes a temporary directory.
 """
 
 import contextlib
+import logging
 import os
+import shutil
 import signal
+import tempfile
+from pathlib import Path
+
+import environ
+
+from contacts.log import log_format
+
+# The settings' own reading of the environment and the project's .env file (the environment
+# wins), so that gunicorn's lines take the same DASHBOARD_LOG_FORMAT as the dashboard's.
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
+_env = environ.Env()
 
 _cpus = os.cpu_count() or 1
 
@@ -38,8 +58,44 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 accesslog = "-"
 # gunicorn's default line has the query string and the referrer, which carry what people type
 # into the search's filters: the path alone, and no referrer.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+# The request id is the one the dashboard answered with (its X-Request-ID header).
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms '
+    "request_id=%({x-request-id}o)s"
+)
 errorlog = "-"
+# DASHBOARD_LOG_FORMAT=json (the default with DJANGO_DEBUG=0): gunicorn's access and error lines
+# are JSON objects by the dashboard's own formatter, so that a log system reads every line of the
+# server with one parser. The access line's fields come from gunicorn's atoms, never the query
+# string or a request header (contacts.log.JsonFormatter). `text`: gunicorn's plain lines.
+_format = _env.str("DASHBOARD_LOG_FORMAT", default="")
+LOG_FORMAT = log_format(_format, debug=_env.bool("DJANGO_DEBUG", default=False))
+if LOG_FORMAT == "json":
+    # A Python warning too is a logged line (py.warnings), not a bare line on standard error;
+    # the workers inherit this from the master.
+    logging.captureWarnings(True)
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "contacts.log.JsonFormatter"}},
+        "handlers": {
+            "error": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "root": {"level": "INFO", "handlers": ["error"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        },
+    }
 # gunicorn's default control socket is one path per OS user, shared by every gunicorn that user
 # runs; a replica has no use for it.
 control_socket_disable = True
@@ -83,3 +139,36 @@ def post_worker_init(worker) -> None:
     signal.siginterrupt(signal.SIGTERM, False)
     if accept is not None:
         worker.accept = accept_unless_closed
+
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_made_metrics_dir: list[str] = []  # the temporary directory this server made, if any
+
+
+def on_starting(server) -> None:
+    """Before the workers fork: the metrics directory, empty, in the environment they inherit."""
+    chosen = os.environ.get(METRICS_DIR, "")
+    if chosen:
+        directory = Path(chosen)
+        directory.mkdir(parents=True, exist_ok=True)
+        # An earlier run's counts (and its dead workers' files) would be summed as this one's.
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="dashboard-metrics-"))
+        _made_metrics_dir.append(str(directory))
+        os.environ[METRICS_DIR] = str(directory)
+    server.log.info("metrics: multiprocess directory %s", directory)
+
+
+def child_exit(server, worker) -> None:
+    """In the master, once a worker has gone: its live gauges no longer count."""
+    if os.environ.get(METRICS_DIR):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    for directory in _made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -47,6 +47,7 @@ from tests.live import (
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx" / "dashboard.conf.template"
+TEMPLATE_ACCESS_LOG = "/var/log/nginx/dashboard.access.log"
 PLACEHOLDERS = (
     "DASHBOARD_SERVER_NAME",
     "DASHBOARD_LISTEN",
@@ -254,6 +255,11 @@ class Proxied:
         lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(line) for line in lines]
 
+    def dashboard_access_log(self) -> list[str]:
+        """The template's own access log (its `dashboard_access` format), line by line."""
+        path = self.workdir / "dashboard.access.log"
+        return path.read_text().splitlines() if path.exists() else []
+
     def error_log(self) -> str:
         return _tail(self.workdir / "error.log", 100)
 
@@ -347,6 +353,13 @@ def proxied(
                 "DASHBOARD_UPSTREAMS": " ".join(f"server {r.address};" for r in replicas),
             }
         )
+        # The template's access log, in the work directory, beside the tests' own.
+        conf = conf.replace(
+            f"access_log {TEMPLATE_ACCESS_LOG} dashboard_access;",
+            f"access_log {workdir}/access.log probe; "
+            f"access_log {workdir}/dashboard.access.log dashboard_access;",
+        )
+        assert f"{workdir}/dashboard.access.log" in conf, "the template's access_log moved"
         (workdir / "dashboard.conf").write_text(conf)
         user = "user root;" if os.geteuid() == 0 else ""
         (workdir / "nginx.conf").write_text(

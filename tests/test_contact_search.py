@@ -6,9 +6,9 @@ from django.urls import reverse
 
 from contacts.contact.columns import InvalidColumns
 from contacts.search.contact_search import ContactSearch
-from contacts.upstream.organisations import Organisation
+from contacts.upstream.organisations import KeySource, Organisation
 
-ORG = Organisation(id="org-harbor", name="Harbor", api_key="k")
+ORG = Organisation(id="org-harbor", name="Harbor", key_source=KeySource(inline="k"))
 PATH = "/orgs/org-harbor/contacts/"
 
 

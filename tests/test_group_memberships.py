@@ -57,7 +57,7 @@ def test_sync_is_exact_and_leaves_hand_granted_memberships(mapping, django_user_
         "organisation_id", "can_export", "by_hand", "groups_grant"
     )
     assert set(rows) == {("org-harbor", False, True, ""), ("org-andes", True, True, "")}
-    assert access_for(user, Organisation(id="org-tejo", name="Tejo", api_key="k")) is None
+    assert access_for(user, Organisation(id="org-tejo", name="Tejo")) is None
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@ front of two replicas, proving each promise the README makes of it. See tests/pr
 
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -191,6 +192,7 @@ def test_the_dashboards_own_page_when_no_replica_answers(stack):
     assert response.headers["Retry-After"] == "30"
     assert "The contacts dashboard is not answering" in response.text
     assert "El panel de contactos no responde" in response.text
+    assert "O painel de contatos não está respondendo" in response.text
     assert "nginx" not in response.text
 
 
@@ -230,6 +232,7 @@ def test_a_bulk_lookup_file_passes_the_proxy_and_a_too_large_one_gets_a_message(
     page = lookup_post(stack, session, {"file": ("huge.csv", huge, "text/csv")})
     assert page.status_code == 413
     assert "That file is too large to send" in page.text
+    assert "Esse arquivo é grande demais para ser enviado" in page.text
     assert "nginx" not in page.text
 
 
@@ -259,3 +262,41 @@ def test_a_summary_is_never_retried_on_the_other_replica(stack, api):
     summaries = [line for line in stack.access_log() if "summary.json" in line["uri"]]
     assert len(summaries) == 2
     assert all("," not in line["upstream"] for line in summaries), summaries
+
+
+def test_the_request_id_is_nginxs_unless_the_client_sent_a_valid_one(stack):
+    session = stack.session()
+    own = session.get(stack.path("/accounts/login/"), timeout=30)
+    kept = session.get(
+        stack.path("/accounts/login/"), headers={"X-Request-ID": "desk-ticket-42"}, timeout=30
+    )
+    replaced = session.get(
+        stack.path("/accounts/login/"), headers={"X-Request-ID": "not valid!"}, timeout=30
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", own.headers["X-Request-ID"])  # nginx's $request_id
+    assert kept.headers["X-Request-ID"] == "desk-ticket-42"
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+    # nginx logs the id the dashboard answered with, and the path without its query string.
+    wanted = [f"request_id={r.headers['X-Request-ID']} " for r in (own, kept, replaced)]
+    deadline = time.monotonic() + 10  # nginx writes the line as the request ends
+    while True:
+        logged = "\n".join(stack.dashboard_access_log())
+        if all(w in logged for w in wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for line in wanted:
+        assert line in logged
+    assert '"GET /accounts/login/ HTTP/' in logged
+
+
+def test_a_scrape_passes_the_proxy_with_its_token(base, api):
+    token = "proxy-scrape-" + "t" * 24
+    with proxied(base, api.base_url, env={"DASHBOARD_METRICS_TOKEN": token}) as running:
+        session = running.session()
+        url = running.path("/metrics")
+        scrape = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert scrape.status_code == 200
+        assert "contactship_requests_total" in scrape.text
+        assert session.get(url, timeout=10).status_code == 404
+        wrong = session.get(url, headers={"Authorization": "Bearer no"}, timeout=10)
+        assert wrong.status_code == 404

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 HEALTH = "contacts.health.HealthCheckMiddleware"
+REQUEST_ID = "contacts.middleware.RequestIdMiddleware"
 SECURITY = "django.middleware.security.SecurityMiddleware"
 PARTITIONED = "contacts.middleware.PartitionedCookieMiddleware"
 WHITENOISE = "whitenoise.middleware.WhiteNoiseMiddleware"
@@ -33,6 +34,7 @@ VARIABLES = (
     "DASHBOARD_ORIGIN",
     "DJANGO_ALLOWED_HOSTS",
     "DASHBOARD_HTTPS",
+    "DASHBOARD_LOG_FORMAT",
 )
 
 
@@ -56,6 +58,7 @@ def settings_module_under(monkeypatch, **variables: str):
 
 DEFAULT = [
     HEALTH,
+    REQUEST_ID,
     SECURITY,
     WHITENOISE,
     CSP,
@@ -89,24 +92,24 @@ def test_production_has_the_default_chain_and_no_designed_errors(monkeypatch):
 CONDITIONS = {
     "designed errors": (
         {"DASHBOARD_DESIGNED_ERRORS": "1"},
-        [HEALTH, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME, AUTH,
-         OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
+        [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
+         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
     ),
     "intranet sign-in": (
         {"DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"},
-        [HEALTH, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME, AUTH,
-         REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+        [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
+         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     # Framed by a page of the same site: X-Frame-Options goes, the cookies stay as they are.
     "framed by the same site": (
         {"DASHBOARD_FRAME_ANCESTORS": "http://localhost:9000"},
-        [HEALTH, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
+        [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
          OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "framed by another site": (
         {"DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
-        [HEALTH, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
-         OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+        [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
+         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "all at once": (
         {
@@ -114,9 +117,9 @@ CONDITIONS = {
             "DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User",
             "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org",
         },
-        [HEALTH, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
-         REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS,
-         AXES],
+        [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
+         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND,
+         UPSTREAM_ERRORS, AXES],
     ),
 }
 # fmt: on

@@ -98,7 +98,13 @@ def stock_html(data, table_class=StockContactTable) -> str:
 
 
 @pytest.mark.parametrize(
-    "language, zone", [("en", "UTC"), ("es", "America/Mexico_City"), ("es", "Asia/Tokyo")]
+    "language, zone",
+    [
+        ("en", "UTC"),
+        ("es", "America/Mexico_City"),
+        ("es", "Asia/Tokyo"),
+        ("pt-br", "America/Sao_Paulo"),
+    ],
 )
 def test_the_lean_body_renders_what_django_tables2_renders(language, zone):
     data = demo_contacts() + odd_contacts()

@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
             f"default: ${ENV_VAR}, else random keys for the demo organisations"
         ),
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log every request to stderr, with its X-Request-ID"
+    )
     fault_options.add_arguments(parser)
     return parser
 

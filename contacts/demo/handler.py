@@ -304,6 +304,15 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             [("Connection", "close")] + ([("Allow", "GET")] if code == 405 else []),
         )
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """With --verbose, each request's line ends with the X-Request-ID it came with, as a
+        real API's log would: the dashboard's logs name the same id."""
+        headers = getattr(self, "headers", None)  # none if the request line was unreadable
+        request_id = (headers.get("X-Request-ID") if headers is not None else None) or "-"
+        self.log_message(
+            '"%s" %s %s request_id=%s', self.requestline, str(code), str(size), request_id
+        )
+
     def log_message(self, format: str, *args: Any) -> None:
         if self.demo.verbose:
             super().log_message(format, *args)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from contacts import metrics
 from contacts.errors import error_response
 from contacts.exports import progress as export_progress
 from contacts.exports.formats import ExportFormat
@@ -41,17 +42,23 @@ def download(
     place: str = EXPORT,
     admit: Callable[[Place], HttpResponse | None] | None = None,
     progress: export_progress.ProgressTracker | None = None,
+    lookup: bool = False,
 ) -> HttpResponse:
     """Answer `request` with the bytes `start()` gives, as `fmt`.
 
     `filename`: saved as that file ("" for a stream the page's script reads). `place`: the kind
     of place the download holds while it runs. `admit(place)`: once the place is held, a
     response refusing the request, or None to go on (the place then goes back by itself).
-    `progress`: the page's counters, recorded as the download goes.
+    `progress`: the page's counters, recorded as the download goes. `lookup`: a bulk
+    lookup's download, counted as a lookup (not an export) in the metrics when refused.
     """
     try:
         held = take_place(place, str(request.user.pk))
     except PlacesBusy as busy:
+        if lookup:
+            metrics.count_lookup(metrics.REFUSED)
+        else:
+            metrics.count_export(fmt.name, metrics.REFUSED)
         return error_response(request, busy)
     try:
         if admit is not None and (refused := admit(held)) is not None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from django.utils import timezone
 
+from contacts import metrics
 from contacts.exports.streaming import primed
 from contacts.models import EXPORT_HEARTBEAT, AuditEvent
 
@@ -120,6 +121,15 @@ class DownloadRecord:
         except Exception:
             # The download itself must not fail because the audit could not be written.
             log.exception("audit event not written for a download")
+        self._count(outcome)
+
+    def _count(self, outcome: str) -> None:
+        """The download in the metrics: an export with its rows, or a bulk lookup."""
+        if self.fields["kind"] == AuditEvent.Kind.EXPORT:
+            rows = self.tally(self.subject).get("rows", 0)
+            metrics.count_export(self.fields["export_format"], outcome, rows)
+        elif self.fields["kind"] == AuditEvent.Kind.LOOKUP:
+            metrics.count_lookup(outcome)
 
     def pages(self, pages: Iterator) -> Iterator:
         """The upstream's pages, beating on each: an XLSX sends no byte until its end."""

@@ -23,8 +23,10 @@ def export_record(
     path: str = "",
     ip_address: str | None = None,
     progress: Progress,
+    view: str = "",
 ) -> DownloadRecord:
-    """The audit record of one export, counting the rows `progress` has seen."""
+    """The audit record of one export, counting the rows `progress` has seen; `view` is the
+    saved view it came from, if any (kept with the filters)."""
 
     def line(_scan) -> tuple[str, tuple]:
         return "format=%s rows=%d pages=%d", (fmt.name, progress.rows, progress.pages)
@@ -36,7 +38,7 @@ def export_record(
         organisation_id=organisation.id,
         fmt=fmt.name,
         source=source,
-        filters=query.params(),
+        filters={**query.params(), **({"view": view} if view else {})},
         path=path,
         ip_address=ip_address,
         tally=lambda _scan: {"rows": progress.rows},
@@ -57,6 +59,7 @@ def contact_export(
     ip_address: str | None = None,
     progress: Progress | None = None,
     columns: Columns | None = None,
+    view: str = "",
 ) -> tuple[Iterator[bytes], Progress]:
     """Start an export: the first page is fetched now, so that an upstream that is down or
     refuses the key raises here (and becomes an error page) instead of breaking a download.
@@ -79,6 +82,7 @@ def contact_export(
         path=path,
         ip_address=ip_address,
         progress=progress,
+        view=view,
     )
     scan = contact_scan(organisation=organisation, query=query)
     record.subject = scan

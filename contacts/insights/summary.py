@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from contacts import metrics
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact, email_domain, fold, iso_utc
 from contacts.upstream.organisations import Organisation
@@ -121,6 +122,7 @@ def summary_cached(*, organisation: Organisation, query: ContactQuery) -> Summar
         return None
     if not isinstance(found, dict) or found.get("organisation") != organisation.id:
         return None
+    metrics.count_summary("cached")
     return found
 
 
@@ -145,6 +147,7 @@ class SummaryRun:
         self.counter = SummaryCounter()
         self._scan: Scan | None = None
         self._first: list[Contact] | None = None
+        self._ended = False  # counted in the metrics
 
     @property
     def progress(self) -> ScanProgress:
@@ -158,6 +161,7 @@ class SummaryRun:
             self._first = next(self._scan, [])
         except BaseException:
             self._scan.close()
+            self._end(metrics.FAILED)
             raise
         self.counter.add(self._first)
 
@@ -170,12 +174,25 @@ class SummaryRun:
             for page in self._scan:
                 self.counter.add(page)
                 yield self._scan.progress
+        except GeneratorExit:
+            self._end(metrics.CANCELLED)
+            raise
+        except Exception:
+            self._end(metrics.FAILED)
+            raise
         finally:
             self._scan.close()
 
     def close(self) -> None:
+        """Stop the scan; a summary closed before its result was cancelled."""
         if self._scan is not None:
             self._scan.close()
+        self._end(metrics.CANCELLED)
+
+    def _end(self, outcome: str) -> None:
+        if not self._ended:
+            self._ended = True
+            metrics.count_summary(outcome)
 
     def result(self) -> Summary:
         progress = self.progress
@@ -194,6 +211,7 @@ class SummaryRun:
             summary["complete"],
         )
         _summary_store(summary, self.query)
+        self._end(metrics.COMPLETED)
         return summary
 
 

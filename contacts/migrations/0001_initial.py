@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,18 +14,37 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organisation_id', models.CharField(db_index=True, max_length=100, verbose_name='organisation id')),
-                ('can_export', models.BooleanField(default=False, verbose_name='may export')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organisation_id",
+                    models.CharField(db_index=True, max_length=100, verbose_name="organisation id"),
+                ),
+                ("can_export", models.BooleanField(default=False, verbose_name="may export")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation_id', 'user_id'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'organisation_id'), name='unique_membership')],
+                "ordering": ["organisation_id", "user_id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organisation_id"), name="unique_membership"
+                    )
+                ],
             },
         ),
     ]

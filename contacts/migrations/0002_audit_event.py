@@ -7,33 +7,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0001_initial'),
+        ("contacts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='when')),
-                ('kind', models.CharField(choices=[('export', 'export')], max_length=20)),
-                ('username', models.CharField(max_length=150)),
-                ('organisation_id', models.CharField(db_index=True, max_length=100, verbose_name='organisation id')),
-                ('outcome', models.CharField(choices=[('completed', 'completed'), ('failed', 'failed'), ('cancelled', 'cancelled by the client')], max_length=20)),
-                ('source', models.CharField(help_text='web or command', max_length=20)),
-                ('export_format', models.CharField(blank=True, max_length=10, verbose_name='format')),
-                ('filters', models.JSONField(blank=True, default=dict)),
-                ('rows', models.PositiveIntegerField(blank=True, null=True)),
-                ('bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True, verbose_name='duration (ms)')),
-                ('error', models.CharField(blank=True, max_length=200)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="when"
+                    ),
+                ),
+                ("kind", models.CharField(choices=[("export", "export")], max_length=20)),
+                ("username", models.CharField(max_length=150)),
+                (
+                    "organisation_id",
+                    models.CharField(db_index=True, max_length=100, verbose_name="organisation id"),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("completed", "completed"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled by the client"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("source", models.CharField(help_text="web or command", max_length=20)),
+                (
+                    "export_format",
+                    models.CharField(blank=True, max_length=10, verbose_name="format"),
+                ),
+                ("filters", models.JSONField(blank=True, default=dict)),
+                ("rows", models.PositiveIntegerField(blank=True, null=True)),
+                ("bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "duration_ms",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="duration (ms)"
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=200)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at'],
+                "ordering": ["-at"],
             },
         ),
     ]

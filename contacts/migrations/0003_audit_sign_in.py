@@ -4,35 +4,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0002_audit_event'),
+        ("contacts", "0002_audit_event"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='ip_address',
+            model_name="auditevent",
+            name="ip_address",
             field=models.GenericIPAddressField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='path',
+            model_name="auditevent",
+            name="path",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='kind',
-            field=models.CharField(choices=[('export', 'export'), ('login', 'login'), ('login_failed', 'failed login'), ('locked_out', 'locked out'), ('logout', 'logout'), ('denied', 'access denied')], max_length=20),
+            model_name="auditevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("export", "export"),
+                    ("login", "login"),
+                    ("login_failed", "failed login"),
+                    ("locked_out", "locked out"),
+                    ("logout", "logout"),
+                    ("denied", "access denied"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='organisation_id',
-            field=models.CharField(blank=True, db_index=True, max_length=100, verbose_name='organisation id'),
+            model_name="auditevent",
+            name="organisation_id",
+            field=models.CharField(
+                blank=True, db_index=True, max_length=100, verbose_name="organisation id"
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('completed', 'completed'), ('failed', 'failed'), ('cancelled', 'cancelled by the client')], max_length=20),
+            model_name="auditevent",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("completed", "completed"),
+                    ("failed", "failed"),
+                    ("cancelled", "cancelled by the client"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0003_audit_sign_in'),
+        ("contacts", "0003_audit_sign_in"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='updated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last heard of'),
+            model_name="auditevent",
+            name="updated_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="last heard of"),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('started', 'in progress'), ('interrupted', 'interrupted'), ('completed', 'completed'), ('failed', 'failed'), ('cancelled', 'cancelled by the client')], max_length=20),
+            model_name="auditevent",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("started", "in progress"),
+                    ("interrupted", "interrupted"),
+                    ("completed", "completed"),
+                    ("failed", "failed"),
+                    ("cancelled", "cancelled by the client"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -6,24 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0004_audit_export_started'),
+        ("contacts", "0004_audit_export_started"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ColumnChoice',
+            name="ColumnChoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('organisation_id', models.CharField(max_length=100, verbose_name='organisation id')),
-                ('columns', models.TextField(verbose_name='columns')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='column_choices', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "organisation_id",
+                    models.CharField(max_length=100, verbose_name="organisation id"),
+                ),
+                ("columns", models.TextField(verbose_name="columns")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="column_choices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'organisation_id'), name='unique_column_choice')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "organisation_id"), name="unique_column_choice"
+                    )
+                ],
             },
         ),
     ]

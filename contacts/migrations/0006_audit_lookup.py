@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0005_column_choice'),
+        ("contacts", "0005_column_choice"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='kind',
-            field=models.CharField(choices=[('export', 'export'), ('lookup', 'bulk lookup'), ('login', 'login'), ('login_failed', 'failed login'), ('locked_out', 'locked out'), ('logout', 'logout'), ('denied', 'access denied')], max_length=20),
+            model_name="auditevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("export", "export"),
+                    ("lookup", "bulk lookup"),
+                    ("login", "login"),
+                    ("login_failed", "failed login"),
+                    ("locked_out", "locked out"),
+                    ("logout", "logout"),
+                    ("denied", "access denied"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,17 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0006_audit_lookup'),
+        ("contacts", "0006_audit_lookup"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionTombstone',
+            name="SessionTombstone",
             fields=[
-                ('session_key', models.CharField(max_length=40, primary_key=True, serialize=False, verbose_name='session key')),
-                ('ended_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "session_key",
+                    models.CharField(
+                        max_length=40, primary_key=True, serialize=False, verbose_name="session key"
+                    ),
+                ),
+                ("ended_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]

@@ -31,6 +31,7 @@ from contacts.search.params import (
     REFRESH_PARAM,
     SEEN_PARAM,
     START_PARAM,
+    VIEW_PARAM,
 )
 from contacts.upstream.client import ContactshipClient
 from contacts.upstream.errors import DashboardError, UpstreamBadRequest
@@ -40,7 +41,15 @@ from contacts.upstream.organisations import Organisation
 PARAM_ORDER = {
     name: i
     for i, name in enumerate(
-        (*FILTER_FIELDS, *POST_FILTER_FIELDS, PAGE_PARAM, START_PARAM, SEEN_PARAM, COLUMNS_PARAM)
+        (
+            *FILTER_FIELDS,
+            *POST_FILTER_FIELDS,
+            PAGE_PARAM,
+            START_PARAM,
+            SEEN_PARAM,
+            COLUMNS_PARAM,
+            VIEW_PARAM,
+        )
     )
 }
 PAGING = (PAGE_PARAM, START_PARAM, SEEN_PARAM)
@@ -61,10 +70,13 @@ class ContactSearch:
         organisation: Organisation,
         path: str,
         remembered: Callable[[], Columns | None] | None = None,
+        view: str = "",
     ) -> None:
         """`data` is the request's GET; `path` the address links are relative to; `remembered`
-        gives the member's remembered columns, asked only when the address names none."""
+        gives the member's remembered columns, asked only when the address names none; `view`
+        the slug of the saved view the search was opened from, kept in every link."""
         self.organisation = organisation
+        self.view = view
         self.path = path
         self.data = data
         self.filterset = ContactFilter(data)
@@ -164,6 +176,8 @@ class ContactSearch:
             params[PAGE_PARAM] = str(self.number)
         if self.columns:
             params[COLUMNS_PARAM] = columns_text(self.columns)
+        if self.view:
+            params[VIEW_PARAM] = self.view
         return params
 
     def get_query_string(
@@ -231,12 +245,21 @@ class ContactSearch:
         return self.path + params if params.startswith("?") else self.path
 
     @cached_property
-    def export_query(self) -> str:
-        """The whole search, for the downloads and the summary: filters and columns, no page."""
+    def search_query(self) -> str:
+        """The whole search, filters and columns, as a saved view keeps it."""
         params = self.query.params()
         if self.columns:
             params[COLUMNS_PARAM] = columns_text(self.columns)
         return urlencode(params)
+
+    @cached_property
+    def export_query(self) -> str:
+        """The whole search, for the downloads and the summary: filters and columns, no page,
+        and the saved view it came from."""
+        if not self.view:
+            return self.search_query
+        view = urlencode({VIEW_PARAM: self.view})
+        return f"{self.search_query}&{view}" if self.search_query else view
 
     def url_for(self, view_name: str) -> str:
         """Another page of this search (the summary, a download)."""
@@ -279,7 +302,7 @@ class ContactSearch:
     @property
     def shown_search(self) -> str:
         """The search these results are for, as typed in the form (and the form's hidden
-        columns): the page's script holds the downloads and the paging back while the form
+        columns and view): the page's script holds the downloads and the paging back while the form
         says something else."""
         typed = {
             name: self.data[name].strip()
@@ -288,6 +311,8 @@ class ContactSearch:
         }
         if self.columns:
             typed[COLUMNS_PARAM] = columns_text(self.columns)
+        if self.view:
+            typed[VIEW_PARAM] = self.view
         return json.dumps(typed)
 
 

@@ -32,3 +32,7 @@ PICKER_PARAMS = (
 
 # Far beyond any real result; keeps the offset sent upstream a sane number.
 MAX_PAGE = 100_000
+
+# ?view=<slug>: the saved view this search was opened from (`contacts.saved`): links keep it, the
+# summary and the downloads say so, and the page shows whether the search still matches it.
+VIEW_PARAM = "view"

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import requests
 
+from contacts import metrics
 from contacts.upstream.adaptive import Answer
 from contacts.upstream.config import ClientConfig
 from contacts.upstream.errors import (
@@ -35,6 +36,7 @@ from contacts.upstream.errors import (
 )
 from contacts.upstream.limit import NoSlot, call_slot
 from contacts.upstream.organisations import Organisation
+from contacts.upstream.recent import recent_calls
 from contacts.upstream.transport import environment, read_body
 
 log = logging.getLogger("contacts.upstream.client")
@@ -47,6 +49,7 @@ OVERLOAD_STATUSES = frozenset({429, 503, 504})
 # letter and a digit. Words, numbers and phone numbers are not; UUIDs are hidden too.
 KEY_SHAPED = re.compile(r"(?<![\w-])(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[\w-]{20,}(?![\w-])", re.ASCII)
 REDACTED = "[hidden]"
+JSON_START = re.compile(rb"\s*[\[{]")
 
 Observe = Callable[[Answer, float, float | None], None]
 
@@ -120,8 +123,47 @@ def attempt(
         result = content if ok else _answer_failure(call, response, content)
     outcome = result.outcome if isinstance(result, Failure) else str(status)
     log_call(call.organisation, call.path, call.params, outcome, started, number, call.cache_state)
-    _tell(call.observe, result, time.monotonic() - sent)
+    if not isinstance(result, Failure) or result.answer is not None:  # the upstream was asked
+        failed = isinstance(result, Failure) and not isinstance(result.error, UpstreamNotFound)
+        recent_calls.record(call.organisation.id, outcome, failed=failed)
+    seconds = time.monotonic() - sent
+    _count(call, result, seconds)
+    _tell(call.observe, result, seconds)
     return result
+
+
+def _count(call: Call, result: bytes | Failure, seconds: float) -> None:
+    """The attempt in the metrics: a call made, or one the call limit kept from going out."""
+    org_id = call.organisation.id
+    if isinstance(result, Failure) and result.answer is None:
+        metrics.count_refusal(org_id, metrics.CALLS_BUSY)
+        return
+    endpoint = metrics.LIST if call.path == "/contacts" else metrics.DETAIL
+    metrics.count_call(org_id, endpoint, call_outcome(result), seconds)
+
+
+def call_outcome(result: bytes | Failure) -> str:
+    """The `outcome` label of an attempt that went out (see `contacts.metrics`)."""
+    if not isinstance(result, Failure):
+        return "ok" if looks_like_json(result) else "bad_answer"
+    status = result.status
+    if status is None:
+        if isinstance(result.error, UpstreamTimeout):
+            return "timeout"
+        if isinstance(result.error, UpstreamUnavailable):
+            return "connection_error"
+        return "bad_answer"  # too large
+    if status == 400:
+        return "bad_request"
+    if status in (401, 403):
+        return "rejected"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if isinstance(result.error, UpstreamNotFound):
+        return "not_found"
+    return "bad_answer"  # the list's 404, or a status the API does not document
 
 
 def _tell(observe: Observe | None, result: bytes | Failure, seconds: float) -> None:
@@ -131,6 +173,14 @@ def _tell(observe: Observe | None, result: bytes | Failure, seconds: float) -> N
         observe(Answer.OK, seconds, None)
     elif result.answer is not None:
         observe(result.answer, seconds, result.error.retry_after)
+
+
+def looks_like_json(body: bytes) -> bool:
+    """Whether a 2xx's body is shaped like a JSON object or array, from its ends only: an HTML
+    page from a proxy is not. Decoding it all is left to the caller, once (it is most of an
+    export's CPU); JSON of the wrong shape shows only then."""
+    start = JSON_START.match(body)
+    return start is not None and body[-64:].rstrip()[-1:] in (b"}", b"]")
 
 
 def _transport_failure(call: Call, exc: Exception, max_body_bytes: int) -> Failure:
@@ -183,7 +233,9 @@ def error_for(
     """The dashboard's error for an answer that is not a 2xx."""
     status = response.status_code
     if status == 400:
-        return UpstreamBadRequest(_complaint(content, organisation.api_key))
+        return UpstreamBadRequest(
+            _complaint(content, organisation.api_key, organisation.previous_api_key)
+        )
     if status in (401, 403):
         log.error(
             "Contactship rejected the API key org=%s status=%d: an administrator must update "
@@ -226,7 +278,7 @@ def redact(text: str, *secrets: str) -> str:
     return KEY_SHAPED.sub(REDACTED, text)
 
 
-def _complaint(content: bytes, api_key: str) -> str:
+def _complaint(content: bytes, *keys: str) -> str:
     """The upstream's own words about a 400, short, as plain text, and never holding the
     organisation's key (an upstream may echo the request, headers included)."""
     try:
@@ -237,7 +289,7 @@ def _complaint(content: bytes, api_key: str) -> str:
         for key in ("error", "message", "detail"):
             if isinstance(body.get(key), str):
                 # Redacted before it is cut: a cut could leave a key's first part.
-                return redact(body[key], api_key)[:300]
+                return redact(body[key], *keys)[:300]
     return ""
 
 

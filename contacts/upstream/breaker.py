@@ -11,6 +11,8 @@ import time
 
 from django.core.cache import cache
 
+from contacts import metrics
+
 log = logging.getLogger(__name__)
 
 PREFIX = "contactship:breaker:v1"
@@ -37,6 +39,7 @@ class CircuitBreaker:
         _, opened_key, trial_key = self._keys(org_id)
         try:
             opened = cache.get(opened_key)
+            metrics.breaker_seen(org_id, opened is not None)
             if opened is None:
                 return True
             if time.time() - opened < self.cooldown:
@@ -80,6 +83,7 @@ class CircuitBreaker:
         try:
             if cache.get_many(keys):
                 cache.delete_many(keys)
+                metrics.breaker_seen(org_id, False)
                 log.info("breaker reset org=%s", org_id)
         except Exception:
             log.warning("breaker state not written", exc_info=True)
@@ -96,6 +100,7 @@ class CircuitBreaker:
             if failures >= self.threshold or was_open:
                 cache.set(opened_key, time.time(), timeout=ttl)
                 cache.delete(trial_key)
+                metrics.breaker_seen(org_id, True)
                 log.warning(
                     "breaker open org=%s failures=%d cooldown_s=%s", org_id, failures, self.cooldown
                 )

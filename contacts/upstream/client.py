@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ import orjson
 import requests
 from django.core.cache import cache
 
+from contacts import metrics
 from contacts.contact.identifiers import Identifier
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact
@@ -229,6 +231,7 @@ class ContactshipClient:
         """Raise `CircuitOpen` if calls for `organisation` are failing fast now."""
         if not self.breaker.allow(organisation.id):
             log_call(organisation, path, params or {}, "circuit-open", 0.0, 0, "skip")
+            metrics.count_refusal(organisation.id, metrics.BREAKER_OPEN)
             raise CircuitOpen("circuit open")
 
     def breaker_ahead(self, organisation: Organisation) -> bool:
@@ -239,6 +242,7 @@ class ContactshipClient:
         state = self.breaker.state(organisation.id)
         if state == OPEN:
             log_call(organisation, "/contacts", {}, "circuit-open", 0.0, 0, "skip")
+            metrics.count_refusal(organisation.id, metrics.BREAKER_OPEN)
             raise CircuitOpen("circuit open")
         return state == HALF_OPEN
 
@@ -354,6 +358,8 @@ class ContactshipClient:
             if stop is not None and stop.is_set():
                 raise Cancelled("the scan was closed")
             result = attempt(call, number, config=self.config, session=self.session)
+            if isinstance(result, Failure) and isinstance(result.error, UpstreamAuthError):
+                result = self._with_other_keys(call, number, result)
             if not isinstance(result, Failure):
                 return result
             wait = policy.wait(number, result, call.deadline)
@@ -362,6 +368,54 @@ class ContactshipClient:
             if on_retry is not None:
                 on_retry(result.error)
             pause(wait, stop)
+
+    def check_key(self, organisation: Organisation, *, previous: bool = False) -> str:
+        """One call of the contact list (one contact) with the organisation's current key, or its
+        previous one: no cache, no retry, no fallback, no circuit breaker. The answer, for an
+        operator: `ok`, or how it failed (`401: key rejected (401)`); never the key."""
+        key = organisation.previous_api_key if previous else organisation.api_key
+        if not key:
+            return "no key"
+        params = {self.config.limit_param: 1, self.config.offset_param: 0}
+        request = prepared_get(self.session, self.config.base_url, "/contacts", params, key)
+        deadline = time.monotonic() + self.config.deadline
+        call = Call(organisation, "/contacts", params, request, deadline, "off")
+        result = attempt(call, 1, config=self.config, session=self.session)
+        if not isinstance(result, Failure):
+            return "ok"
+        return f"{result.outcome}: {result.error.detail or result.error.message}"
+
+    def _with_other_keys(self, call: Call, number: int, rejected: Failure) -> bytes | Failure:
+        """`call` again after Contactship rejected the key it was sent with: with the current
+        key if it changed meanwhile (a file rotated while the call was in flight), then with the
+        previous key of a rotation; each at most once. A key being rotated keeps working until
+        the new one is accepted, and a call never fails for a key that is no longer current."""
+        organisation = call.organisation
+        sent = call.request.headers.get("x-api-key", "")
+        result = rejected
+        for which, key in (
+            ("current", organisation.api_key),
+            ("previous", organisation.previous_api_key),
+        ):
+            if not key or key == sent:
+                continue
+            request = prepared_get(self.session, self.config.base_url, call.path, call.params, key)
+            call = replace(call, request=request)
+            sent = key
+            result = attempt(call, number, config=self.config, session=self.session)
+            accepted = not isinstance(result, Failure)
+            if which == "previous":
+                metrics.count_key_fallback(organisation.id)
+            log.warning(
+                "Contactship rejected the key a call was sent with, the %s key was tried org=%s "
+                "accepted=%s",
+                which,
+                organisation.id,
+                "yes" if accepted else "no",
+            )
+            if accepted or not isinstance(result.error, UpstreamAuthError):
+                return result
+        return result
 
 
 def contactship_client() -> ContactshipClient:

@@ -107,3 +107,15 @@ def call_slot(
     finally:
         if taken:
             semaphore.release(key, token)  # retried later, or expires, if Redis fails now
+
+
+def in_flight(org_id: str) -> int:
+    """How many calls for `org_id` hold a slot now: on every replica with Redis, else in this
+    process."""
+    if settings.REDIS_URL and cache_usable():
+        try:
+            return semaphore.count(KEY.format(org_id=org_id))
+        except Exception:
+            return 0
+    with _local._changed:
+        return _local._held.get(org_id, 0)

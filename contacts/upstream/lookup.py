@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+from contacts import metrics
 from contacts.contact.identifiers import Identifier
 from contacts.contact.types import Contact
 from contacts.upstream.client import ContactshipClient, contactship_client, decode_json
@@ -82,6 +83,7 @@ def _fetcher(
         # Asked here, as the call goes out: in the half-open state this takes the one trial,
         # and the call that took it is the one made.
         if not client.breaker.allow(organisation.id):
+            metrics.count_refusal(organisation.id, metrics.BREAKER_OPEN)
             return FAILED, None, "CircuitOpen"
         try:
             body = client.lookup_body(

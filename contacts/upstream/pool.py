@@ -18,12 +18,14 @@ The worker threads hold the pool and the call function only: an owner whose cons
 without closing is not kept alive by them.
 """
 
+import contextvars
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from contacts import metrics
 from contacts.upstream.adaptive import AdaptiveLimit
 from contacts.upstream.attempt import Observe
 from contacts.upstream.config import ClientConfig
@@ -73,6 +75,7 @@ class CallPool:
         self.limit = adaptive_limit(config)
         self.progress = progress if progress is not None else PoolProgress()
         self.progress.in_flight = self.progress.in_flight_peak = self.limit.limit
+        self._concurrency = metrics.ScanConcurrency(org_id)
         self._changed = threading.Condition()
         self._stopped = threading.Event()
         self._todo: deque[int] = deque()  # calls to make, for the workers
@@ -111,6 +114,7 @@ class CallPool:
         progress.overloads = self.limit.overloads
         if self._stopped.is_set() or self.limit.pause() > 0:
             return
+        self._concurrency.set(limit)
         if needed == 0 and self.first_alone:
             last = 0
         else:
@@ -126,8 +130,13 @@ class CallPool:
         progress.calls += added
         missing = min(len(self._todo) - self._idle, self.limit.maximum - len(self.threads))
         for _ in range(max(0, missing)):
+            # In a copy of the consumer's context: the calls carry its request id.
+            context = contextvars.copy_context()
             thread = threading.Thread(
-                target=self._work, name=f"{THREAD_NAME}-{self.org_id}", daemon=True
+                target=context.run,
+                args=(self._work,),
+                name=f"{THREAD_NAME}-{self.org_id}",
+                daemon=True,
             )
             self.threads.append(thread)
             thread.start()
@@ -139,6 +148,7 @@ class CallPool:
             return False
         self._stopped.set()
         with self._changed:
+            self._concurrency.end()
             self._todo.clear()
             self._results.clear()
             self._changed.notify_all()

@@ -14,6 +14,7 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from contacts.log import current_request_id
 from contacts.upstream.errors import BodyTooLarge
 
 USER_AGENT = "contacts-dashboard/1.0"
@@ -57,9 +58,14 @@ def prepared_get(
     session: requests.Session, base_url: str, path: str, params: dict[str, Any], api_key: str
 ) -> requests.PreparedRequest:
     """The GET of `path` with `params` and the organisation's key, with the session's headers
-    (the one place the key is put on a request)."""
+    (the one place the key is put on a request), and the id of the request that makes it, so
+    that Contactship's logs can be matched with the dashboard's."""
+    headers = {"x-api-key": api_key}
+    request_id = current_request_id()
+    if request_id:
+        headers["X-Request-ID"] = request_id
     request = session.prepare_request(
-        requests.Request("GET", base_url + path, params=params, headers={"x-api-key": api_key})
+        requests.Request("GET", base_url + path, params=params, headers=headers)
     )
     if "%2E" in path:
         # requests decodes %2E back to "." (an unreserved character), and the HTTP client

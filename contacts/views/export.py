@@ -10,14 +10,14 @@ from contacts.exports.download import download, download_filename
 from contacts.exports.formats import ExportFormat
 from contacts.exports.service import contact_export as contact_export_service
 from contacts.proxy import client_address
-from contacts.search.contact_search import ContactSearch
+from contacts.saved import request_search
 from contacts.search.params import BOM_PARAM
 
 
 @organisation_member_required(export=True)
 @export_progress.recorded
 def contact_export(request: HttpRequest, org_id: str, fmt: ExportFormat) -> HttpResponse:
-    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    search = request_search(request)
     if search.status != 200:
         context = {
             "organisation": request.organisation,
@@ -40,6 +40,7 @@ def contact_export(request: HttpRequest, org_id: str, fmt: ExportFormat) -> Http
             ip_address=client_address(request),
             progress=request.export_progress,
             columns=search.columns,
+            view=search.view,
         )
         return chunks
 

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from contacts import metrics
 from contacts.access import organisation_member_required
 from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from contacts.errors import error_response
@@ -163,6 +164,7 @@ def _lookup_download(
         filename=filename,
         place=place,
         admit=lambda _place: _refused_input(request, form),
+        lookup=True,
     )
 
 
@@ -172,6 +174,7 @@ def _lookup_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
     try:
         place = take_place(LOOKUP, str(request.user.pk))
     except PlacesBusy as busy:
+        metrics.count_lookup(metrics.REFUSED)
         return error_response(request, busy)
     try:
         if (refused := _refused_input(request, form)) is not None:

@@ -32,6 +32,7 @@ from social_core.exceptions import SocialAuthBaseException
 from social_django.utils import load_backend, load_strategy
 from social_django.views import _do_login
 
+from contacts import metrics
 from contacts.audit import audit
 from contacts.models import AuditEvent
 from contacts.oidc import BACKEND_PATH, AdministratorRefused, oidc_enabled, provider_unavailable
@@ -80,6 +81,7 @@ def refused(request: HttpRequest, error: Exception) -> HttpResponse:
     code = str(getattr(error, "code", type(error).__name__))
     log.warning("oidc sign-in failed: %s (%s)", code, type(error).__name__)
     audit(AuditEvent.Kind.LOGIN_FAILED, request, method="oidc", error=code[:200])
+    metrics.count_sign_in("oidc", "failure")
     context = {"form": AuthenticationForm(request), "oidc_error": message, "next": ""}
     return render(request, "registration/login.html", context, status=status)
 

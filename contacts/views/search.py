@@ -15,7 +15,8 @@ from contacts.access import accessible_organisations, organisation_member_requir
 from contacts.contact.columns import CONTACT_COLUMNS
 from contacts.errors import set_retry_after
 from contacts.middleware import log_error_shown
-from contacts.search.columns import columns_chosen, remembered_columns
+from contacts.saved import may_change, request_search, visible_to
+from contacts.search.columns import columns_chosen
 from contacts.search.contact_search import ContactSearch
 from contacts.search.tables import ContactTable
 from contacts.upstream.client import contactship_client
@@ -34,18 +35,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "contacts/home.html", {"accesses": accesses})
 
 
-def search_from(request: HttpRequest, *, remember: bool = False) -> ContactSearch:
-    """The request's search; with `remember`, the member's remembered columns when the address
-    names none."""
-    remembered = None
-    if remember:
-        stored = request.access.remembered_columns
-        remembered = lambda: remembered_columns(stored)  # noqa: E731
-    return ContactSearch(
-        request.GET, organisation=request.organisation, path=request.path, remembered=remembered
-    )
-
-
 @organisation_member_required()
 def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     if request.method == "POST":
@@ -53,7 +42,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         params = columns_chosen(user=request.user, organisation_id=org_id, data=request.POST)
         query = f"?{urlencode(params)}" if params else ""
         return HttpResponseRedirect(request.path + query, status=303)
-    search = search_from(request, remember=True)
+    search = request_search(request, remember=True)
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -61,6 +50,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         "filter": search.filterset,
         "filter_seconds": f"{settings.DASHBOARD_FILTER_PAGE_SECONDS:g}",
         "contact_columns": CONTACT_COLUMNS,
+        **_saved_views(request, search),
     }
     # Typing in the filters (htmx) asks for the results region only; everything else, including
     # a plain form submission and a reload of a pushed URL, gets the whole page.
@@ -82,6 +72,17 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     if partial:
         _htmx_headers(request, response, search)
     return response
+
+
+def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
+    """The views the person may open, the one shown, and whether the search still matches it."""
+    view = search.saved_view
+    return {
+        "saved_views": visible_to(request.user, request.organisation.id),
+        "saved_view": view,
+        "view_differs": view is not None and view.query != search.search_query,
+        "may_change_view": view is not None and may_change(request.user, view),
+    }
 
 
 def _with_results(context: dict, search: ContactSearch) -> dict:

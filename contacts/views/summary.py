@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from contacts import metrics
 from contacts.access import organisation_member_required
 from contacts.contact.query import ContactQuery
 from contacts.errors import error_response, stream_end_json
@@ -35,7 +36,7 @@ from contacts.insights.presentation import summary_context
 from contacts.insights.summary import SummaryRun, summary_cached
 from contacts.middleware import log_error_shown
 from contacts.places import SUMMARY, take_place
-from contacts.search.contact_search import ContactSearch
+from contacts.saved import request_search
 from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
@@ -114,7 +115,7 @@ def _stream(
 
 @organisation_member_required()
 def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
-    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    search = request_search(request)
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -140,6 +141,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
+        metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
@@ -195,7 +197,7 @@ def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None
 
 @organisation_member_required()
 def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
-    search = ContactSearch(request.GET, organisation=request.organisation, path=request.path)
+    search = request_search(request)
     if not search.valid:
         form_errors = search.filterset.form.errors
         errors = {name: [str(e) for e in errs] for name, errs in form_errors.items()}
@@ -217,6 +219,7 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
     try:
         place = take_place(SUMMARY, str(request.user.pk))
     except PlacesBusy as busy:
+        metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy, as_json=True)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:

@@ -51,6 +51,8 @@ def _when(condition: bool, middleware: str) -> list[str]:
 MIDDLEWARE = [
     # First: load balancers' probes are answered before host checks, redirects and sessions.
     "contacts.health.HealthCheckMiddleware",
+    # Then the request id, so that every line the request leaves and every answer carries it.
+    "contacts.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Framed by another site: the session, CSRF and language cookies are also Partitioned.
     *_when(DASHBOARD_FRAMED_CROSS_SITE, "contacts.middleware.PartitionedCookieMiddleware"),

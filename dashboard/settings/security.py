@@ -52,6 +52,9 @@ AUTHENTICATION_BACKENDS = [
     *(["contacts.auth.IntranetRemoteUserBackend"] if DASHBOARD_REMOTE_USER_HEADER else []),
 ]
 
+# `/metrics` answers only `Authorization: Bearer <this>`; unset, it is a 404 for everyone.
+DASHBOARD_METRICS_TOKEN = env.str("DASHBOARD_METRICS_TOKEN", default="")
+
 # --- HTTPS, cookies and framing ---------------------------------------------------------------
 # A form that comes back without its CSRF cookie (mostly a frame whose cookies the browser
 # blocks) gets a page that says why and offers the dashboard in a tab of its own.
@@ -61,6 +64,9 @@ if DASHBOARD_HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
+    # Prometheus scrapes each replica at its own address on the private network, in plain HTTP
+    # like the proxy's own hop to it (README, Monitoring): a redirect to https would end it.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     # The TLS proxy in front of the dashboard must set this header (and strip it from clients).

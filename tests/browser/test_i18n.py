@@ -1,4 +1,5 @@
-"""English and Spanish: the browser's language, a switcher, localised dates and numbers."""
+"""English, Spanish and Brazilian Portuguese: the browser's language, a switcher, localised dates
+and numbers."""
 
 import re
 from datetime import datetime
@@ -14,6 +15,10 @@ pytestmark = pytest.mark.browser
 ORG = "org-tejo"
 SPANISH_MONTH = (
     r"(enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)"
+)
+
+PORTUGUESE_MONTH = (
+    r"(janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro)"
 )
 
 
@@ -99,3 +104,45 @@ def test_a_contact_in_spanish(new_page, stack):
     value = numbers[0]["value"]
     shown = str(value).replace(".", ",")  # a decimal comma
     expect(page.locator("dd", has_text=re.compile(rf"^{re.escape(shown)}$")).first).to_be_visible()
+
+
+def test_the_browser_language_picks_brazilian_portuguese(new_page, stack):
+    page = new_page(locale="pt-BR")
+    page.goto(stack.url(list_path(ORG, "page=11")))
+    expect(page.locator("html")).to_have_attribute("lang", "pt-br")
+    expect(page).to_have_title("Buscar contatos · Painel de contatos")
+    for label in ("Nome", "E-mail", "Telefone"):
+        expect(page.get_by_label(label, exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Buscar")).to_be_visible()
+    expect(page.get_by_role("link", name="Baixar CSV")).to_be_visible()
+    # Numbers as Brazilian Portuguese writes them: a dot between thousands.
+    expect(page.locator("#result-summary")).to_have_text("Contatos 1.001–1.100")
+    expect(page.locator(".page-number")).to_have_text("Página 11")
+    created = page.locator("table.contacts tbody tr").first.locator("td").nth(4)
+    expect(created).to_have_text(table_day(contacts_for(ORG)[1000], "%d/%m/%Y"))
+    flags = page.locator("table.contacts .kv li", has_text="newsletter:")
+    expect(flags.first).to_have_text(re.compile(r"^newsletter: (Sim|Não)$"))
+    screenshot(page, "search-pt-br-1280x800-light")
+
+
+def test_the_switcher_offers_brazilian_portuguese(page, stack):
+    page.goto(stack.url(list_path(ORG)))
+    page.get_by_role("button", name="Language: Português Brasileiro").click()
+    expect(page.locator("html")).to_have_attribute("lang", "pt-br")
+    expect(page.get_by_label("Nome", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Idioma: Español").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.get_by_role("button", name="Idioma: English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_a_contact_in_brazilian_portuguese(new_page, stack):
+    contact = contacts_for(ORG)[0]
+    page = new_page(locale="pt-BR")
+    page.goto(stack.url(f"/orgs/{ORG}/contacts/{contact['id']}/"))
+    expect(page.get_by_role("link", name="Voltar aos resultados")).to_be_visible()
+    created = page.locator("dt:has-text('Criado em') + dd")
+    # Rewritten in the viewer's time zone by the page's script, the month in lower case.
+    expect(created).to_have_text(
+        re.compile(rf"^\d{{1,2}} de {PORTUGUESE_MONTH} de \d{{4}}(,| às) \d{{1,2}}:\d{{2}} UTC$")
+    )

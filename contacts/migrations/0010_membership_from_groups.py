@@ -12,7 +12,7 @@ def hand_export_is_can_export(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0007_session_tombstone'),
+        ('contacts', '0009_saved_views'),
     ]
 
     operations = [

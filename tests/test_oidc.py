@@ -503,3 +503,20 @@ def test_the_client_secret_is_read_from_its_file_and_an_unreadable_one_is_report
     problems = oidc_check(None)
     assert [p.id for p in problems] == ["contacts.E007"]
     assert "rotated" not in problems[0].msg
+
+
+def test_one_requests_calls_to_the_provider_share_a_budget(oidc, monkeypatch):
+    from django.test import RequestFactory
+    from social_core.exceptions import AuthProviderError
+    from social_django.utils import load_strategy
+
+    from contacts.oidc import DashboardOIDC
+
+    request = RequestFactory().get("/accounts/oidc/login/")
+    request.session = {}
+    backend = DashboardOIDC(load_strategy(request), redirect_uri="/accounts/oidc/callback/")
+    assert backend.oidc_config()["issuer"] == oidc.url  # within the budget: asked
+    backend._deadline = time.monotonic()  # the budget spent
+    with pytest.raises(AuthProviderError) as refused:
+        backend.get_json(f"{oidc.url}/jwks")
+    assert refused.value.code == "timeout"

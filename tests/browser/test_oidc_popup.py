@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import TIMEOUT_MS, Framer, FramerHandler
-from tests.browser.support import WIDE
+from tests.browser.support import WIDE, screenshot, serious_violations
 from tests.live import HOST, live_stack
 from tests.support import ROOT
 
@@ -65,6 +65,7 @@ def test_the_frame_signs_in_through_a_window_of_its_own(browser, oidc_stack):
         page.goto(oidc_stack + "/")
         frame = page.frame_locator("iframe")
         expect(frame.get_by_role("heading", name="Log in")).to_be_visible()
+        expect(frame.get_by_text("opens in a window of its own")).to_be_visible()
         with page.expect_popup() as opened:
             frame.get_by_role("link", name="Sign in with Intranet").click()
         popup = opened.value
@@ -75,5 +76,24 @@ def test_the_frame_signs_in_through_a_window_of_its_own(browser, oidc_stack):
         expect(frame.locator("body")).to_have_class("embedded")
         expect(frame.get_by_label("Name")).to_be_visible()
         assert page.url.startswith(oidc_stack)  # the intranet page itself never moved
+    finally:
+        context.close()
+
+
+def test_the_login_page_with_the_provider_has_no_serious_violations(browser, oidc_stack):
+    context = browser.new_context(viewport=WIDE, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(oidc_stack + "/")
+        login = page.frames[1]
+        login.wait_for_load_state()
+        # The login page on its own (not framed): the button leads, the password form follows.
+        direct = context.new_page()
+        direct.goto(login.url.split("?")[0])
+        expect(direct.get_by_role("link", name="Sign in with Intranet")).to_be_visible()
+        expect(direct.get_by_label("Password")).to_be_visible()
+        assert serious_violations(direct) == []
+        screenshot(direct, "login-with-provider")
     finally:
         context.close()

@@ -18,13 +18,15 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 PORT ?= 8000
 API_PORT ?= 8001
+OIDC_PORT ?= 8002
 
-# PORT and API_PORT choose the dashboard's and the demo API's ports.
+# PORT, API_PORT and OIDC_PORT choose the dashboard's, the demo API's and the demo identity
+# provider's ports.
 # DEMO_ARGS passes fault flags to the demo API, e.g. make run DEMO_ARGS="--latency-ms 1500".
 # DJANGO_DEBUG defaults to off (fail closed): the development server asks for it.
 # The demo login's password is kept between runs; NEW_PASSWORD=1 makes a new one.
 run: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)" $(if $(NEW_PASSWORD),--new-password)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --oidc-port $(OIDC_PORT) --demo-args="$(DEMO_ARGS)" $(if $(NEW_PASSWORD),--new-password)
 
 # A manage.py command with the demo organisations of the last `make run`, e.g.
 # make manage ARGS="add_member alice org-tejo --can-export".
@@ -34,7 +36,7 @@ manage: install
 # The production setup, locally: DJANGO_DEBUG=0, collected static files, dashboard/gunicorn.py.
 # The launcher runs with development settings; it starts gunicorn with DJANGO_DEBUG=0.
 serve: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --port $(PORT) --api-port $(API_PORT) --demo-args="$(DEMO_ARGS)"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --production --port $(PORT) --api-port $(API_PORT) --oidc-port $(OIDC_PORT) --demo-args="$(DEMO_ARGS)"
 
 # PYTEST_ARGS narrows or adds to the run, e.g. make test PYTEST_ARGS="-k export".
 # pytest reads dashboard.settings.test, which asks for DJANGO_DEBUG=1 itself.

@@ -8,10 +8,30 @@ from contacts.models import AuditEvent, Membership
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation_id", "can_export", "updated_at"]
-    list_filter = ["organisation_id", "can_export"]
+    """Where each membership came from: by hand (here, `add_member`) and/or the identity
+    provider's groups, which each sign-in rewrites. Here only the hand grant is edited: its
+    export right is the form's "may export"; the right that applies is the broader of the two."""
+
+    list_display = [
+        "user",
+        "organisation_id",
+        "can_export",
+        "by_hand",
+        "hand_export",
+        "groups_grant",
+        "updated_at",
+    ]
+    list_filter = ["organisation_id", "can_export", "by_hand", "groups_grant"]
     search_fields = ["user__username", "organisation_id"]
     autocomplete_fields = ["user"]
+    fields = ["user", "organisation_id", "can_export", "groups_grant"]
+    readonly_fields = ["groups_grant"]
+
+    def save_model(self, request, obj: Membership, form, change) -> None:
+        # What the administrator sets is the hand grant; the groups keep their own part.
+        obj.by_hand = True
+        obj.hand_export = form.cleaned_data.get("can_export", False)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(AuditEvent)
@@ -27,13 +47,15 @@ class AuditEventAdmin(admin.ModelAdmin):
         "path",
         "ip_address",
         "source",
+        "method",
+        "changes",
         "export_format",
         "rows",
         "bytes",
         "duration_ms",
         "request_id",
     ]
-    list_filter = ["kind", "outcome", "source", "export_format", "organisation_id"]
+    list_filter = ["kind", "outcome", "source", "method", "export_format", "organisation_id"]
     search_fields = ["username", "organisation_id", "request_id"]
     date_hierarchy = "at"
 

@@ -34,14 +34,20 @@ def audit(
         log.exception("audit event %s not written", kind)
 
 
-# The authentication backend that signed a person in → the `method` label of the metrics.
-SIGN_IN_METHODS = {"contacts.auth.IntranetRemoteUserBackend": "header"}
+# The authentication backend that signed a person in → the sign-in's method (audit, metrics).
+SIGN_IN_METHODS = {
+    "contacts.oidc.DashboardOIDC": "oidc",
+    "contacts.auth.IntranetRemoteUserBackend": "header",
+}
+# Set on the request by a sign-in that changed memberships: {"method": ..., "changes": [...]}.
+SIGN_IN_NOTE = "dashboard_sign_in"
 
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs) -> None:
-    audit(Kind.LOGIN, request, user=user)
-    method = SIGN_IN_METHODS.get(getattr(user, "backend", ""), "password")
+    note = getattr(request, SIGN_IN_NOTE, None) or {}
+    method = note.get("method") or SIGN_IN_METHODS.get(getattr(user, "backend", ""), "password")
+    audit(Kind.LOGIN, request, user=user, method=method, changes=note.get("changes", []))
     metrics.count_sign_in(method, "success")
 
 

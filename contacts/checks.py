@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from contacts.contact.identifiers import valid_region
+from contacts.memberships import mapping_problems
+from contacts.oidc import client_secret, oidc_enabled
 from contacts.upstream.organisations import api_key_of
 
 MAX_PAGE_SIZE = 100  # "a maximum of 100 contacts per request"
@@ -93,6 +95,41 @@ def remote_user_check(app_configs, **kwargs):
                 "header is believed from no address, so nobody can sign in by it. Set "
                 "DASHBOARD_TRUSTED_PROXIES to the addresses of the reverse proxies that set it.",
                 id="contacts.W003",
+            )
+        ]
+    return []
+
+
+@register()
+def group_memberships_check(app_configs, **kwargs):
+    """DASHBOARD_GROUP_MEMBERSHIPS: every grant "<org_id>" or "<org_id>:export", every
+    organisation configured (a typo would silently grant nothing)."""
+    orgs = settings.CONTACTSHIP_ORGANISATIONS
+    known = orgs.keys() if isinstance(orgs, dict) else ()
+    return [
+        Error(problem, id="contacts.E006")
+        for problem in mapping_problems(settings.DASHBOARD_GROUP_MEMBERSHIPS, known)
+    ]
+
+
+@register(deploy=True)
+def oidc_check(app_configs, **kwargs):
+    if not oidc_enabled():
+        return []
+    secret_file = settings.DASHBOARD_OIDC_CLIENT_SECRET_FILE
+    if secret_file and not client_secret():
+        return [
+            Error(
+                f"DASHBOARD_OIDC_CLIENT_SECRET_FILE ({secret_file}) cannot be read, or is empty.",
+                id="contacts.E007",
+            )
+        ]
+    if not client_secret():
+        return [
+            Warning(
+                "DASHBOARD_OIDC_ISSUER is set without DASHBOARD_OIDC_CLIENT_SECRET (or _FILE): "
+                "only a provider that accepts public clients (PKCE alone) will let people in.",
+                id="contacts.W004",
             )
         ]
     return []

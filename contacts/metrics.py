@@ -53,7 +53,7 @@ COMPLETED, FAILED, CANCELLED, REFUSED = "completed", "failed", "cancelled", "ref
 EXPORT_OUTCOMES = (COMPLETED, FAILED, CANCELLED, REFUSED)
 # "cached": answered from the shared cache, counted by nobody.
 SUMMARY_OUTCOMES = (COMPLETED, "cached", FAILED, CANCELLED, REFUSED)
-SIGN_IN_METHODS = ("password", "header")
+SIGN_IN_METHODS = ("password", "header", "oidc")
 SIGN_IN_OUTCOMES = ("success", "failure", "locked_out")
 
 contactship_requests = Counter(

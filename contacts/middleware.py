@@ -1,6 +1,6 @@
 """Request-wide concerns: the request id and the line each request leaves, the compact layout
-inside a frame, partitioned cookies for a frame of another site, and failed upstream calls as
-pages."""
+inside a frame, partitioned cookies for a frame of another site, failed upstream calls as
+pages, and the periodic re-check of an OIDC sign-in."""
 
 import logging
 import time
@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from http.cookies import Morsel
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
 from django.core.signals import request_finished
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 from contacts.errors import error_response
 from contacts.errors import log_error_shown as log_error_shown  # where the views look for it
 from contacts.log import REQUEST_ID, request_id_from
+from contacts.oidc import BACKEND_PATH, provider_unavailable, recheck_groups
 from contacts.upstream.errors import DashboardError
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -112,6 +115,58 @@ class UpstreamErrorMiddleware:
         if not isinstance(exception, DashboardError):
             return None
         return error_response(request, exception)
+
+
+log = logging.getLogger(__name__)
+RECHECKED_AT = "dashboard_oidc_checked_at"
+# After the provider could not be reached, the re-check is tried again this much later.
+RECHECK_RETRY_SECONDS = 60
+
+
+class OIDCRecheckMiddleware:
+    """Every DASHBOARD_OIDC_RECHECK_SECONDS, a person signed in with the identity provider has
+    their groups asked for again (refresh token, then userinfo), so that leaving a group loses
+    the organisation within that time without signing in again. A refusal signs the person out
+    with a page that says why; a provider that cannot be reached leaves the session as it is and
+    is asked again a minute later."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is None or session.get(BACKEND_SESSION_KEY) != BACKEND_PATH:
+            return self.get_response(request)
+        now = time.time()
+        checked = session.get(RECHECKED_AT)
+        if not isinstance(checked, int | float):
+            session[RECHECKED_AT] = now  # just signed in: the sign-in was the check
+        elif now - checked >= settings.DASHBOARD_OIDC_RECHECK_SECONDS:
+            refused = self._recheck(request, now)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def _recheck(self, request: HttpRequest, now: float) -> HttpResponse | None:
+        try:
+            changes = recheck_groups(request, request.user)
+        except Exception as error:
+            if provider_unavailable(error) or not hasattr(error, "code"):
+                log.warning("oidc re-check postponed: %s", getattr(error, "code", "error"))
+                retry_at = now - settings.DASHBOARD_OIDC_RECHECK_SECONDS + RECHECK_RETRY_SECONDS
+                request.session[RECHECKED_AT] = retry_at
+                return None
+            log.info("oidc re-check refused (%s): signed out", error.code)
+            logout(request)
+            message = _(
+                "You were signed out: your identity provider no longer confirms your sign-in "
+                "(it may have ended, or your access changed). Sign in again to go on."
+            )
+            return render(request, "registration/login.html", {"oidc_error": message}, status=403)
+        request.session[RECHECKED_AT] = now
+        if changes:
+            log.info("oidc re-check changed memberships: %s", " ".join(changes))
+        return None
 
 
 EMBED_PARAM = "embed"

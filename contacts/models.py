@@ -17,13 +17,29 @@ EXPORT_SILENCE = timedelta(seconds=90)
 
 
 class Membership(models.Model):
-    """A user's access to one Contactship organisation (configured in settings, not stored)."""
+    """A user's access to one Contactship organisation (configured in settings, not stored).
+
+    It may come from two places at once: by hand (`add_member`, the admin) and from the
+    person's groups at their identity provider (DASHBOARD_GROUP_MEMBERSHIPS), which each sign-in
+    and re-check make match the groups exactly (contacts.memberships) without touching the hand
+    grant. `can_export` is the right that applies: the broader of the two.
+    """
+
+    class GroupsGrant(models.TextChoices):
+        NONE = "", _("none")
+        VIEW = "view", _("search")
+        EXPORT = "export", _("search and download")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     organisation_id = models.CharField(_("organisation id"), max_length=100, db_index=True)
     can_export = models.BooleanField(_("may export"), default=False)
+    by_hand = models.BooleanField(_("granted by hand"), default=True)
+    hand_export = models.BooleanField(_("may export by hand"), default=False)
+    groups_grant = models.CharField(
+        _("from groups"), max_length=10, choices=GroupsGrant.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -35,6 +51,16 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.groups_grant:
+            # Granted by hand alone (add_member, the admin): its right is `can_export`.
+            self.hand_export = self.can_export if self.by_hand else False
+        else:
+            self.can_export = (self.by_hand and self.hand_export) or (
+                self.groups_grant == self.GroupsGrant.EXPORT
+            )
+        super().save(*args, **kwargs)
 
 
 class AuditEvent(models.Model):
@@ -81,6 +107,10 @@ class AuditEvent(models.Model):
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # A sign-in's method (password, header, oidc) and the memberships it changed, e.g.
+    # ["+org-tejo:export", "-org-andes"].
+    method = models.CharField(_("method"), max_length=10, blank=True)
+    changes = models.JSONField(_("changes"), default=list, blank=True)
     # The request that wrote the event (its X-Request-ID), to find its log lines and its calls
     # to Contactship; blank for a command.
     request_id = models.CharField(

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
+from contacts.views import oidc
+
 # Log in, log out, change password; the password-reset pages only when configured on purpose
 # (DASHBOARD_PASSWORD_RESET): they send mail and invite guessing at accounts.
 account_patterns = [
@@ -14,6 +16,14 @@ account_patterns = [
 ]
 
 urlpatterns = [
+    # Sign-in with the identity provider (DASHBOARD_OIDC_ISSUER; 404 when it is not set).
+    path("accounts/oidc/login/", oidc.oidc_login, name="oidc_login"),
+    path("accounts/oidc/callback/", oidc.oidc_callback, name="oidc_callback"),
+    # Inside a frame the sign-in runs in a pop-up window, which then signs the frame in.
+    path("accounts/oidc/popup-done/", oidc.oidc_popup_done, name="oidc_popup_done"),
+    path("accounts/oidc/handoff/", oidc.oidc_handoff, name="oidc_handoff"),
+    # Django's logout, then the provider's session (RP-initiated logout) for an OIDC sign-in.
+    path("accounts/logout/", oidc.logout, name="logout"),
     path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
     # The language switcher posts here (set_language); the same for everybody, no data.

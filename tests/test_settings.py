@@ -17,6 +17,7 @@ COMMON = "django.middleware.common.CommonMiddleware"
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 X_FRAME = "django.middleware.clickjacking.XFrameOptionsMiddleware"
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+OIDC_RECHECK = "contacts.middleware.OIDCRecheckMiddleware"
 REMOTE_USER = "contacts.auth.IntranetRemoteUserMiddleware"
 MESSAGES = "django.contrib.messages.middleware.MessageMiddleware"
 HTMX = "django_htmx.middleware.HtmxMiddleware"
@@ -67,6 +68,7 @@ DEFAULT = [
     CSRF,
     X_FRAME,
     AUTH,
+    OIDC_RECHECK,
     MESSAGES,
     HTMX,
     EMBEDDED,
@@ -91,23 +93,23 @@ CONDITIONS = {
     "designed errors": (
         {"DASHBOARD_DESIGNED_ERRORS": "1"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
-         AUTH, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
+         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
     ),
     "intranet sign-in": (
         {"DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
-         AUTH, REMOTE_USER, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     # Framed by a page of the same site: X-Frame-Options goes, the cookies stay as they are.
     "framed by the same site": (
         {"DASHBOARD_FRAME_ANCESTORS": "http://localhost:9000"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
-         MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "framed by another site": (
         {"DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
         [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
-         AUTH, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "all at once": (
         {
@@ -116,7 +118,8 @@ CONDITIONS = {
             "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org",
         },
         [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
-         AUTH, REMOTE_USER, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
+         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND,
+         UPSTREAM_ERRORS, AXES],
     ),
 }
 # fmt: on
@@ -134,6 +137,7 @@ def test_intranet_sign_in_adds_its_backend_after_the_others(monkeypatch):
         "axes.backends.AxesStandaloneBackend",
         "django.contrib.auth.backends.ModelBackend",
         "contacts.auth.IntranetRemoteUserBackend",
+        "contacts.oidc.DashboardOIDC",
     ]
 
 

@@ -4,4 +4,6 @@
 - ``faults``: the failures the server can simulate.
 - ``server``: the HTTP server (``make_server``, ``serve_in_thread``); ``handler``: its answers.
 - ``python -m contacts.demo``: run it from the command line.
+- ``oidc_provider``: a demo OpenID Connect provider (a test-grade package with PKCE checking
+  added), for ``make run``'s "Sign in with" and the sign-in tests; a development dependency.
 """

@@ -3,9 +3,11 @@
 from django import template
 from django.conf import settings
 from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
+from contacts.oidc import oidc_enabled
 
 register = template.Library()
 
@@ -47,3 +49,17 @@ def language_choices() -> list[tuple[str, str]]:
     """settings.LANGUAGES as written there: each language by its own name, never translated
     (Django's `get_available_languages` translates them, so "English" read "Inglés")."""
     return list(settings.LANGUAGES)
+
+
+@register.simple_tag
+def oidc_provider_name() -> str:
+    """The name on the login page's "Sign in with …" button; "" when OIDC is not configured."""
+    if not oidc_enabled():
+        return ""
+    return settings.DASHBOARD_OIDC_NAME or gettext("your organisation's account")
+
+
+@register.simple_tag
+def access_contact() -> str:
+    """Whom to ask for access (DASHBOARD_ACCESS_CONTACT), for the "no organisation" page."""
+    return settings.DASHBOARD_ACCESS_CONTACT

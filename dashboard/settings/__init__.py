@@ -3,7 +3,8 @@
 One module per concern, read in this order (a later part may use an earlier one's values):
 `base` (Django itself: key, apps, templates, database, cache and sessions, i18n, static files),
 `security` (sign-in, hosts, HTTPS, cookies, CSP and framing, trusted proxies), `contactship` (the
-API, its organisations, the dashboard's limits) and `logging`. The middleware, which depends on
+API, its organisations, the dashboard's limits), `oidc` (the identity provider and memberships
+from groups) and `logging`. The middleware, which depends on
 several of them, is written out here. `test` is the test suite's module.
 
 Every value an operator may change comes from an environment variable (or a `.env` file in the
@@ -29,8 +30,13 @@ from .security import (
     DASHBOARD_REMOTE_USER_HEADER,
 )
 from .contactship import *
+from .oidc import *
 from .logging import *
 # isort: on
+
+# Sign-in with the identity provider: its backend answers only its own callback, and does
+# nothing while DASHBOARD_OIDC_ISSUER is unset.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "contacts.oidc.DashboardOIDC"]
 
 # `make run` sets DASHBOARD_DESIGNED_ERRORS=1: its 404 pages are the designed ones, as in
 # production, though DEBUG is on.
@@ -61,6 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Intranet sign-in: the user named by the trusted proxy's header, after the session's.
     *_when(bool(DASHBOARD_REMOTE_USER_HEADER), "contacts.auth.IntranetRemoteUserMiddleware"),
+    # Signed in with the identity provider: the groups asked for again now and then (nothing
+    # for anyone signed in otherwise).
+    "contacts.middleware.OIDCRecheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "contacts.middleware.EmbeddedMiddleware",

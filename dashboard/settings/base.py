@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_htmx",
+    # OpenID Connect sign-in: the identities (issuer and subject) and the flow's nonces.
+    "social_django",
     "contacts",
 ]
 

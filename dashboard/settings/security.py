@@ -42,6 +42,9 @@ AXES_CLIENT_IP_CALLABLE = "contacts.proxy.client_address"
 # header (e.g. X-Forwarded-User). Off unless set. The proxy MUST strip the header from clients.
 # Its middleware follows Django's AuthenticationMiddleware (MIDDLEWARE, in __init__.py).
 DASHBOARD_REMOTE_USER_HEADER = env.str("DASHBOARD_REMOTE_USER_HEADER", default="")
+# ...and the person's groups in this one (comma-separated, e.g. X-Forwarded-Groups), believed on
+# the same terms; they grant memberships through DASHBOARD_GROUP_MEMBERSHIPS (settings.oidc).
+DASHBOARD_REMOTE_GROUPS_HEADER = env.str("DASHBOARD_REMOTE_GROUPS_HEADER", default="")
 AUTHENTICATION_BACKENDS = [
     # First, as django-axes asks: it refuses a locked-out username/address before any check.
     "axes.backends.AxesStandaloneBackend",

@@ -30,9 +30,15 @@ class Command(BaseCommand):
             ) from None
         if organisation_get(org_id) is None:
             raise CommandError(f"No organisation {org_id!r} in CONTACTSHIP_ORGANISATIONS.")
-        membership, created = Membership.objects.update_or_create(
+        membership, created = Membership.objects.get_or_create(
             user=user, organisation_id=org_id, defaults={"can_export": can_export}
         )
+        if not created:
+            # The hand grant; a grant from the person's groups keeps its own part.
+            membership.by_hand, membership.hand_export = True, can_export
+            if not membership.groups_grant:
+                membership.can_export = can_export
+            membership.save()
         verb = "Added" if created else "Updated"
         right = "may export" if membership.can_export else "may not export"
         self.stdout.write(self.style.SUCCESS(f"{verb}: {username} in {org_id} ({right})."))

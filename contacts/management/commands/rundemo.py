@@ -8,8 +8,11 @@ second instance, does not break the first's login, and so that `make manage` can
 `manage.py` commands the demo organisations; `--new-password` makes new ones.
 
 If CONTACTSHIP_API_URL is set (environment or .env), that API and the configured organisations
-are used instead, and no demo API is started. `--production` serves it as in
-production: DJANGO_DEBUG=0, hashed and compressed static files, dashboard/gunicorn.py.
+are used instead, and no demo API is started. Unless DASHBOARD_OIDC_ISSUER is set, a demo
+identity provider (contacts.demo.oidc_provider) is started too, with two demo people in
+different groups: the login page leads with "Sign in with the demo identity provider".
+`--production` serves it as in production: DJANGO_DEBUG=0, hashed and compressed static files,
+dashboard/gunicorn.py.
 """
 
 import json
@@ -34,6 +37,28 @@ from contacts.demo.data import DEMO_ORGANISATIONS
 from contacts.models import Membership
 
 DEMO_USERNAME = "demo"
+# The demo identity provider's people and the groups that give them organisations.
+DEMO_PEOPLE = {
+    "ana": {
+        "preferred_username": "ana",
+        "email": "ana@demo.example",
+        "given_name": "Ana",
+        "family_name": "Lima",
+        "groups": ["sales"],
+    },
+    "bruno": {
+        "preferred_username": "bruno",
+        "email": "bruno@demo.example",
+        "given_name": "Bruno",
+        "family_name": "Costa",
+        "groups": ["sales-leads", "research"],
+    },
+}
+DEMO_GROUP_MEMBERSHIPS = {
+    "sales": ["org-tejo"],
+    "sales-leads": ["org-tejo:export", "org-harbor:export"],
+    "research": ["org-andes"],
+}
 # The demo's password, keys and API address, kept between runs (see the module's docstring).
 DEMO_STATE = Path(settings.BASE_DIR) / ".demo-run.json"
 
@@ -48,6 +73,16 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def check_ports(host: str, ports: list[tuple[str, int]]) -> None:
+    for what, number in ports:
+        if port_in_use(host, number):
+            raise CommandError(
+                f"Port {number} on {host} (for the {what}) is already in use, perhaps by "
+                "another `make run`. Stop it, or choose free ports: "
+                "make run PORT=8010 API_PORT=8011 OIDC_PORT=8012"
+            )
 
 
 def read_demo_state() -> dict:
@@ -74,6 +109,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="the dashboard's port")
         parser.add_argument("--api-port", type=int, default=8001, help="the demo API's port")
         parser.add_argument(
+            "--oidc-port", type=int, default=8002, help="the demo identity provider's port"
+        )
+        parser.add_argument(
             "--demo-args",
             default="",
             help='extra flags for the demo API, e.g. --demo-args="--latency-ms 800"',
@@ -97,20 +135,17 @@ class Command(BaseCommand):
         port: int,
         api_port: int,
         demo_args: str,
+        oidc_port: int = 8002,
         production: bool,
         new_password: bool = False,
         **opts,
     ):
         use_demo = "CONTACTSHIP_API_URL" not in os.environ
+        use_demo_oidc = "DASHBOARD_OIDC_ISSUER" not in os.environ
         # Before anything starts: a busy port would otherwise answer the readiness check with
         # another program (or another run) and print a login that does not work.
-        for what, number in [("dashboard", port)] + ([("demo API", api_port)] if use_demo else []):
-            if port_in_use(host, number):
-                raise CommandError(
-                    f"Port {number} on {host} (for the {what}) is already in use, perhaps by "
-                    "another `make run`. Stop it, or choose free ports: "
-                    "make run PORT=8010 API_PORT=8011"
-                )
+        ports = [("dashboard", port)] + ([("demo API", api_port)] if use_demo else [])
+        check_ports(host, ports + ([("demo identity provider", oidc_port)] * use_demo_oidc))
         state = {} if new_password else read_demo_state()
         call_command("migrate", interactive=False, verbosity=0)
         env = os.environ.copy()
@@ -154,6 +189,8 @@ class Command(BaseCommand):
             else:
                 org_ids = list(settings.CONTACTSHIP_ORGANISATIONS)
 
+            if use_demo_oidc:
+                self._start_identity_provider(host, oidc_port, env, processes)
             password = self._demo_login(org_ids, state.get("password"))
             write_demo_state(
                 {
@@ -191,7 +228,14 @@ class Command(BaseCommand):
                     "\n  Contacts dashboard: "
                     f"http://{host}:{port}/\n"
                     f"  Log in as:          {DEMO_USERNAME} / {password}\n"
-                    f"  Contactship API:    {env['CONTACTSHIP_API_URL']}"
+                    + (
+                        "  Or sign in with the demo identity provider as ana (sales: org-tejo)\n"
+                        "  or bruno (sales-leads, research: org-tejo and org-harbor with\n"
+                        "  downloads, org-andes)\n"
+                        if use_demo_oidc
+                        else ""
+                    )
+                    + f"  Contactship API:    {env['CONTACTSHIP_API_URL']}"
                     f"{' (bundled demo)' if use_demo else ''}\n"
                     "  Stop with Ctrl-C.\n"
                 )
@@ -211,6 +255,26 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+    def _start_identity_provider(
+        self, host: str, port: int, env: dict, processes: list[subprocess.Popen]
+    ) -> None:
+        """The demo identity provider, and the dashboard's OIDC settings pointing at it."""
+        issuer = f"http://{host}:{port}"
+        people = [f"{sub}={json.dumps(claims)}" for sub, claims in DEMO_PEOPLE.items()]
+        command = [sys.executable, "-m", "contacts.demo.oidc_provider", "--host", host]
+        command += ["--port", str(port), *(arg for p in people for arg in ("--user", p))]
+        self.stdout.write("Starting the demo identity provider…")
+        processes.append(subprocess.Popen(command, env=env))  # noqa: S603 - our own module
+        self._wait_for(f"{issuer}/.well-known/openid-configuration", processes[-1])
+        env.update(
+            DASHBOARD_OIDC_ISSUER=issuer,
+            DASHBOARD_OIDC_CLIENT_ID="contacts-dashboard-demo",
+            DASHBOARD_OIDC_CLIENT_SECRET=secrets.token_urlsafe(24),
+            DASHBOARD_OIDC_NAME=env.get("DASHBOARD_OIDC_NAME", "the demo identity provider"),
+        )
+        env.setdefault("DASHBOARD_GROUP_MEMBERSHIPS", json.dumps(DEMO_GROUP_MEMBERSHIPS))
+        env.setdefault("DASHBOARD_ACCESS_CONTACT", "the demo's administrator")
 
     def _wait_for(self, url: str, process: subprocess.Popen, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

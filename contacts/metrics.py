@@ -213,7 +213,8 @@ def declare(organisation_ids: Iterable[str], export_formats: Iterable[str]) -> N
             dashboard_sign_ins.labels(method, outcome)
 
 
-def _registry() -> CollectorRegistry:
+def registry() -> CollectorRegistry:
+    """What a scrape reads: the replica's workers' metrics under gunicorn, else this process's."""
     if os.environ.get(MULTIPROC_DIR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -224,10 +225,10 @@ def _registry() -> CollectorRegistry:
 def sample(name: str, labels: dict[str, str]) -> float | None:
     """One series' value as a scrape would read it now (the status page reads what the metrics
     read), or None when it has none."""
-    return _registry().get_sample_value(name, labels)
+    return registry().get_sample_value(name, labels)
 
 
 def exposition() -> tuple[bytes, str]:
     """The text a scrape reads, and its content type: the sum over the replica's workers under
     gunicorn, this process's metrics elsewhere."""
-    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+    return generate_latest(registry()), CONTENT_TYPE_LATEST

@@ -2,20 +2,33 @@
 
 import re
 import time
+from collections import Counter
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from contacts import recent
 from contacts.demo.faults import Faults
 from contacts.metrics import ScanConcurrency
+from contacts.recent import Snapshots
 from contacts.upstream.limit import call_slot, in_flight
-from contacts.upstream.recent import RecentCalls, recent_calls
+from contacts.views import status as status_view
 from tests.conftest import KEYS
 from tests.support import make_user
 
 STATUS = "/status/"
+
+
+@pytest.fixture
+def fresh_window(monkeypatch) -> Snapshots:
+    """The status page's record of the minutes, starting now (the metrics' totals are the
+    process's, counted by earlier tests too); its snapshots taken by the test, not a thread."""
+    window = Snapshots()
+    monkeypatch.setattr(window, "start", lambda: None)
+    window.take()
+    monkeypatch.setattr(status_view, "snapshots", window)
+    return window
 
 
 @pytest.fixture
@@ -45,11 +58,9 @@ def test_only_staff_see_it(member_client):
 
 
 def test_it_shows_calls_failures_and_the_last_failure(
-    admin_client, member_client, faulty, settings
+    admin_client, member_client, faulty, settings, fresh_window
 ):
     settings.CONTACTSHIP_BREAKER_THRESHOLD = 100
-    recent_calls.flush()  # what earlier tests counted, then forgotten
-    cache.clear()
     before = row_of(admin_client.get(STATUS).content, "org-harbor")
     assert "none" in before  # no failure yet
     assert member_client.get(reverse("contact_list", args=["org-harbor"])).status_code == 200
@@ -65,7 +76,7 @@ def test_it_shows_calls_failures_and_the_last_failure(
     cells = row.split()
     # One search answered, then one that failed (500 is not tried again for a page view).
     assert re.search(r"\b2 1 \(50 %\)", row), row
-    assert ": 500" in row
+    assert ": server_error" in row
     assert "closed" in cells
     assert KEYS["org-harbor"][-4:] in row and KEYS["org-harbor"] not in page.content.decode()
     assert "inline" in row
@@ -87,17 +98,23 @@ def test_calls_in_flight_are_counted():
     assert in_flight("org-status") == 0
 
 
-def test_the_window_forgets_calls_older_than_it(monkeypatch):
-    recent = RecentCalls()
-    now = time.time()
-    monkeypatch.setattr(time, "time", lambda: now - 16 * 60)
-    recent.record("org-old", "500", failed=True)
-    recent.flush()
-    monkeypatch.setattr(time, "time", lambda: now)
-    recent.record("org-old", "200", failed=False)
-    assert recent.window("org-old") == (1, 0)
-    when, outcome = recent.last_error("org-old")
-    assert outcome == "500" and when == pytest.approx(now - 16 * 60)
+def test_the_window_counts_the_last_minutes_from_the_metrics_totals(monkeypatch):
+    now = 1_800_000_000.0
+    clock = [now - 16 * 60]
+    seen = [{"org-w": Counter({"server_error": 5})}]
+    monkeypatch.setattr(recent.time, "time", lambda: clock[0])
+    monkeypatch.setattr(recent, "totals", lambda: seen[0])
+    window = Snapshots()
+    window.take()  # 16 minutes ago: outside the window
+    clock[0], seen[0] = now - 14 * 60, {"org-w": Counter({"server_error": 5, "ok": 1})}
+    window.take()
+    clock[0] = now
+    seen[0] = {"org-w": Counter({"server_error": 6, "ok": 3, "not_found": 1})}
+    shown = window.window("org-w")
+    assert (shown.calls, shown.failed) == (4, 1)  # a contact not found is an answer
+    assert shown.since == now - 14 * 60
+    assert (shown.last_failure_at, shown.last_failure) == (now, "server_error")
+    assert window.window("org-other").calls == 0
 
 
 def test_administrators_find_it_in_the_header(admin_client, member_client):

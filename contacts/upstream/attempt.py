@@ -36,7 +36,6 @@ from contacts.upstream.errors import (
 )
 from contacts.upstream.limit import NoSlot, call_slot
 from contacts.upstream.organisations import Organisation
-from contacts.upstream.recent import recent_calls
 from contacts.upstream.transport import environment, read_body
 
 log = logging.getLogger("contacts.upstream.client")
@@ -123,9 +122,6 @@ def attempt(
         result = content if ok else _answer_failure(call, response, content)
     outcome = result.outcome if isinstance(result, Failure) else str(status)
     log_call(call.organisation, call.path, call.params, outcome, started, number, call.cache_state)
-    if not isinstance(result, Failure) or result.answer is not None:  # the upstream was asked
-        failed = isinstance(result, Failure) and not isinstance(result.error, UpstreamNotFound)
-        recent_calls.record(call.organisation.id, outcome, failed=failed)
     seconds = time.monotonic() - sent
     _count(call, result, seconds)
     _tell(call.observe, result, seconds)

@@ -17,10 +17,11 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from contacts import metrics
+from contacts.recent import WINDOW_MINUTES, snapshots
+from contacts.upstream.breaker import CLOSED, OPEN
 from contacts.upstream.client import contactship_client
 from contacts.upstream.limit import in_flight
 from contacts.upstream.organisations import KeySource, Organisation, organisation_list
-from contacts.upstream.recent import WINDOW_MINUTES, recent_calls
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class OrganisationStatus:
     in_flight: int
     limit: int  # 0: no limit
     scan_concurrency: int  # calls in flight the running scans allow now (this replica)
-    calls: int  # in the last WINDOW_MINUTES minutes
+    calls: int  # in the last WINDOW_MINUTES minutes (fewer while the process is young)
     errors: int
+    since: datetime
     last_error_at: datetime | None
     last_error: str
     key: KeyShown | None
@@ -57,20 +59,27 @@ class OrganisationStatus:
 
 def organisation_status(organisation: Organisation) -> OrganisationStatus:
     client = contactship_client()
-    calls, errors = recent_calls.window(organisation.id)
-    last = recent_calls.last_error(organisation.id)
+    window = snapshots.window(organisation.id)
+    breaker = client.breaker.state(organisation.id)
+    seen_open = metrics.sample("contactship_breaker_open", {"organisation": organisation.id})
+    if breaker == CLOSED and seen_open:
+        # Without Redis each worker has its breaker: the replica's latest reading says open.
+        breaker = OPEN
     return OrganisationStatus(
         organisation=organisation,
-        breaker=client.breaker.state(organisation.id),
+        breaker=breaker,
         in_flight=in_flight(organisation.id),
         limit=client.config.max_concurrent_calls,
         scan_concurrency=round(
             metrics.sample("contactship_scan_concurrency", {"organisation": organisation.id}) or 0
         ),
-        calls=calls,
-        errors=errors,
-        last_error_at=datetime.fromtimestamp(last[0], UTC) if last else None,
-        last_error=last[1] if last else "",
+        calls=window.calls,
+        errors=window.failed,
+        since=datetime.fromtimestamp(window.since, UTC),
+        last_error_at=(
+            datetime.fromtimestamp(window.last_failure_at, UTC) if window.last_failure_at else None
+        ),
+        last_error=window.last_failure,
         key=KeyShown.of(organisation.key_source),
         previous_key=KeyShown.of(organisation.previous_key_source),
     )
@@ -80,6 +89,7 @@ def organisation_status(organisation: Organisation) -> OrganisationStatus:
 def status(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         raise PermissionDenied(_("Only administrators see the status page."))
+    snapshots.start()  # runserver, tests: a process that did not start it at launch
     rows = [organisation_status(o) for o in organisation_list()]
     response = render(
         request, "contacts/status.html", {"rows": rows, "window_minutes": WINDOW_MINUTES}

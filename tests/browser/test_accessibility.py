@@ -66,6 +66,7 @@ def test_other_pages_without_serious_violations(new_page, stack, scheme):
     anonymous = new_page(logged_in=False, color_scheme=scheme)
     page = new_page(color_scheme=scheme)
     spanish = new_page(color_scheme=scheme, locale="es-ES")
+    portuguese = new_page(color_scheme=scheme, locale="pt-BR")
     pages = [
         ("login", anonymous, "/accounts/login/"),
         ("organisations", page, "/"),
@@ -77,6 +78,12 @@ def test_other_pages_without_serious_violations(new_page, stack, scheme):
         ("bulk lookup", page, f"/orgs/{ORG}/contacts/lookup/"),
         ("bulk lookup in Spanish", spanish, f"/orgs/{ORG}/contacts/lookup/"),
         ("quick find refused", page, f"/orgs/{ORG}/contacts/find/?q=Ana"),
+        ("search in Portuguese", portuguese, list_path(ORG, SMALL_SEARCH)),
+        ("contact in Portuguese", portuguese, f"/orgs/{ORG}/contacts/{rich_contact()['id']}/"),
+        ("bulk lookup in Portuguese", portuguese, f"/orgs/{ORG}/contacts/lookup/"),
+        ("saved views", page, f"/orgs/{ORG}/views/"),
+        ("saved views in Portuguese", portuguese, f"/orgs/{ORG}/views/"),
+        ("status", page, "/status/"),
     ]
     found = {}
     for name, tab, path in pages:

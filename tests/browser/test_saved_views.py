@@ -7,7 +7,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import list_path
+from tests.browser.support import list_path, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -105,5 +105,23 @@ def test_save_with_the_keyboard_open_from_the_tab_and_share(
         expect(other).to_have_url(re.compile(r"\?full_name=ana&view=anas-"))
         expect(other.locator('.saved-views a[aria-current="page"]')).to_have_text(name)
         expect(other.locator("#results tbody tr").first).to_be_visible()
+    finally:
+        delete_views(page, stack, words)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "pt-BR"])
+def test_the_views_pages_have_no_serious_violations(new_page, stack, locale):
+    words = WORDS[locale]
+    page = new_page(locale=locale)
+    try:
+        page.goto(stack.url(list_path(ORG, "full_name=ana")))
+        page.get_by_text(words["save"]).click()
+        page.get_by_label(words["name"]).fill(f"Axe {locale}")
+        page.get_by_role("button", name=words["submit"], exact=True).click()
+        expect(page.locator('.saved-views a[aria-current="page"]')).to_contain_text("Axe")
+        found = {"search with its view": serious_violations(page)}
+        page.goto(stack.url(f"/orgs/{ORG}/views/"))
+        found["saved views"] = serious_violations(page)
+        assert not any(found.values()), found
     finally:
         delete_views(page, stack, words)

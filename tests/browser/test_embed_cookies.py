@@ -10,6 +10,8 @@ of a third site cannot keep an ordinary SameSite=None cookie, only a partitioned
 
 import csv
 import io
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -19,7 +21,7 @@ from contacts.demo.server import serve_in_thread
 from tests.browser.conftest import CHROMIUM_ARGS, TIMEOUT_MS
 from tests.browser.support import ROW_LINKS
 from tests.live import free_port
-from tests.proxy import USERNAME, proxied, proxy_base, require_nginx
+from tests.proxy import USERNAME, Proxied, proxied, proxy_base, require_nginx
 
 pytestmark = pytest.mark.browser
 
@@ -62,17 +64,20 @@ EXTRA = """
 """
 
 
-@pytest.fixture(scope="module")
-def embedded(chromium):
+@contextmanager
+def cross_site_proxy(env: Mapping[str, str] | None = None) -> Iterator[tuple[Proxied, int]]:
+    """The dashboard behind nginx, framed by the intranet page, beside the probe's third site;
+    `env`: more environment for the replicas. Yields the running proxy and nginx's port."""
     require_nginx()
     port = free_port()
     names = (DASHBOARD, INTRANET, PROBE)
-    env = {
+    replica_env = {
         "DJANGO_ALLOWED_HOSTS": DASHBOARD,
         "DASHBOARD_ORIGIN": f"https://{DASHBOARD}:{port}",
         "DASHBOARD_FRAME_ANCESTORS": f"https://{INTRANET}:{port}",
+        **(env or {}),
     }
-    with proxy_base(org_ids=[ORG], env=env, names=names) as base:
+    with proxy_base(org_ids=[ORG], env=replica_env, names=names) as base:
         extra = EXTRA.format(
             port=port,
             intranet=INTRANET,
@@ -87,6 +92,12 @@ def embedded(chromium):
             proxied(base, api.base_url, port=port, extra_http=extra) as running,
         ):
             yield running, port
+
+
+@pytest.fixture(scope="module")
+def embedded(chromium):
+    with cross_site_proxy() as (running, port):
+        yield running, port
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +118,11 @@ def blocking_browser(browser, chromium):
     blocking.close()
 
 
-def test_log_in_search_and_download_in_a_cross_site_frame_with_third_party_cookies_blocked(
-    embedded, blocking_browser, tmp_path
-):
-    running, port = embedded
-    # Control: the ordinary cookie is a valid one, kept when its site is the page itself.
-    first_party = blocking_browser.new_context(ignore_https_errors=True)
+def show_third_party_cookies_blocked(browser, page, port: int) -> None:
+    """Blocking is really on, on the intranet `page` (already open): the probe's ordinary
+    cookie is a valid one, kept when its site is the page itself (in a context of `browser` of
+    its own), but the probe's frame there kept its partitioned cookie only."""
+    first_party = browser.new_context(ignore_https_errors=True)
     try:
         own = first_party.new_page()
         own.goto(f"https://{PROBE}:{port}/set")
@@ -121,6 +131,19 @@ def test_log_in_search_and_download_in_a_cross_site_frame_with_third_party_cooki
     finally:
         first_party.close()
 
+    probe = page.frame_locator("#probe")
+    expect(probe.locator("body")).to_have_text("set")
+    page.locator("#probe").evaluate(f"f => f.src = 'https://{PROBE}:{port}/show'")
+    expect(probe.locator("body")).to_contain_text("cookies:")
+    sent = probe.locator("body").inner_text()
+    assert "partitioned=1" in sent
+    assert "ordinary=1" not in sent, sent
+
+
+def test_log_in_search_and_download_in_a_cross_site_frame_with_third_party_cookies_blocked(
+    embedded, blocking_browser, tmp_path
+):
+    running, port = embedded
     context = blocking_browser.new_context(
         ignore_https_errors=True, locale="en-US", viewport={"width": 1280, "height": 900}
     )
@@ -128,15 +151,7 @@ def test_log_in_search_and_download_in_a_cross_site_frame_with_third_party_cooki
     try:
         page = context.new_page()
         page.goto(f"https://{INTRANET}:{port}/")
-
-        # Blocking is really on: the third site's frame kept its partitioned cookie only.
-        probe = page.frame_locator("#probe")
-        expect(probe.locator("body")).to_have_text("set")
-        page.locator("#probe").evaluate(f"f => f.src = 'https://{PROBE}:{port}/show'")
-        expect(probe.locator("body")).to_contain_text("cookies:")
-        sent = probe.locator("body").inner_text()
-        assert "partitioned=1" in sent
-        assert "ordinary=1" not in sent, sent
+        show_third_party_cookies_blocked(blocking_browser, page, port)
 
         # The dashboard in its frame: log in (the CSRF cookie must have been kept to get past
         # Django's CSRF check), search, download.

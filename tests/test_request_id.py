@@ -93,8 +93,9 @@ def test_every_call_of_a_streamed_export_sends_the_request_id(member_client, fau
             headers={"X-Request-ID": "export-req-3"},
         )
         assert response.streaming
+        # Read to its end, the test client closes it (with the database connection kept for
+        # the test's transaction; a second close would hand it back to the pool).
         body = b"".join(response.streaming_content)
-        response.close()
     finally:
         server.verbose = False
     assert body.count(b"\r\n") > 200  # several pages: read by the scan's threads

@@ -64,10 +64,13 @@ def test_saving_keeps_the_search_validated_and_opens_it(upstream, people):
     _, ana = people["ana"]
     response = save(ana, "Rosas", SEARCH + "&bogus=1&page=3")
     assert response.status_code == 303
+    assert response["Location"] == f"/orgs/{ORG}/views/rosas/"
     view = SavedView.objects.get(name="Rosas")
     assert view.query == SEARCH  # unknown parameters and the page dropped
     assert view.slug == "rosas" and not view.shared
-    opened = urlsplit(response["Location"])
+    opening = ana.get(response["Location"])
+    assert opening.status_code == 302
+    opened = urlsplit(opening["Location"])
     assert opened.path == reverse("contact_list", args=[ORG])
     assert parse_qs(opened.query) == {
         "full_name": ["ro"],

@@ -51,7 +51,8 @@ def view_list(request: HttpRequest, org_id: str) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.messages
         else:
-            return HttpResponseRedirect(opened_url(org_id, view.slug, view.query), status=303)
+            # To the view's own address, which opens it: the address a bookmark keeps.
+            return HttpResponseRedirect(view_url(org_id, view.slug), status=303)
     return _list_page(request, org_id, errors, posted=request.POST if errors else None)
 
 
@@ -87,7 +88,7 @@ def saved_view(request: HttpRequest, org_id: str, slug: str) -> HttpResponse:
             return _list_page(request, org_id, exc.messages)
         if name is not None and query is None:
             return HttpResponseRedirect(reverse("saved_views", args=[org_id]), status=303)
-        return HttpResponseRedirect(opened_url(org_id, view.slug, view.query), status=303)
+        return HttpResponseRedirect(view_url(org_id, view.slug), status=303)
     return HttpResponseRedirect(opened_url(org_id, view.slug, view.query))
 
 

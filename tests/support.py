@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 import requests
 from django.test import Client
 from openpyxl import load_workbook
@@ -133,3 +135,35 @@ def assert_others_served(stack, session, search_url: str, *, search_within: floa
 def scan_threads() -> list[threading.Thread]:
     """The scan engine's read-ahead threads still running, in this process."""
     return [t for t in threading.enumerate() if t.name.startswith(THREAD_NAME) and t.is_alive()]
+
+
+@contextmanager
+def redis_server(directory: Path, host: str = "127.0.0.1") -> Iterator[str]:
+    """A `redis-server` of the test's own (Debian's) on a free loopback port, answering, for the
+    `with` block: its URL. Nothing is saved to disk."""
+    from tests.live import free_port
+
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own arguments
+        [server, "--port", str(port), "--bind", host, "--save", "", "--appendonly", "no"],
+        cwd=directory,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://{host}:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer"
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

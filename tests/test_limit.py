@@ -9,7 +9,6 @@ installs it) on a free loopback port, and run the limit in two separate processe
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,6 +24,7 @@ from django.urls import reverse
 from contacts.cache import outage
 from contacts.upstream.limit import KEY, NoSlot, call_slot
 from tests.live import free_port
+from tests.support import redis_server
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,30 +146,8 @@ def test_a_scan_leaves_the_reserved_slots_to_page_views(slots):
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory):
-    server = shutil.which("redis-server")
-    assert server, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own arguments
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer"
-                time.sleep(0.05)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # One replica: THREADS threads each take a slot ROUNDS times, and while they hold it count the

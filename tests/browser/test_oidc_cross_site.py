@@ -17,11 +17,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 from playwright.sync_api import expect
 
 from contacts.demo.data import DEMO_ORGANISATIONS
@@ -34,8 +32,8 @@ from tests.browser.test_embed_cookies import (
     cross_site_proxy,
     show_third_party_cookies_blocked,
 )
-from tests.live import HOST, free_port
-from tests.support import ROOT
+from tests.live import HOST
+from tests.support import ROOT, redis_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
@@ -51,28 +49,8 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
         if os.environ.get("DASHBOARD_REDIS_TESTS") == "1":
             pytest.fail(f"DASHBOARD_REDIS_TESTS=1 but {why}", pytrace=False)
         pytest.skip(why)
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own arguments
-        [server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://{HOST}:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer"
-                time.sleep(0.05)
+    with redis_server(tmp_path_factory.mktemp("redis"), host=HOST) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -94,9 +94,9 @@ def visible_view(user, org_id: str, slug: str) -> SavedView:
         raise Http404("No such view.") from None
 
 
-def may_change(user, view: SavedView) -> bool:
-    """Renamed, changed or deleted by its owner or a staff user."""
-    return user.is_staff or (view.owner_id is not None and view.owner_id == user.pk)
+def may_change(user, owner_id: int | None) -> bool:
+    """A view (of owner `owner_id`) is renamed, changed or deleted by its owner or staff."""
+    return user.is_staff or (owner_id is not None and owner_id == user.pk)
 
 
 def request_search(request: HttpRequest, *, remember: bool = False) -> ContactSearch:

@@ -59,6 +59,13 @@ class KeySource:
             return "inline"
         return f"file {self.file}" if self.file else "none"
 
+    @property
+    def last_four(self) -> str:
+        """The key's last four characters, enough to tell two keys apart; "" for a key too
+        short to show any of it."""
+        key = self.read()
+        return key[-4:] if len(key) >= 8 else ""
+
     @classmethod
     def of(cls, entry: dict, prefix: str = "") -> "KeySource":
         """The source of `<prefix>api_key` / `<prefix>api_key_file` in a setting's entry."""

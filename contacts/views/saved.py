@@ -78,7 +78,7 @@ def saved_view(request: HttpRequest, org_id: str, slug: str) -> HttpResponse:
     in `query` ("Update view"), then opens it."""
     view = visible_view(request.user, org_id, slug)
     if request.method == "POST":
-        if not may_change(request.user, view):
+        if not may_change(request.user, view.owner_id):
             raise PermissionDenied("Only the view's owner or an administrator may change it.")
         name = request.POST.get("name")
         query = request.POST.get("query")
@@ -96,7 +96,7 @@ def saved_view(request: HttpRequest, org_id: str, slug: str) -> HttpResponse:
 @require_POST
 def saved_view_delete(request: HttpRequest, org_id: str, slug: str) -> HttpResponse:
     view = visible_view(request.user, org_id, slug)
-    if not may_change(request.user, view):
+    if not may_change(request.user, view.owner_id):
         raise PermissionDenied("Only the view's owner or an administrator may delete it.")
     view.delete()
     return HttpResponseRedirect(reverse("saved_views", args=[org_id]), status=303)
@@ -115,7 +115,7 @@ def _list_page(
                 "url": opened_url(org_id, entry.slug, entry.query),
                 "change_url": view_url(org_id, entry.slug),
                 "delete_url": reverse("saved_view_delete", args=[org_id, entry.slug]),
-                "may_change": request.user.is_staff or entry.owner_id == request.user.pk,
+                "may_change": may_change(request.user, entry.owner_id),
             }
             for entry in visible_to(request.user, org_id)
         ],

@@ -81,7 +81,7 @@ def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
         "saved_views": visible_to(request.user, request.organisation.id),
         "saved_view": view,
         "view_differs": view is not None and view.query != search.search_query,
-        "may_change_view": view is not None and may_change(request.user, view),
+        "may_change_view": view is not None and may_change(request.user, view.owner_id),
     }
 
 

@@ -33,8 +33,7 @@ class KeyShown:
     def of(cls, source: KeySource) -> "KeyShown | None":
         if source == KeySource():
             return None
-        key = source.read()
-        return cls(source.description, key[-4:] if len(key) >= 8 else "")
+        return cls(source.description, source.last_four)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,6 @@ from contacts.upstream.organisations import KeySource, organisation_list
 HEADERS = ("organisation", "key source", "key", "answer")
 
 
-def last_four(key: str) -> str:
-    return f"…{key[-4:]}" if len(key) >= 8 else ("(short)" if key else "(none)")
-
-
 class Command(BaseCommand):
     help = "Call Contactship once per organisation with its key and show what it answered."
 
@@ -46,4 +42,7 @@ class Command(BaseCommand):
 
 
 def _row(label: str, source: KeySource, answer: str) -> tuple[str, str, str, str]:
-    return (label, source.description, last_four(source.read()), answer)
+    shown = (
+        f"…{source.last_four}" if source.last_four else ("(short)" if source.read() else "(none)")
+    )
+    return (label, source.description, shown, answer)

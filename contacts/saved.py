@@ -25,7 +25,6 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from django.http import Http404, HttpRequest, QueryDict
 from django.utils.crypto import get_random_string
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from contacts.access import accessible_organisations
@@ -39,6 +38,7 @@ from contacts.upstream.organisations import Organisation
 MAX_PRIVATE = 50  # per person and organisation
 MAX_SHARED = 100  # per organisation
 VIEWS_KEY = "dashboard:views:v1:{org_id}"
+SLUG_LENGTH, SLUG_CHARACTERS = 10, "abcdefghijkmnpqrstuvwxyz23456789"
 cache = TolerantCache(django_cache)
 
 
@@ -165,9 +165,10 @@ def save_view(
     view = SavedView(
         organisation_id=organisation.id, name=name, owner=user, shared=shared, query=query
     )
-    base = slugify(name)[:80] or "view"
-    for attempt in range(5):
-        view.slug = base if attempt == 0 else f"{base}-{get_random_string(6).lower()}"
+    # A slug of its own, not made of the name: addresses reach the logs, and a view's name may
+    # say what its search is for ("Luciana Carvalho's customers").
+    for _attempt in range(5):
+        view.slug = get_random_string(SLUG_LENGTH, SLUG_CHARACTERS)
         try:
             with transaction.atomic():
                 view.save()

@@ -1,0 +1,101 @@
+"""The data-quality rules for one contact's values, and the keys that tell duplicates apart.
+
+Every value is trimmed of surrounding spaces before a rule applies.
+
+- An email is *invalid* when email-validator's syntax check refuses it (no DNS look-up). Its
+  duplicate key is the address as email-validator normalises it, lowercased whole.
+- A phone number is *invalid* when `phonenumbers` cannot parse it or says it is not a valid
+  number; a number without `+` is read in the organisation's `default_region`, and without one
+  it is invalid. Its duplicate key is the number in E.164.
+- A name's duplicate key is its *fingerprint*, OpenRefine's clustering key: Unicode NFKD with the
+  combining marks removed, lowercased, every run of characters that are not letters or digits a
+  single space, the distinct words sorted and joined by one space. An empty fingerprint is no
+  key.
+
+A key is `None` for a value that has none (missing or invalid).
+"""
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from contacts.contact.identifiers import valid_region
+
+# Runs of characters that are neither letters nor digits (the underscore counts as neither).
+_SEPARATORS = re.compile(r"[\W_]+")
+
+# The values a quality rule can narrow a search to (the dashboard's `quality` filter).
+INVALID_EMAIL = "invalid_email"
+INVALID_PHONE = "invalid_phone"
+MISSING_EMAIL = "missing_email"
+MISSING_PHONE = "missing_phone"
+QUALITY_FILTERS = (INVALID_EMAIL, INVALID_PHONE, MISSING_EMAIL, MISSING_PHONE)
+
+
+@lru_cache(maxsize=4096)
+def email_key(value: str) -> str | None:
+    """The normalised, lowercased address; None when `value` is empty or not a valid address."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.normalized.lower()
+
+
+def phone_key(value: str, default_region: str = "") -> str | None:
+    """The number in E.164; None when `value` is empty or no valid number (see the docstring)."""
+    value = value.strip()
+    if not value:
+        return None
+    return _phone_key(value, default_region.upper())
+
+
+@lru_cache(maxsize=4096)
+def _phone_key(value: str, region: str) -> str | None:
+    international = value.startswith("+")
+    if not international and not (region and valid_region(region)):
+        return None
+    try:
+        number = phonenumbers.parse(value, None if international else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def name_key(value: str) -> str | None:
+    """The name's fingerprint; None when nothing of it is a letter or a digit."""
+    decomposed = unicodedata.normalize("NFKD", value.strip())
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    words = sorted(set(_SEPARATORS.sub(" ", folded).split()))
+    return " ".join(words) or None
+
+
+def email_invalid(value: str) -> bool:
+    """Present (once trimmed) but refused by the syntax check."""
+    return bool(value.strip()) and email_key(value) is None
+
+
+def phone_invalid(value: str, default_region: str = "") -> bool:
+    """Present (once trimmed) but not a valid number (see the module docstring)."""
+    return bool(value.strip()) and phone_key(value, default_region) is None
+
+
+def quality_matches(rule: str, *, email: str, phone_number: str, default_region: str = "") -> bool:
+    """Whether a contact with these values falls under one of QUALITY_FILTERS."""
+    if rule == MISSING_EMAIL:
+        return not email.strip()
+    if rule == MISSING_PHONE:
+        return not phone_number.strip()
+    if rule == INVALID_EMAIL:
+        return email_invalid(email)
+    if rule == INVALID_PHONE:
+        return phone_invalid(phone_number, default_region)
+    raise ValueError(f"unknown quality rule: {rule!r}")

@@ -24,7 +24,6 @@ from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.places import EXPORT, Place, take_place
 from contacts.upstream.errors import PlacesBusy
 
-
 # How a search's parameters are named in a file name; any other parameter by its own name.
 FILENAME_LABELS = {
     "full_name": "name",

@@ -1,11 +1,15 @@
 """Small helpers for the page templates."""
 
+from datetime import UTC, datetime
+
 from django import template
 from django.conf import settings
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
+from contacts.contact.types import iso_utc
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
 from contacts.oidc import oidc_enabled
 
@@ -28,6 +32,18 @@ def organisation_switch(user, organisation) -> list:
     if organisation is None or not getattr(user, "is_authenticated", False):
         return []
     return [a for a in accessible_organisations(user) if a.organisation.id != organisation.id]
+
+
+@register.simple_tag
+def local_time(value: datetime) -> str:
+    """`value` as a `<time>` the page's script shows in the viewer's own time zone, named; in
+    UTC, saying so, until it does (and without the script)."""
+    utc = value.astimezone(UTC)
+    return format_html(
+        '<time class="local-time" datetime="{}">{} UTC</time>',
+        iso_utc(utc),
+        date_format(utc, "DATETIME_FORMAT"),
+    )
 
 
 @register.filter

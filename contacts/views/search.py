@@ -25,6 +25,10 @@ PAGE, RESULTS = "contacts/contact_list.html", "contacts/results.html"
 # Where the results go in a frame rendered before they came (nothing typed can make it: every
 # value in a page is escaped).
 RESULTS_MARK = mark_safe("<!--search-results-->")
+# How long a page load waits for Contactship before it shows the page without the results (which
+# it then asks for by itself): far above a healthy answer, far below what a person waits for a
+# blank page without wondering.
+FIRST_PAINT_WAIT = 0.4  # seconds
 
 
 @login_required
@@ -60,17 +64,25 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         html = render_to_string(RESULTS, _with_results(context, search), request)
     else:
         html = _whole_page(request, search, context)
+        if html is None:
+            # Contactship is slow: the page now, in its "Asking Contactship…" state; it asks
+            # for its results by itself. Whatever the call left behind is not this answer's.
+            return _vary(HttpResponse(_awaiting_page(request, search, context)))
     if search.error is not None:
         # Shown in the results' place: the form and its filters stay.
         log_error_shown(request, search.error, org_id)
-    response = HttpResponse(html, status=search.status)
-    # The same URL answers a fragment or a page: caches (and the browser's back button) must not
-    # hand out one for the other.
-    patch_vary_headers(response, ["HX-Request"])
+    response = _vary(HttpResponse(html, status=search.status))
     if search.error is not None:
         set_retry_after(response, search.error.retry_after)
     if partial:
         _htmx_headers(request, response, search)
+    return response
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a fragment or a page: caches (and the browser's back button) must not
+    # hand out one for the other.
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
@@ -95,14 +107,19 @@ def _with_results(context: dict, search: ContactSearch) -> dict:
     return {**context, "table": table, "pager": search.pager}
 
 
-def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
+def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str | None:
     """The page, its frame (header, form) rendered while Contactship works on the results; a
-    search that fails or is refused is rendered again whole, since its title and form say so."""
+    search that fails or is refused is rendered again whole, since its title and form say so.
+    None when the answer takes longer than FIRST_PAINT_WAIT (unless the request says to wait):
+    the page is then shown without it (`_awaiting_page`)."""
     if search.status != 200:
         return render_to_string(PAGE, _with_results(context, search), request)
     call = search.run_concurrently(contactship_client())
     frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
-    call.result()
+    try:
+        call.result(timeout=None if search.wait else FIRST_PAINT_WAIT)
+    except TimeoutError:
+        return None
     context = _with_results(context, search)
     if search.status != 200:
         return render_to_string(PAGE, context, request)
@@ -110,9 +127,19 @@ def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> s
     return frame.replace(RESULTS_MARK, results, 1)
 
 
+def _awaiting_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
+    """The page whose results region asks for the results itself (htmx, on load), or, without a
+    script, whose browser asks for the whole page again, told to wait."""
+    return render_to_string(PAGE, {**context, "awaiting_url": search.awaiting_url}, request)
+
+
 def _htmx_headers(request: HttpRequest, response: HttpResponse, search: ContactSearch) -> None:
-    # The address bar shows the search itself, without empty fields or "refresh".
-    push_url(response, search.canonical_url if search.status == 200 else request.get_full_path())
+    # The address bar shows the search itself, without empty fields or "refresh"; the results
+    # of a page shown before them already have their address.
+    if not search.wait:
+        push_url(
+            response, search.canonical_url if search.status == 200 else request.get_full_path()
+        )
     if search.status == 400 and not search.filterset.form.non_field_errors():
         # A field error while typing: the errors go next to their fields (out of band) and the
         # results on screen stay (marked as for an earlier search) instead of vanishing.

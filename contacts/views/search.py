@@ -18,6 +18,7 @@ from contacts.middleware import log_error_shown
 from contacts.saved import may_change, request_search, visible_to
 from contacts.search.columns import columns_chosen
 from contacts.search.contact_search import ContactSearch
+from contacts.search.params import FIRST_PAINT_WAIT
 from contacts.search.tables import ContactTable
 from contacts.upstream.client import contactship_client
 
@@ -25,10 +26,6 @@ PAGE, RESULTS = "contacts/contact_list.html", "contacts/results.html"
 # Where the results go in a frame rendered before they came (nothing typed can make it: every
 # value in a page is escaped).
 RESULTS_MARK = mark_safe("<!--search-results-->")
-# How long a page load waits for Contactship before it shows the page without the results (which
-# it then asks for by itself): far above a healthy answer, far below what a person waits for a
-# blank page without wondering.
-FIRST_PAINT_WAIT = 0.4  # seconds
 
 
 @login_required

@@ -37,7 +37,14 @@ from contacts.insights.summary import SummaryRun, summary_cached
 from contacts.middleware import log_error_shown
 from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
-from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
+from contacts.search.params import (
+    COLUMNS_PARAM,
+    FIRST_PAINT_WAIT,
+    PAGE_PARAM,
+    REFRESH_PARAM,
+    SEEN_PARAM,
+    START_PARAM,
+)
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
 
@@ -145,10 +152,17 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         return error_response(request, busy)
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
-        run.start()  # an upstream failure here is an error page, with its status
+        # An upstream failure here is an error page, with its status.
+        started = run.start(within=None if search.wait else FIRST_PAINT_WAIT)
     except BaseException:
         place.release()
         raise
+    if not started:
+        # Contactship is slow: the page now, saying so, which the browser replaces with the
+        # same summary asked again, told to wait (the error page, if it comes, has its status).
+        place.release()
+        context["awaiting_url"] = search.awaiting_url
+        return render(request, "contacts/summary.html", context)
     page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
     head, _, tail = page.partition(SPLIT)
     bound_send_time(request)

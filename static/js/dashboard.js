@@ -139,7 +139,8 @@
   function updateStale() {
     const current = resultsAreCurrent();
     const note = document.getElementById("stale-note");
-    if (note) note.hidden = current;
+    // A page shown before its results has nothing stale to point at.
+    if (note) note.hidden = current || !document.querySelector("#results .results-body");
     document.querySelectorAll(RESULT_ACTIONS).forEach(function (link) {
       if (current) {
         link.removeAttribute("aria-disabled");

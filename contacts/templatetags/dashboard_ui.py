@@ -10,7 +10,9 @@ from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
 from contacts.contact.types import iso_utc
+from contacts.errors import Shown, shown
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
+from contacts.login import whole_minutes
 from contacts.oidc import oidc_enabled
 
 register = template.Library()
@@ -34,6 +36,12 @@ def organisation_switch(user, organisation) -> list:
     return [a for a in accessible_organisations(user) if a.organisation.id != organisation.id]
 
 
+@register.filter
+def error_words(error: BaseException) -> Shown:
+    """`error` as a person is shown it (`.title`, `.message`), from the one table of words."""
+    return shown(error)
+
+
 @register.simple_tag
 def local_time(value: datetime) -> str:
     """`value` as a `<time>` the page's script shows in the viewer's own time zone, named; in
@@ -46,11 +54,7 @@ def local_time(value: datetime) -> str:
     )
 
 
-@register.filter
-def whole_minutes(value) -> int:
-    """A timedelta in whole minutes, rounded up (a pause of 90 seconds is "2 minutes")."""
-    seconds = value.total_seconds() if value else 0
-    return max(1, -(-int(seconds) // 60))
+register.filter("whole_minutes", whole_minutes)
 
 
 @register.simple_tag

@@ -12,9 +12,6 @@ REFRESH_PARAM = "refresh"
 # without it shows the page at once when the answer is slow, and that page asks again with it
 # (its results region through htmx, or the browser itself without a script).
 WAIT_PARAM = "wait"
-# How long a page load waits for Contactship's first answer before it shows the page without it:
-# far above a healthy answer, far below what a person waits for a blank page without wondering.
-FIRST_PAINT_WAIT = 0.3  # seconds
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
 # The chosen columns, in order (contacts.contact.columns); empty: the default ones.
 COLUMNS_PARAM = "columns"

@@ -18,7 +18,6 @@ from contacts.middleware import log_error_shown
 from contacts.saved import may_change, request_search, visible_to
 from contacts.search.columns import columns_chosen
 from contacts.search.contact_search import ContactSearch
-from contacts.search.params import FIRST_PAINT_WAIT
 from contacts.search.tables import ContactTable
 from contacts.upstream.client import contactship_client
 
@@ -107,14 +106,15 @@ def _with_results(context: dict, search: ContactSearch) -> dict:
 def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str | None:
     """The page, its frame (header, form) rendered while Contactship works on the results; a
     search that fails or is refused is rendered again whole, since its title and form say so.
-    None when the answer takes longer than FIRST_PAINT_WAIT (unless the request says to wait):
+    None when the answer takes longer than DASHBOARD_FIRST_PAINT_SECONDS (unless the request says
+    to wait):
     the page is then shown without it (`_awaiting_page`)."""
     if search.status != 200:
         return render_to_string(PAGE, _with_results(context, search), request)
     call = search.run_concurrently(contactship_client())
     frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
     try:
-        call.result(timeout=None if search.wait else FIRST_PAINT_WAIT)
+        call.result(timeout=None if search.wait else settings.DASHBOARD_FIRST_PAINT_SECONDS)
     except TimeoutError:
         return None
     context = _with_results(context, search)

@@ -39,7 +39,6 @@ from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
 from contacts.search.params import (
     COLUMNS_PARAM,
-    FIRST_PAINT_WAIT,
     PAGE_PARAM,
     REFRESH_PARAM,
     SEEN_PARAM,
@@ -153,7 +152,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     run = SummaryRun(organisation=request.organisation, query=query)
     try:
         # An upstream failure here is an error page, with its status.
-        started = run.start(within=None if search.wait else FIRST_PAINT_WAIT)
+        started = run.start(within=None if search.wait else settings.DASHBOARD_FIRST_PAINT_SECONDS)
     except BaseException:
         place.release()
         raise

@@ -73,6 +73,9 @@ CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512
 # Seconds one search page with the dashboard's own filters (country, dates, email domain) reads
 # Contactship's pages before it shows what it found and offers to continue.
 DASHBOARD_FILTER_PAGE_SECONDS = env.float("DASHBOARD_FILTER_PAGE_SECONDS", default=5.0)
+# How long a page load (search page, summary) waits for Contactship's first answer before it shows
+# the page without it, saying "Asking Contactship…", and then asks for the rest itself.
+DASHBOARD_FIRST_PAINT_SECONDS = env.float("DASHBOARD_FIRST_PAINT_SECONDS", default=0.3)
 # How long a member's rights (memberships, column choices) stay cached; every change through the
 # dashboard, the admin or a command deletes the copy at once (see contacts.access).
 DASHBOARD_ACCESS_CACHE_SECONDS = env.int("DASHBOARD_ACCESS_CACHE_SECONDS", default=60)

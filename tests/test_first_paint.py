@@ -22,7 +22,8 @@ AT_ONCE = FIRST_PAINT + 0.4  # seconds: the wait, and a page's rendering on a bu
 
 
 @pytest.fixture(autouse=True)
-def _first_paint(settings):
+def _first_paint(settings, faulty):
+    """The default wait, which the `faulty` fixture lengthens for the other tests."""
     settings.DASHBOARD_FIRST_PAINT_SECONDS = FIRST_PAINT
 
 

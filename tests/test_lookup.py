@@ -183,7 +183,7 @@ def test_every_status_in_input_order(member_client, upstream):
         (4, "invalid", "invalid"),
         (5, "id", "found"),
         (6, "email", "duplicate"),
-        (7, "email", "duplicate"),
+        (8, "email", "duplicate"),  # the pasted list's line: a blank line counts
     ]
     assert [r.get("contact", {}).get("id") for r in rows] == [
         a["id"],
@@ -452,10 +452,12 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response["Content-Disposition"].startswith("attachment;")
     rows = read_csv(response)
-    assert list(rows[0])[:11] == [
+    assert list(rows[0])[:13] == [
+        "line",
         "input",
         "input_type",
         "status",
+        "reason",
         "id",
         "created_at",
         "full_name",
@@ -467,6 +469,8 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     ]
     assert rows[0]["input"] == '\'=HYPERLINK("http://x")'
     assert (rows[0]["input_type"], rows[0]["status"], rows[0]["id"]) == ("invalid", "invalid", "")
+    assert rows[0]["reason"] == "Not an email, a phone number or a contact id"
+    assert [r["line"] for r in rows] == ["1", "2", "3"]
     assert (rows[1]["email"], rows[1]["created_at"]) == (a["email"], a["created_at"])
     assert rows[2]["input"] == '\'\uff1dHYPERLINK("http://x")'
 
@@ -481,13 +485,19 @@ def test_xlsx_result(member_client, upstream):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("input", "input_type", "status", "id", "created_at")
-    assert rows[1][:4] == (a["email"], "email", "found", a["id"])
-    assert isinstance(rows[1][4], datetime)  # a date, as in exports
-    assert rows[2][:4] == (UNKNOWN_EMAIL, "email", "not_found", None)
+    assert rows[0][:7] == ("line", "input", "input_type", "status", "reason", "id", "created_at")
+    assert rows[1][:6] == (1, a["email"], "email", "found", None, a["id"])
+    assert isinstance(rows[1][6], datetime)  # a date, as in exports
+    assert rows[2][:6] == (2, UNKNOWN_EMAIL, "email", "not_found", None, None)
     # Exactly what was given, as a text cell that never runs.
-    assert rows[3][:3] == (formula, "invalid", "invalid")
-    assert sheet.cell(row=4, column=1).data_type == "s"
+    assert rows[3][:5] == (
+        3,
+        formula,
+        "invalid",
+        "invalid",
+        "Not an email, a phone number or a contact id",
+    )
+    assert sheet.cell(row=4, column=2).data_type == "s"
 
 
 def test_every_lookup_is_audited_without_the_values(member_client, upstream):
@@ -569,7 +579,7 @@ def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
     assert response.status_code == 200
     chunks = iter(response.streaming_content)
     first = next(chunks)
-    assert first.startswith(b"\xef\xbb\xbfinput,input_type,status,id,")
+    assert first.startswith(b"\xef\xbb\xbfline,input,input_type,status,reason,id,")
     faulty(Faults(status=401))  # the key is revoked while the lookup runs
     with pytest.raises(UpstreamAuthError):
         for _ in chunks:

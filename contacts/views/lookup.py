@@ -24,7 +24,7 @@ from contacts.errors import error_response
 from contacts.exports.download import download, download_filename
 from contacts.exports.formats import ExportFormat, streamed_lookup
 from contacts.exports.lookup import lookup_record, lookup_start, retry_rows
-from contacts.exports.reasons import lookup_stop, read_as, row_reason
+from contacts.exports.reasons import lookup_stop, row_reason
 from contacts.lookups.form import LookupForm
 from contacts.lookups.uploads import upload_refusal
 from contacts.models import AuditEvent
@@ -90,8 +90,6 @@ def contact_find(request: HttpRequest, org_id: str) -> HttpResponse:
         url = reverse("contact_list", args=[org_id])
         return redirect(url + (f"?{urlencode(search)}" if search else ""))
     url = contact_page_url(org_id, contact.id)
-    if note := read_as(identifier):
-        messages.info(request, note)
     if url:
         return redirect(url)
     # Found, but its id (missing, or with a "/") can be no page's address: the search shows it.

@@ -132,6 +132,7 @@
     if (controller) controller.abort();
     const mine = new AbortController();
     controller = mine;
+    const body = new FormData(form); // before the page is reset: the retry form's key with it
     const labels = byId("lookup-result");
     const region = byId("lookup-table-region");
     const tbody = byId("lookup-table").tBodies[0];
@@ -152,7 +153,7 @@
     let done = 0;
     let ended = false;
     let counts = {};
-    let end = {};
+    let finish = {};
 
     cancel.onclick = function () {
       mine.abort();
@@ -160,7 +161,7 @@
     try {
       const response = await fetch(form.action, {
         method: "POST",
-        body: new FormData(form),
+        body: body,
         headers: { Accept: "application/x-ndjson" },
         credentials: "same-origin",
         signal: mine.signal,
@@ -194,18 +195,18 @@
             count.textContent = format(plural(count, "text", total), { done: done, total: total });
           } else if (line.type === "end") {
             ended = true;
-            end = line;
+            finish = line;
             counts = line.counts || {};
           }
         }
       }
       let text = count.dataset.failedText;
-      if (ended && end.stopped) {
-        text = end.stopped.summary + ". " + tally(labels, counts);
+      if (ended && finish.stopped) {
+        text = finish.stopped.summary + ". " + tally(labels, counts);
       } else if (ended) {
         text = format(plural(count, "done-text", total), { total: total }) + " " + tally(labels, counts);
       }
-      if (ended) showStop(end);
+      if (ended) showStop(finish);
       count.textContent = text;
       announce(text);
     } catch (error) {

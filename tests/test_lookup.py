@@ -305,6 +305,28 @@ def test_xlsx_with_a_header_and_a_column_letter(member_client, upstream):
     assert [r["id"] for r in rows] == [a["id"], b["id"]]
 
 
+def test_lines_are_the_spreadsheets_rows(member_client, upstream):
+    a, b, c = complete(count=3)
+    # A CSV with a header row and an empty row: the values are rows 2 and 4.
+    text = f"email\n{a['email']}\n\n{b['email']}\n"
+    rows = csv_result(member_client, "fair.csv", text.encode())
+    assert [(r["line"], r["input"]) for r in rows] == [("2", a["email"]), ("4", b["email"])]
+    # A workbook whose rows skip from 2 to 5, as Excel writes one with empty rows; a repeat
+    # names the row it repeats.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Email"])
+    sheet.append([c["email"]])
+    sheet.cell(row=5, column=1, value=c["email"].upper())
+    out = io.BytesIO()
+    workbook.save(out)
+    rows = csv_result(member_client, "fair.xlsx", out.getvalue())
+    assert [(r["line"], r["status"], r["reason"]) for r in rows] == [
+        ("2", "found", ""),
+        ("5", "duplicate", "Repeats line 2"),
+    ]
+
+
 @pytest.mark.parametrize(
     "name, data, column, message",
     [

@@ -7,6 +7,7 @@ become error pages through the middleware; a bulk lookup's failure for one value
 """
 
 import logging
+from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlencode
 
@@ -19,12 +20,13 @@ from django.utils.translation import gettext as _
 
 from contacts import metrics
 from contacts.access import organisation_member_required
-from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, identifier_parse
+from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifier, identifier_parse
 from contacts.errors import error_response
 from contacts.exports.download import download, download_filename
 from contacts.exports.formats import ExportFormat, streamed_lookup
 from contacts.exports.lookup import lookup_record, lookup_start, retry_rows
 from contacts.exports.reasons import lookup_stop, row_reason
+from contacts.exports.record import DownloadRecord
 from contacts.lookups.form import LookupForm
 from contacts.lookups.uploads import upload_refusal
 from contacts.models import AuditEvent
@@ -32,6 +34,7 @@ from contacts.places import EXPORT, LOOKUP, take_place
 from contacts.search.tables import contact_page_url
 from contacts.upstream.client import contactship_client
 from contacts.upstream.errors import PlacesBusy, UpstreamNotFound
+from contacts.upstream.lookup import LookupRow, Lookups
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ FIND_PARAM = "q"
 BOM_PARAM = "bom"
 
 
-def _reason(identifier) -> str:
+def _reason(identifier: Identifier) -> str:
     """What a quick find expected, for a value it could not read."""
     if not identifier.text:
         return _("Type an email, a phone number or a contact id.")
@@ -129,7 +132,9 @@ def _refused_input(request: HttpRequest, form: LookupForm) -> HttpResponse | Non
     return None if form.read_input() else _form_page(request, form)
 
 
-def _start(request: HttpRequest, form: LookupForm, record) -> tuple:
+def _start(
+    request: HttpRequest, form: LookupForm, record: DownloadRecord
+) -> tuple[Iterator[LookupRow], Lookups]:
     """The lookup of the form's values, or of the failed rows of the one it retries."""
     organisation = request.organisation
     region = organisation.default_region

@@ -164,8 +164,9 @@ def test_retry_the_failed_ones_asks_for_those_rows_only_and_keeps_the_others(
     assert len(found) >= 3 and len(failed) >= 5
     assert end["stopped"]["summary"].endswith("not asked: Contactship is busy, try again in 30 s")
 
+    key = end["retry"]
     fault_server.faults = Faults()  # well again; counting the calls from here
-    retried = member_client.post(LOOKUP, {"retry": end["retry"]}, headers={"Accept": NDJSON})
+    retried = member_client.post(LOOKUP, {"retry": key}, headers={"Accept": NDJSON})
     rows, end = streamed(retried)
     asked_again = {row["input"].casefold() for row in failed if row["status"] != "duplicate"}
     assert fault_server.requests_seen == len(asked_again)  # none for the rows found before
@@ -176,6 +177,13 @@ def test_retry_the_failed_ones_asks_for_those_rows_only_and_keeps_the_others(
     assert [r["status"] for r in rows] == ["found"] * 12 + ["invalid", "duplicate", "not_found"]
     assert rows[13]["reason"] == "Repeats line 1"
     assert "stopped" not in end and end["retry"] is None
+
+    # The same key gives the files too, by column name, with the same lines.
+    url = reverse("contact_lookup_file", args=[ORG, "csv"])
+    file_rows = csv_records(body_of(member_client.post(url, {"retry": key})))
+    assert [(r["line"], r["status"]) for r in file_rows] == [
+        (str(r["line"]), r["status"]) for r in rows
+    ]
 
 
 def test_a_retry_key_of_someone_else_or_gone_is_refused(member_client, faulty):

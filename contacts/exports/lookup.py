@@ -13,7 +13,7 @@ file cleanly.
 Every lookup, on the page or as a file, leaves one audit event: who, the organisation, how many
 values, how many of each status, the outcome. Never the values.
 
-"Retry the failed ones": a lookup that ends with failed rows keeps its rows in the cache for
+"Retry the failed ones": a page's lookup that ends with failed rows keeps its rows in the cache for
 RETRY_SECONDS, under a random key scoped to the organisation and the person
 (`progress.retry`); a retry with that key asks again for the failed rows only and gives the
 others back as they were, without a call. The cache, not the form: the rows of a file carry
@@ -112,11 +112,14 @@ def lookup_start(
     identifiers: Sequence[Identifier] = (),
     lines: Sequence[int] | None = None,
     previous: Sequence[LookupRow] | None = None,
+    remember: bool = True,
 ) -> tuple[Iterator[LookupRow], Lookups]:
     """Start a lookup (of `identifiers`, or of the failed rows of `previous`) and wait for its
     first row, so that an upstream that refuses the key or is failing fast raises here (and
     becomes an error page) instead of breaking a download. Returns every row, the first read
-    already, and the lookups (their progress, and `close`)."""
+    already, and the lookups (their progress, and `close`). `remember`: keep the rows for
+    "Retry the failed ones" (a page's lookup; a file has no button to retry with, and streams
+    in flat memory)."""
     lookups = contact_lookup(
         organisation=organisation, identifiers=identifiers, lines=lines, previous=previous
     )
@@ -127,7 +130,8 @@ def lookup_start(
         lookups.close()
         record.finish(Outcome.FAILED, exc)
         raise
-    return _remembered(chain(first, lookups), lookups, user_id), lookups
+    rows = chain(first, lookups)
+    return (_remembered(rows, lookups, user_id) if remember else rows), lookups
 
 
 class LookupLayout:

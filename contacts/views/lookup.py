@@ -133,9 +133,10 @@ def _refused_input(request: HttpRequest, form: LookupForm) -> HttpResponse | Non
 
 
 def _start(
-    request: HttpRequest, form: LookupForm, record: DownloadRecord
+    request: HttpRequest, form: LookupForm, record: DownloadRecord, *, page: bool
 ) -> tuple[Iterator[LookupRow], Lookups]:
-    """The lookup of the form's values, or of the failed rows of the one it retries."""
+    """The lookup of the form's values, or of the failed rows of the one it retries; a page's
+    (`page`) keeps its rows for a retry."""
     organisation = request.organisation
     region = organisation.default_region
     given = form.input
@@ -149,6 +150,7 @@ def _start(
         identifiers=identifiers,
         lines=given.lines if given else None,
         previous=form.previous,
+        remember=page,
     )
 
 
@@ -166,7 +168,7 @@ def _lookup_download(
             fmt=fmt.name,
             path=request.path,
         )
-        rows, lookups = _start(request, form, record)
+        rows, lookups = _start(request, form, record, page=not fmt.file)
         options = {
             "bom": request.POST.get(BOM_PARAM) != "0",
             "contact_url": partial(contact_page_url, organisation.id),
@@ -202,7 +204,7 @@ def _lookup_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
             fmt="",
             path=request.path,
         )
-        read, lookups = _start(request, form, record)
+        read, lookups = _start(request, form, record, page=True)
         try:
             rows = list(read)
         except Exception as exc:

@@ -59,7 +59,11 @@ def streamed(response) -> tuple[list[dict], dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize(
+    "fault",
+    # Against a hanging API the lookup waits out one read timeout (10 s): slow.
+    [pytest.param(f, marks=[pytest.mark.slow] if f == "hanging" else []) for f in FAULTS],
+)
 def test_a_100_value_lookup_stops_within_seconds_and_marks_every_row_not_asked(
     member_client, faulty, production_timeouts, fault
 ):

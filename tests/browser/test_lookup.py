@@ -290,6 +290,7 @@ def test_a_rate_limited_lookup_says_so_and_retries_the_failed_ones(new_page, rat
     styles = "(td) => [getComputedStyle(td).color, getComputedStyle(td).backgroundColor]"
     assert failed.evaluate(styles) != invalid.evaluate(styles)
     shoot(page, "rate-limited-en-1280")
+    assert not serious_violations(page)
 
     retry = page.get_by_role("button", name="Retry the failed ones")
     for _ in range(3):  # each retry asks again for what is left; Contactship is well now

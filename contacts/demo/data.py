@@ -269,10 +269,10 @@ _COUNTRIES: dict[str, _Country] = {
 }
 
 
-def country_of(name: str) -> str | None:
-    """The code of the country a name the demo writes means ("Espanha": "ES"), or None: what
-    tests count the dashboard's country groups against, without the dashboard's own index."""
-    return next((code for code, c in _COUNTRIES.items() if name in c.names.values()), None)
+def country_names() -> dict[str, str]:
+    """Every country name the demo writes, with the code of the country it means ("Espanha":
+    "ES"): what tests count the dashboard's country groups against, without its own index."""
+    return {name: code for code, country in _COUNTRIES.items() for name in country.names.values()}
 
 
 @dataclass(frozen=True, slots=True)

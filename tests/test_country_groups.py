@@ -69,7 +69,7 @@ def test_the_summary_page_shows_the_names_under_the_group_and_links_by_it(member
     row = re.search(r"<tr><td>España\s*<ul class=\"facet-variants\".*?</tr>", page, re.S)
     assert row, "Spain's row with the names it is written as"
     assert re.search(
-        rf"<li>España {spain['España']}</li><li>Espanha {spain['Espanha']}</li>", row.group()
+        rf"<li>España {spain['España']}</li> <li>Espanha {spain['Espanha']}</li>", row.group()
     )
     assert f'href="/orgs/org-tejo/contacts/?country=Espa%C3%B1a">{spain.total()}</a>' in row.group()
     # A country written one way only has no list under it.

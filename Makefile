@@ -1,4 +1,4 @@
-# Two commands do the whole set-up: `make run` and `make test`. See README.md.
+# Two commands do the whole set-up: `make run` and `make test`. See README.md and docs/.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

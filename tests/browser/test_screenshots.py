@@ -28,14 +28,15 @@ DOCS_IMAGES = ROOT / "docs" / "images"
 
 @pytest.fixture
 def shoot(tmp_path):
-    """`shoot(page, name, full_page=False)`: the page as it shows now, as <name>.png in
-    docs/images/ when DOCS_SCREENSHOTS=1 asks for it, else in a temporary directory."""
+    """`shoot(target, name)`: what a page (or one element of it, a locator) shows now, as
+    <name>.png in docs/images/ when DOCS_SCREENSHOTS=1 asks for it, else in a temporary
+    directory."""
     folder = DOCS_IMAGES if os.environ.get("DOCS_SCREENSHOTS") == "1" else tmp_path
 
-    def take(page, name: str, *, full_page: bool = False) -> Path:
+    def take(target, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.png"
-        page.screenshot(path=path, full_page=full_page)
+        target.screenshot(path=path)
         assert path.stat().st_size > 0
         return path
 
@@ -43,7 +44,7 @@ def shoot(tmp_path):
 
 
 def test_login(new_page, stack, shoot):
-    page = new_page(logged_in=False)
+    page = new_page(logged_in=False, viewport={"width": 1280, "height": 400})
     page.goto(stack.url("/accounts/login/"))
     expect(page.get_by_label("Username")).to_be_visible()
     expect(page.get_by_label("Password")).to_be_visible()
@@ -87,8 +88,11 @@ def test_summary(new_page, stack, shoot):
     page = new_page()
     page.goto(stack.url(f"/orgs/{ORG}/contacts/summary/?full_name=ana"))
     expect(page.locator("strong.total")).to_be_visible(timeout=30_000)
-    expect(page.locator(".month-chart svg rect").first).to_be_attached()
-    shoot(page, "summary", full_page=True)
+    shoot(page, "summary")
+    chart = page.locator(".month-chart")
+    expect(chart.locator("svg rect").first).to_be_attached()
+    chart.scroll_into_view_if_needed()
+    shoot(chart, "summary-chart")
 
 
 def test_saved_view(new_page, stack, shoot):
@@ -128,7 +132,7 @@ def test_bulk_lookup(new_page, stack, shoot):
 
 
 def test_error_page(new_page, failing_stack, shoot):
-    page = new_page(cookies=session_cookies(failing_stack))
+    page = new_page(cookies=session_cookies(failing_stack), viewport={"width": 1280, "height": 340})
     response = page.goto(failing_stack.url(list_path("org-harbor", "page=2")))
     assert response.status == 503
     expect(page.locator(".upstream-alert")).to_contain_text("Contactship is not answering")

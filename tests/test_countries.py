@@ -168,3 +168,20 @@ def test_the_index_is_built_on_first_use_only_and_stays_small():
     assert float(took) < 15
     # About 3 MB kept and 11 MB at the peak; through `babel.Locale` it would be about 200 MB.
     assert int(kept) < 8_000_000 and int(peak) < 40_000_000
+
+
+def test_a_server_process_builds_the_index_as_it_starts():
+    """dashboard.wsgi (what gunicorn loads) starts the build on a thread of its own, so that a
+    worker's first summary does not wait for it."""
+    out = run_python(
+        """
+        import threading
+        import dashboard.wsgi  # noqa
+        from contacts.contact import countries
+        for thread in threading.enumerate():
+            if thread.name == "country-index":
+                thread.join()
+        print(countries._index is not None and len(countries._index) > 20_000)
+        """
+    )
+    assert out.strip() == "True"

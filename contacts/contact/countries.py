@@ -55,6 +55,14 @@ def country_key(name: str) -> str:
     return _country_index().get(folded, folded)
 
 
+def warm_up() -> threading.Thread:
+    """Build the index on a thread of its own, now: a server's process does at its start, so that
+    its first summary does not wait for it."""
+    thread = threading.Thread(target=_country_index, name="country-index", daemon=True)
+    thread.start()
+    return thread
+
+
 def _country_index() -> dict[str, str]:
     global _index  # built once per process, on first use
     if _index is None:

@@ -22,7 +22,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -34,20 +33,18 @@ from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.exports.streaming import primed
 from contacts.insights.presentation import summary_context
 from contacts.insights.summary import SummaryRun, summary_cached
-from contacts.middleware import log_error_shown
 from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
 from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
+from contacts.views.scanning import scanning_page
 
 log = logging.getLogger(__name__)
 
 # The summary counts the search, whatever page or columns its address had.
 SEARCH_ONLY = (COLUMNS_PARAM, PAGE_PARAM, START_PARAM, SEEN_PARAM)
-PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
 KEEPALIVE = 1.0  # seconds between the spaces summary.json writes while it counts
-SPLIT = "<!--summary-body-->"
 
 
 def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
@@ -68,49 +65,6 @@ def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
             "pages": pages,
         }
     return f'<p class="progress-line">{text}</p>\n'
-
-
-@primed
-def _stream(
-    request: HttpRequest, run: SummaryRun, head: str, tail: str, context: dict
-) -> Iterator[str | None]:
-    language = translation.get_language()
-    org_id = run.organisation.id
-    try:
-        yield  # primed: a page left before its first byte still ends the scan
-        with translation.override(language):
-            yield head
-            last = 0.0
-            steps = run.steps()
-            try:
-                for progress in steps:
-                    now = time.monotonic()
-                    if now - last >= PROGRESS_EVERY:
-                        last = now
-                        yield _progress_line(progress, run.query)
-            except GeneratorExit:
-                log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
-                raise
-            except DashboardError as exc:
-                # Too late for an error page: the status has gone. The page says it in words.
-                log_error_shown(request, exc, org_id, " (during a summary)")
-                yield "</div>" + render_to_string(
-                    "contacts/summary_failed.html", {**context, "error": exc}, request
-                )
-                yield tail
-                return
-            finally:
-                steps.close()
-                run.close()
-            summary = run.result()
-            yield "</div>" + render_to_string(
-                "contacts/summary_result.html",
-                {**context, **summary_context(run.query, summary, context["search"].search_url)},
-                request,
-            )
-            yield tail
-    finally:
-        run.close()
 
 
 @organisation_member_required()
@@ -150,18 +104,25 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         place.release()
         raise
     page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
-    head, _, tail = page.partition(SPLIT)
-    bound_send_time(request)
-    stream = LimitedStream(
-        _stream(request, run, head, tail, context),
+
+    def result() -> str:
+        shown = summary_context(query, run.result(), search.search_url)
+        return render_to_string("contacts/summary_result.html", {**context, **shown}, request)
+
+    def failed(error: DashboardError) -> str:
+        shown = {**context, "error": error}
+        return render_to_string("contacts/summary_failed.html", shown, request)
+
+    return scanning_page(
+        request,
+        run,
         place,
-        max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS,
+        page,
+        what="summary",
+        progress_line=lambda progress: _progress_line(progress, query),
+        result=result,
+        failed=failed,
     )
-    response = StreamingHttpResponse(stream, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    # Proxies such as nginx would otherwise hold the progress back until the end.
-    response["X-Accel-Buffering"] = "no"
-    return response
 
 
 @primed

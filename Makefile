@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.bench_export
 	$(BIN)/python -m tests.benchmarks.bench_pages
 	$(BIN)/python -m tests.benchmarks.bench_summary
+	$(BIN)/python -m tests.benchmarks.bench_duplicates
 	$(BIN)/python -m tests.benchmarks.bench_lookup
 
 # Regenerates both lock files from pyproject.toml; commit the result.

@@ -4,20 +4,18 @@ dashboard's code), so the tests hold for whatever contacts the demo has."""
 
 import logging
 import pickle
-import re
 import unicodedata
 from urllib.parse import urlencode
 
-import phonenumbers
 import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.urls import reverse
-from email_validator import EmailNotValidError, validate_email
 
 from contacts.demo.data import contacts_for
 from contacts.models import AuditEvent
 from tests.conftest import ORGANISATIONS
+from tests.duplicate_keys import expected_key, text
 from tests.support import body_of, csv_records, make_user, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -41,53 +39,26 @@ def url(name: str, *args: str, **params: str) -> str:
     return f"{base}?{urlencode(params)}" if params else base
 
 
-# --- the rules, written again for the test -------------------------------------------------------
-
-
-def text(value) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def expected_key(raw: dict, by: str) -> str | None:
-    if by == "email":
-        value = text(raw.get("email"))
-        if not value:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized.lower()
-        except EmailNotValidError:
-            return None
-    if by == "phone":
-        value = text(raw.get("phone_number"))
-        if not value:
-            return None
-        try:
-            number = phonenumbers.parse(value, None if value.startswith("+") else REGION)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_valid_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    plain = unicodedata.normalize("NFKD", text(raw.get("full_name")))
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    words = re.sub(r"[\W_]+", " ", plain).split()
-    return " ".join(sorted(set(words))) or None
-
-
 def expected_groups(by: str, keep=lambda raw: True) -> list[tuple[str, list[str]]]:
     """(key, ids) per group: groups in the order of their first contact, ids in the API's."""
     groups: dict[str, list[str]] = {}
     for raw in contacts_for(ORG):
         if not keep(raw):
             continue
-        key = expected_key(raw, by)
+        key = expected_key(raw, by, REGION)
         if key is not None:
             groups.setdefault(key, []).append(raw["id"])
     return [(key, ids) for key, ids in groups.items() if len(ids) > 1]
 
 
+def folded(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def in_brazil(raw: dict) -> bool:
-    return text(raw.get("country")) == "Brasil"
+    """The `country=Brasil` filter: case- and accent-insensitive."""
+    return folded(text(raw.get("country"))) == "brasil"
 
 
 def rows_of(groups: list[tuple[str, list[str]]]) -> list[tuple[str, str, str]]:

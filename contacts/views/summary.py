@@ -31,8 +31,9 @@ from contacts.contact.query import ContactQuery
 from contacts.errors import error_response, stream_end_json
 from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.exports.streaming import primed
+from contacts.insights.flight import SharedSummaryRun
 from contacts.insights.presentation import summary_context
-from contacts.insights.summary import SummaryRun, summary_cached
+from contacts.insights.summary import summary_cached
 from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
 from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
@@ -97,7 +98,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     except PlacesBusy as busy:
         metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy)
-    run = SummaryRun(organisation=request.organisation, query=query)
+    run = SharedSummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # an upstream failure here is an error page, with its status
     except BaseException:
@@ -126,7 +127,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
 
 
 @primed
-def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None]:
+def _json_stream(request: HttpRequest, run: SharedSummaryRun) -> Iterator[bytes | None]:
     """summary.json's body: a space every KEEPALIVE seconds while counting (JSON ignores
     whitespace before a value), then the summary. The spaces are how a client that left is
     noticed: the write fails, the server closes this stream, and that closes the scan, which
@@ -182,7 +183,7 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
     except PlacesBusy as busy:
         metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy, as_json=True)
-    run = SummaryRun(organisation=request.organisation, query=query)
+    run = SharedSummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # the first page before the response: an upstream failure keeps its status
     except DashboardError as exc:

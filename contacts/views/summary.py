@@ -11,6 +11,9 @@ beyond them; a summary from the cache takes none. summary.json streams too, for 
 reason: the first page is asked before the response starts (errors keep their status), then a
 space a second while it counts, so that a client that left is noticed on a write and its scan
 stopped, then the JSON.
+
+Requests for the same summary share one count, on any replica (`contacts.insights.flight`):
+the first leads, the others follow its progress and end with its counts.
 """
 
 import json

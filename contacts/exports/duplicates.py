@@ -18,6 +18,7 @@ groups and the key die with the run.
 """
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from contacts.contact.types import Contact
 from contacts.exports.layout import ExportLayout, TypedCell, spreadsheet_safe
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, ScanProgress, contact_scan
+
+log = logging.getLogger(__name__)
 
 BY_PARAM = "by"
 EMAIL, PHONE, NAME = "email", "phone", "name"
@@ -154,6 +157,14 @@ class DuplicatesRun:
                 number += 1
                 self.groups.append(DuplicateGroup(number, key, contacts))
         self._kept = {}
+        log.info(
+            "duplicates org=%s by=%s matching=%d groups=%d contacts=%d",
+            self.organisation.id,
+            self.by,
+            self.matching,
+            len(self.groups),
+            sum(len(group.contacts) for group in self.groups),
+        )
 
     def run(self) -> list[DuplicateGroup]:
         """Both scans at once: the groups."""

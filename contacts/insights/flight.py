@@ -29,7 +29,9 @@ from contacts.upstream.scan import ScanProgress
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 20  # a leader that stops renewing is replaced after this long
+# A leader that stops renewing is replaced after this long: above one page's call deadline
+# (CONTACTSHIP_DEADLINE, 20 s), so that a slow page does not start a second scan.
+LEASE_SECONDS = 30
 FLIGHT_SECONDS = 120  # how long the flight's progress and summary stay readable
 PUBLISH_EVERY = 0.5  # seconds between two writes of the leader's progress
 POLL_EVERY = 0.25  # seconds between two reads of a follower

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from contacts.demo.data import contacts_for
+from contacts.demo.faults import Faults
 from contacts.models import AuditEvent
 from tests.conftest import ORGANISATIONS
 from tests.duplicate_keys import expected_key, text
@@ -184,3 +185,31 @@ def test_nothing_of_a_contact_is_kept_or_logged(dashboard, member_client, caplog
         assert value not in logged
         assert value not in stored
         assert value not in kept
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+def test_an_upstream_failure_is_the_error_page(member_client, faulty, settings):
+    settings.CONTACTSHIP_BREAKER_THRESHOLD = 20
+    faulty(Faults(status=503))
+    page = member_client.get(url("contacts:duplicates", by="name"))
+    assert page.status_code == 503
+    assert "Contactship is not answering" in page.content.decode()
+    download = member_client.get(url("contacts:duplicates_file", "csv", by="name"))
+    assert download.status_code == 503
+    assert "Contactship is not answering" in download.content.decode()
+    event = AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT)
+    assert event.outcome == AuditEvent.Outcome.FAILED
+
+
+def test_a_failure_midway_is_said_on_the_page_and_fails_the_file(member_client, faulty, settings):
+    settings.CONTACTSHIP_RETRIES = 0
+    faulty(Faults(fail_from_offset=300))
+    html = page_text(member_client.get(url("contacts:duplicates", by="name")))
+    assert "The counting stopped before the end" in html
+    assert 'id="group-1"' not in html
+    # XLSX: nothing sent before the file is complete, so the failure is still an error page.
+    download = member_client.get(url("contacts:duplicates_file", "xlsx", by="name"))
+    assert download.status_code == 503
+    assert AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT).outcome == "failed"

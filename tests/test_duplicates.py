@@ -4,6 +4,7 @@ dashboard's code), so the tests hold for whatever contacts the demo has."""
 
 import logging
 import pickle
+import time
 import unicodedata
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from contacts.demo.faults import Faults
 from contacts.models import AuditEvent
 from tests.conftest import ORGANISATIONS
 from tests.duplicate_keys import expected_key, text
-from tests.support import body_of, csv_records, make_user, xlsx_rows
+from tests.support import body_of, csv_records, make_user, scan_threads, xlsx_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +214,20 @@ def test_a_failure_midway_is_said_on_the_page_and_fails_the_file(member_client, 
     download = member_client.get(url("contacts:duplicates_file", "xlsx", by="name"))
     assert download.status_code == 503
     assert AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT).outcome == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_the_page_stops_the_scan(member_client, faulty):
+    server = faulty(Faults(latency_ms=30))
+    earlier = set(scan_threads())  # an earlier test's scan may still be ending
+    response = member_client.get(url("contacts:duplicates", by="name"))
+    stream = iter(response.streaming_content)
+    next(stream)
+    next(stream)
+    assert set(scan_threads()) - earlier
+    response.close()  # what the server does when the browser goes away
+    seen = server.requests_seen
+    assert set(scan_threads()) - earlier == set()
+    time.sleep(0.3)
+    assert server.requests_seen <= seen + 1  # a call under way when it closed
+    assert seen < 24  # it stopped well before the 24 pages of the first reading

@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.bench_export
 	$(BIN)/python -m tests.benchmarks.bench_pages
 	$(BIN)/python -m tests.benchmarks.bench_summary
+	$(BIN)/python -m tests.benchmarks.bench_duplicates
 	$(BIN)/python -m tests.benchmarks.bench_lookup
 
 # The documentation site (docs/) into docs/_build/, from nothing: warnings are errors (a broken

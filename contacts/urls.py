@@ -1,13 +1,38 @@
 """The URLs under `/`: the home page and everything under `/orgs/<org_id>/contacts/`."""
 
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
-from contacts.exports.formats import EXPORTS, LOOKUP_FILES, converter
-from contacts.views import contact, export, lookup, metrics, saved, search, status, summary
+from contacts.exports.formats import DUPLICATE_FILES, EXPORTS, LOOKUP_FILES, converter
+from contacts.views import (
+    contact,
+    duplicates,
+    export,
+    lookup,
+    metrics,
+    saved,
+    search,
+    status,
+    summary,
+)
 
 # A format's name is the URL's extension: only the registry's formats match (others are 404).
 register_converter(converter(EXPORTS), "export_format")
 register_converter(converter(LOOKUP_FILES), "lookup_format")
+register_converter(converter(DUPLICATE_FILES), "duplicates_format")
+
+# Named in the `contacts` namespace: `contacts:duplicates` (the page), `contacts:duplicates_file`.
+duplicate_patterns = [
+    path(
+        "orgs/<str:org_id>/contacts/duplicates/",
+        duplicates.contact_duplicates,
+        name="duplicates",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/duplicates.<duplicates_format:fmt>",
+        duplicates.contact_duplicates_file,
+        name="duplicates_file",
+    ),
+]
 
 urlpatterns = [
     path("", search.home, name="home"),
@@ -49,6 +74,7 @@ urlpatterns = [
         summary.contact_summary_json,
         name="contact_summary_json",
     ),
+    path("", include((duplicate_patterns, "contacts"))),
     path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",
         contact.contact_detail,

@@ -7,7 +7,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.errors import command_error
-from contacts.insights.summary import TOP_DOMAINS, Summary, SummaryRun
+from contacts.insights.flight import SharedSummaryRun
+from contacts.insights.summary import TOP_DOMAINS, Summary
 from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         query = query_from_options(options)
 
         show_progress = sys.stderr.isatty()
-        run = SummaryRun(organisation=organisation, query=query)
+        run = SharedSummaryRun(organisation=organisation, query=query)
         try:
             for progress in run.steps():
                 if show_progress:

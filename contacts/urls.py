@@ -1,6 +1,6 @@
 """The URLs under `/`: the home page and everything under `/orgs/<org_id>/contacts/`."""
 
-from django.urls import include, path, register_converter
+from django.urls import path, register_converter
 
 from contacts.exports.formats import DUPLICATE_FILES, EXPORTS, LOOKUP_FILES, converter
 from contacts.views import (
@@ -19,20 +19,6 @@ from contacts.views import (
 register_converter(converter(EXPORTS), "export_format")
 register_converter(converter(LOOKUP_FILES), "lookup_format")
 register_converter(converter(DUPLICATE_FILES), "duplicates_format")
-
-# Named in the `contacts` namespace: `contacts:duplicates` (the page), `contacts:duplicates_file`.
-duplicate_patterns = [
-    path(
-        "orgs/<str:org_id>/contacts/duplicates/",
-        duplicates.contact_duplicates,
-        name="duplicates",
-    ),
-    path(
-        "orgs/<str:org_id>/contacts/duplicates.<duplicates_format:fmt>",
-        duplicates.contact_duplicates_file,
-        name="duplicates_file",
-    ),
-]
 
 urlpatterns = [
     path("", search.home, name="home"),
@@ -74,7 +60,16 @@ urlpatterns = [
         summary.contact_summary_json,
         name="contact_summary_json",
     ),
-    path("", include((duplicate_patterns, "contacts"))),
+    path(
+        "orgs/<str:org_id>/contacts/duplicates/",
+        duplicates.contact_duplicates,
+        name="contact_duplicates",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/duplicates.<duplicates_format:fmt>",
+        duplicates.contact_duplicates_file,
+        name="contact_duplicates_file",
+    ),
     path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",
         contact.contact_detail,

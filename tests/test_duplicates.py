@@ -77,7 +77,7 @@ def page_text(response) -> str:
 @pytest.mark.parametrize("by", ["email", "phone", "name"])
 def test_the_csv_holds_exactly_the_groups_in_order(dashboard, member_client, by):
     expected = expected_groups(by)
-    response = member_client.get(url("contacts:duplicates_file", "csv", by=by))
+    response = member_client.get(url("contact_duplicates_file", "csv", by=by))
     assert response.status_code == 200
     assert f"duplicates-{by}-" in response["Content-Disposition"]
     records = csv_records(body_of(response))
@@ -92,7 +92,7 @@ def test_filters_and_chosen_columns_apply(dashboard, member_client):
 
     expected = expected_groups("name", keep)
     response = member_client.get(
-        url("contacts:duplicates_file", "csv", by="name", full_name="a", columns="id,email")
+        url("contact_duplicates_file", "csv", by="name", full_name="a", columns="id,email")
     )
     body = body_of(response)
     header = body.decode("utf-8-sig").splitlines()[0]
@@ -105,7 +105,7 @@ def test_filters_and_chosen_columns_apply(dashboard, member_client):
 
 def test_the_xlsx_holds_the_same_rows(dashboard, member_client):
     expected = expected_groups("name")
-    response = member_client.get(url("contacts:duplicates_file", "xlsx", by="name"))
+    response = member_client.get(url("contact_duplicates_file", "xlsx", by="name"))
     assert response.status_code == 200
     rows = xlsx_rows(body_of(response))
     assert rows[0][:3] == ["group", "key", "id"]
@@ -114,7 +114,7 @@ def test_the_xlsx_holds_the_same_rows(dashboard, member_client):
 
 
 def test_a_download_is_audited_as_an_export_with_its_key(dashboard, member_client):
-    body_of(member_client.get(url("contacts:duplicates_file", "csv", by="name", country="Brasil")))
+    body_of(member_client.get(url("contact_duplicates_file", "csv", by="name", country="Brasil")))
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT)
     assert event.outcome == AuditEvent.Outcome.COMPLETED
     assert event.filters == {"country": "Brasil", "by": "name"}
@@ -123,16 +123,16 @@ def test_a_download_is_audited_as_an_export_with_its_key(dashboard, member_clien
 
 def test_the_download_needs_the_export_right(dashboard, client, django_user_model):
     client.force_login(make_user(django_user_model, "reader", {ORG: False}))
-    assert client.get(url("contacts:duplicates_file", "csv", by="email")).status_code == 403
-    page = client.get(url("contacts:duplicates", by="name"))
+    assert client.get(url("contact_duplicates_file", "csv", by="email")).status_code == 403
+    page = client.get(url("contact_duplicates", by="name"))
     assert page.status_code == 200
     text_ = page_text(page)
     assert "duplicates.csv" not in text_ and "duplicates.xlsx" not in text_
 
 
 def test_an_unknown_key_is_refused(dashboard, member_client):
-    assert member_client.get(url("contacts:duplicates", by="shoe")).status_code == 400
-    response = member_client.get(url("contacts:duplicates_file", "csv", by="shoe"))
+    assert member_client.get(url("contact_duplicates", by="shoe")).status_code == 400
+    response = member_client.get(url("contact_duplicates_file", "csv", by="shoe"))
     assert response.status_code == 400
     assert b"by=email" in response.content
 
@@ -142,7 +142,7 @@ def test_an_unknown_key_is_refused(dashboard, member_client):
 
 def test_the_page_shows_the_groups_with_their_keys(dashboard, member_client):
     expected = expected_groups("name")
-    response = member_client.get(url("contacts:duplicates", by="name", country="Brasil"))
+    response = member_client.get(url("contact_duplicates", by="name", country="Brasil"))
     assert response.status_code == 200
     html = page_text(response)
     brazil = expected_groups("name", in_brazil)
@@ -159,7 +159,7 @@ def test_the_page_shows_the_groups_with_their_keys(dashboard, member_client):
 
 
 def test_an_empty_result_says_so(dashboard, member_client):
-    response = member_client.get(url("contacts:duplicates", by="email", full_name="zzzzqqq"))
+    response = member_client.get(url("contact_duplicates", by="email", full_name="zzzzqqq"))
     html = page_text(response)
     assert "No two of the matching contacts share an email address." in html
     assert 'id="group-1"' not in html
@@ -168,9 +168,9 @@ def test_an_empty_result_says_so(dashboard, member_client):
 def test_nothing_of_a_contact_is_kept_or_logged(dashboard, member_client, caplog):
     caplog.set_level(logging.DEBUG)
     groups = expected_groups("name")
-    page_text(member_client.get(url("contacts:duplicates", by="name")))
-    body_of(member_client.get(url("contacts:duplicates_file", "csv", by="name")))
-    body_of(member_client.get(url("contacts:duplicates_file", "xlsx", by="name")))
+    page_text(member_client.get(url("contact_duplicates", by="name")))
+    body_of(member_client.get(url("contact_duplicates_file", "csv", by="name")))
+    body_of(member_client.get(url("contact_duplicates_file", "xlsx", by="name")))
     people = {key for key, _ids in groups}
     for raw in contacts_for(ORG):
         if any(raw["id"] in ids for _k, ids in groups):
@@ -194,10 +194,10 @@ def test_nothing_of_a_contact_is_kept_or_logged(dashboard, member_client, caplog
 def test_an_upstream_failure_is_the_error_page(member_client, faulty, settings):
     settings.CONTACTSHIP_BREAKER_THRESHOLD = 20
     faulty(Faults(status=503))
-    page = member_client.get(url("contacts:duplicates", by="name"))
+    page = member_client.get(url("contact_duplicates", by="name"))
     assert page.status_code == 503
     assert "Contactship is not answering" in page.content.decode()
-    download = member_client.get(url("contacts:duplicates_file", "csv", by="name"))
+    download = member_client.get(url("contact_duplicates_file", "csv", by="name"))
     assert download.status_code == 503
     assert "Contactship is not answering" in download.content.decode()
     event = AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT)
@@ -207,11 +207,11 @@ def test_an_upstream_failure_is_the_error_page(member_client, faulty, settings):
 def test_a_failure_midway_is_said_on_the_page_and_fails_the_file(member_client, faulty, settings):
     settings.CONTACTSHIP_RETRIES = 0
     faulty(Faults(fail_from_offset=300))
-    html = page_text(member_client.get(url("contacts:duplicates", by="name")))
+    html = page_text(member_client.get(url("contact_duplicates", by="name")))
     assert "The counting stopped before the end" in html
     assert 'id="group-1"' not in html
     # XLSX: nothing sent before the file is complete, so the failure is still an error page.
-    download = member_client.get(url("contacts:duplicates_file", "xlsx", by="name"))
+    download = member_client.get(url("contact_duplicates_file", "xlsx", by="name"))
     assert download.status_code == 503
     assert AuditEvent.objects.get(kind=AuditEvent.Kind.EXPORT).outcome == "failed"
 
@@ -220,7 +220,7 @@ def test_a_failure_midway_is_said_on_the_page_and_fails_the_file(member_client, 
 def test_leaving_the_page_stops_the_scan(member_client, faulty):
     server = faulty(Faults(latency_ms=30))
     earlier = set(scan_threads())  # an earlier test's scan may still be ending
-    response = member_client.get(url("contacts:duplicates", by="name"))
+    response = member_client.get(url("contact_duplicates", by="name"))
     stream = iter(response.streaming_content)
     next(stream)
     next(stream)

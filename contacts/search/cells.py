@@ -6,6 +6,7 @@ and language. The search page's table (`contacts.search.tables`) builds its rows
 import html
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 import django_tables2 as tables
@@ -13,15 +14,22 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from contacts.contact.display import phone_display
 from contacts.contact.types import Contact
 
 CellBuilder = Callable[[Contact], str]  # a record -> the cell's content, as escaped HTML
 
-# Django's `escape` without its lazy-string check and SafeString: the cells are plain strings,
-# and this runs several times for every row.
-escape = html.escape
+
+def escape(text: str) -> str:
+    """Django's `escape` (`html.escape`, quotes too) without its lazy-string check and
+    SafeString: the cells are plain strings, and this runs some 1,000 times a page. Text with
+    none of `&<>"'` in it, most of a page's, is returned as it is: five `in` tests cost half of
+    `html.escape`'s five replacements."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text)
+    return text
 
 
 def escape_html(value: Any) -> str:
@@ -30,7 +38,7 @@ def escape_html(value: Any) -> str:
     else (a lazy translation, a number) goes to `conditional_escape`."""
     kind = type(value)
     if kind is str:
-        return html.escape(value)
+        return escape(value)
     if kind is SafeString:
         return value
     return conditional_escape(value)
@@ -71,4 +79,11 @@ class DateColumn(tables.Column):
     def render(self, value: datetime | date) -> str:
         if isinstance(value, datetime):
             value = self.day(value)
-        return date_filter(value, self.day_format)
+        return _day_text(value, self.day_format, get_language())
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date, day_format: str, language: str | None) -> str:
+    """A day as `language` writes it (the active one: it is in the key so that each language has
+    its own). A page of contacts holds some 30 days, each costing 50 µs to format."""
+    return date_filter(day, day_format)

@@ -60,6 +60,12 @@ def _chart_months(dated: list[str]) -> list[str | None]:
     return shown
 
 
+def _country_variants(row: dict) -> list[dict]:
+    """The names a country row is written as, shown under it when there are several."""
+    variants = row.get("variants", [])
+    return variants if len(variants) > 1 else []
+
+
 def _share(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
@@ -73,7 +79,9 @@ def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[
             "value": row["value"],
             "count": row["count"],
             "share": _share(row["count"], count),
+            # A group's link filters by its name, which matches every name of its country.
             "url": search_url(country=row["value"] or NO_COUNTRY),
+            "variants": _country_variants(row),
         }
         for row in summary["countries"]
     ]

@@ -1,5 +1,6 @@
 """The search page and the home page: parse the request into a `ContactSearch`, run it, render."""
 
+from concurrent.futures import Future
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -43,6 +44,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         query = f"?{urlencode(params)}" if params else ""
         return HttpResponseRedirect(request.path + query, status=303)
     search = request_search(request, remember=True)
+    # Contactship is asked first: the page is made while it works on the answer.
+    answer = search.run_concurrently(contactship_client())
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -55,15 +58,11 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # Typing in the filters (htmx) asks for the results region only; everything else, including
     # a plain form submission and a reload of a pushed URL, gets the whole page.
     partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
-    if partial:
-        search.run(contactship_client())
-        html = render_to_string(RESULTS, _with_results(context, search), request)
-    else:
-        html = _whole_page(request, search, context)
-        if html is None:
-            # Contactship is slow: the page now, in its "Asking Contactship…" state; it asks
-            # for its results by itself. Whatever the call left behind is not this answer's.
-            return _vary(HttpResponse(_awaiting_page(request, search, context)))
+    html = _page_html(request, search, context, answer, partial=partial)
+    if html is None:
+        # Contactship is slow: the page now, in its "Asking Contactship…" state; it asks for its
+        # results by itself. Whatever the call leaves behind is not this answer's.
+        return _vary(HttpResponse(_awaiting_page(request, search, context)))
     if search.error is not None:
         # Shown in the results' place: the form and its filters stay.
         log_error_shown(request, search.error, org_id)
@@ -93,35 +92,38 @@ def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
     }
 
 
-def _with_results(context: dict, search: ContactSearch) -> dict:
+def _page_html(
+    request: HttpRequest, search: ContactSearch, context: dict, answer: Future, *, partial: bool
+) -> str | None:
+    """The whole page, or the results region alone (`partial`). What does not depend on the
+    answer (the page's frame, the table's header row) is rendered while Contactship works on
+    it; a search that fails or is refused is rendered again whole, since its title and form say
+    so. None when a whole page's answer takes longer than DASHBOARD_FIRST_PAINT_SECONDS (and
+    the request does not say to wait): the page is then shown without it (`_awaiting_page`)."""
+    asking = search.status == 200
     table = ContactTable(
-        search.contacts,
+        [],
         organisation_id=search.organisation.id,
         back_query=search.back_query,
         columns=search.columns,
     )
-    return {**context, "table": table, "pager": search.pager}
-
-
-def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str | None:
-    """The page, its frame (header, form) rendered while Contactship works on the results; a
-    search that fails or is refused is rendered again whole, since its title and form say so.
-    None when the answer takes longer than DASHBOARD_FIRST_PAINT_SECONDS (unless the request says
-    to wait):
-    the page is then shown without it (`_awaiting_page`)."""
-    if search.status != 200:
-        return render_to_string(PAGE, _with_results(context, search), request)
-    call = search.run_concurrently(contactship_client())
-    frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
+    frame = ""
+    if asking and not partial:
+        frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
+    table_frame = table.frame_html(request) if asking else ""
+    waits = partial or search.wait or not asking
     try:
-        call.result(timeout=None if search.wait else settings.DASHBOARD_FIRST_PAINT_SECONDS)
+        answer.result(timeout=None if waits else settings.DASHBOARD_FIRST_PAINT_SECONDS)
     except TimeoutError:
         return None
-    context = _with_results(context, search)
-    if search.status != 200:
-        return render_to_string(PAGE, context, request)
-    results = render_to_string(RESULTS, context, request)
-    return frame.replace(RESULTS_MARK, results, 1)
+    context = {**context, "pager": search.pager}
+    if search.contacts:
+        context["table_html"] = table.with_rows(table_frame, search.contacts)
+    if partial:
+        return render_to_string(RESULTS, context, request)
+    if frame and search.status == 200:
+        return frame.replace(RESULTS_MARK, render_to_string(RESULTS, context, request), 1)
+    return render_to_string(PAGE, context, request)
 
 
 def _awaiting_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
@@ -134,9 +136,8 @@ def _htmx_headers(request: HttpRequest, response: HttpResponse, search: ContactS
     # The address bar shows the search itself, without empty fields or "refresh"; the results
     # of a page shown before them already have their address.
     if not search.wait:
-        push_url(
-            response, search.canonical_url if search.status == 200 else request.get_full_path()
-        )
+        shown = search.canonical_url if search.status == 200 else request.get_full_path()
+        push_url(response, shown)
     if search.status == 400 and not search.filterset.form.non_field_errors():
         # A field error while typing: the errors go next to their fields (out of band) and the
         # results on screen stay (marked as for an earlier search) instead of vanishing.

@@ -21,9 +21,9 @@ except json.JSONDecodeError as exc:
 
 # `make manage` (DASHBOARD_DEMO=1, development only): the organisations and keys `make run` keeps
 # in .demo-run.json, and the API of the run under way (the most recent one still alive), so that
-# manage.py commands (add_member, export_contacts...) work against the demo as the README shows
-# them. CONTACTSHIP_API_URL in the environment wins; with neither, a check says no run is under
-# way (DASHBOARD_DEMO_RUNNING False).
+# manage.py commands (add_member, export_contacts...) work against the demo as the documentation
+# shows them. CONTACTSHIP_API_URL in the environment wins; with neither, a check says that no run
+# is under way (DASHBOARD_DEMO_RUNNING False).
 DASHBOARD_DEMO_STATE = env.str("DASHBOARD_DEMO_STATE", default=str(BASE_DIR / ".demo-run.json"))
 DASHBOARD_DEMO_RUNNING: bool | None = None  # None: not under `make manage`
 if DEBUG and env.bool("DASHBOARD_DEMO", default=False) and "CONTACTSHIP_ORGANISATIONS" not in env:

@@ -28,7 +28,8 @@ OIDC_PORT ?= 8002
 run: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py rundemo --port $(PORT) --api-port $(API_PORT) --oidc-port $(OIDC_PORT) --demo-args="$(DEMO_ARGS)" $(if $(NEW_PASSWORD),--new-password)
 
-# A manage.py command with the demo organisations of the last `make run`, e.g.
+# A manage.py command with the demo organisations of `make run`, talking to the run under way
+# (CONTACTSHIP_API_URL in the environment wins), e.g.
 # make manage ARGS="add_member alice org-tejo --can-export".
 manage: install
 	DJANGO_DEBUG=1 DASHBOARD_DEMO=1 $(BIN)/python manage.py $(ARGS)

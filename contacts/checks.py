@@ -133,3 +133,18 @@ def oidc_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def demo_run_check(app_configs, **kwargs):
+    """`make manage` with no `make run` under way: say so, rather than fail on each call."""
+    if getattr(settings, "DASHBOARD_DEMO_RUNNING", None) is not False:
+        return []
+    return [
+        Warning(
+            "No `make run` is running, so there is no demo Contactship API to talk to: commands "
+            "that ask Contactship (export_contacts, summarise_contacts, check_keys) will fail.",
+            hint="Start `make run` (in another terminal), or set CONTACTSHIP_API_URL.",
+            id="contacts.W005",
+        )
+    ]

@@ -25,7 +25,7 @@ from django.core.management.base import CommandError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.places import LOOKUP, SUMMARY
 from contacts.upstream.errors import (
@@ -51,7 +51,20 @@ STATUS_PREFIX = "status-"
 
 
 def _class_words(error: BaseException) -> tuple[str, str]:
+    """The class's title and message; the wait Contactship asked for, when it said one."""
+    waiting = getattr(error, "message_waiting", None)
+    wait = retry_after_seconds(getattr(error, "retry_after", None))
+    if waiting is not None and wait is not None:
+        return str(error.title), str(waiting) % {"wait": wait_words(wait)}
     return str(error.title), str(error.message)
+
+
+def wait_words(seconds: int) -> str:
+    """A wait as a person reads it: "30 seconds", "2 minutes" (rounded up)."""
+    if seconds < 90:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    minutes = -(-seconds // 60)
+    return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
 
 
 def _busy_words(busy: PlacesBusy) -> tuple[str, str]:

@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from contacts.login import LoginForm
 from contacts.views import oidc
 
 # Log in, log out, change password; the password-reset pages only when configured on purpose
@@ -24,6 +26,12 @@ urlpatterns = [
     path("accounts/oidc/handoff/", oidc.oidc_handoff, name="oidc_handoff"),
     # Django's logout, then the provider's session (RP-initiated logout) for an OIDC sign-in.
     path("accounts/logout/", oidc.logout, name="logout"),
+    # Django's log-in, its form warning before the attempt that would pause it (django-axes).
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
     # The language switcher posts here (set_language); the same for everybody, no data.

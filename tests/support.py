@@ -3,9 +3,11 @@ reading streamed CSV and XLSX answers, running a call in a thread, timing a requ
 scan threads still alive."""
 
 import csv
+import html
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urljoin
 
 import redis
 import requests
@@ -24,6 +27,28 @@ from contacts.upstream.pool import THREAD_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-Long-test-passw0rd"
+
+
+# A search page shown before Contactship answered: its results region asks for the results.
+AWAITING = re.compile(r'<div class="results-awaiting" hx-get="([^"]+)" hx-trigger="load"')
+
+
+def awaiting_url(response) -> str | None:
+    """The address a search page shown before its results asks them from, or None."""
+    if response.streaming or response.status_code != 200:
+        return None
+    found = AWAITING.search(response.content.decode())
+    return html.unescape(found.group(1)) if found else None
+
+
+def search_answer(client: Client, url: str, **extra):
+    """The search page's answer, however it comes: the page, or, when the page was shown before
+    Contactship answered, the results it then asks for (as its htmx does on load)."""
+    response = client.get(url, **extra)
+    follow = awaiting_url(response)
+    if follow is None:
+        return response
+    return client.get(urljoin(url, follow), HTTP_HX_REQUEST="true", **extra)
 
 
 def make_user(django_user_model, username: str, orgs: dict[str, bool] | None = None):

@@ -16,6 +16,7 @@ from contacts.demo.data import contacts_for
 from contacts.demo.faults import Faults
 from contacts.upstream.errors import PagingIgnored, UpstreamUnavailable
 from tests.conftest import upstream_lines
+from tests.support import search_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +136,9 @@ CASES = [
 def test_fault_matrix(member_client, faulty, faults, page, expect):
     faulty(faults)
     started = time.monotonic()
-    response = member_client.get(urls()[page])
+    # The search page shows itself at once when Contactship is slow; the answer that counts is
+    # the one that carries its results.
+    response = search_answer(member_client, urls()[page])
     body = b"".join(response.streaming_content) if response.streaming else response.content
     elapsed = time.monotonic() - started
 

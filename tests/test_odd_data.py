@@ -152,7 +152,9 @@ def test_dates_thousands_of_years_apart_make_a_short_chart(member_client, api):
     # 0001-01, 0001-02, 9999-11, 2024-03 (the other two contacts): four bars and two gaps
     assert len(bars) == 4
     assert page.count('class="chart-gap"') == 2
-    assert page.count('class="month-gap"') == 2
+    # the table lists the four months with contacts, not the gaps between them
+    months = re.findall(r"<tr><td>(\d+-\d{2})</td>", page)
+    assert len(months) == 4 and months[2:] == ["2024-03", "9999-11"], months
     # and the cached summary, opened again, is as short and not kept by the browser either
     again = member_client.get(reverse("contact_summary", args=[ORG]))
     assert again.status_code == 200

@@ -1,5 +1,7 @@
 """The contact's vCard (RFC 6350): the file, its escaping and folding, and its URL."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -41,7 +43,45 @@ def test_a_contact_becomes_a_vcard_4_with_crlf_lines():
     assert "TEL;VALUE=uri;TYPE=work,voice:tel:+525512345678" in lines
     assert "ADR;TYPE=work:;;;;;;México" in lines
     assert "NOTE:Cliente\\nVIP\\nnewsletter: Yes" in lines
-    assert "UID:3f1c0c5e-0000-4000-8000-000000000001" in lines
+    assert "UID:urn:uuid:3f1c0c5e-0000-4000-8000-000000000001" in lines
+
+
+def test_addresses_go_into_adr_with_the_country_and_the_rest_into_note():
+    contact = Contact(
+        id="3F1C0C5E-0000-4000-8000-000000000002",
+        full_name="Ana Souza",
+        country="Brasil",
+        additional_data=(
+            AdditionalField(type="location", field="endereço", value="Rua XV, 12; Blumenau"),
+            AdditionalField(type="text", field="notas", value="Prefere WhatsApp"),
+            AdditionalField(type="location", field="entrega", value="Av. Brasil 500"),
+        ),
+    )
+    lines = contact_vcard(contact).split("\r\n")
+    # Street address is the third component; the country the seventh (RFC 6350 6.3.1).
+    assert "ADR;TYPE=work;PREF=1:;;Rua XV\\, 12\\; Blumenau;;;;Brasil" in lines
+    assert "ADR;TYPE=work:;;Av. Brasil 500;;;;Brasil" in lines
+    assert "NOTE:notas: Prefere WhatsApp" in lines
+    assert not any(line.startswith("ADR") and "notas" in line for line in lines)
+    # A UUID in capitals is still that UUID, written as RFC 9562 writes them.
+    assert "UID:urn:uuid:3f1c0c5e-0000-4000-8000-000000000002" in lines
+
+
+def test_an_address_without_a_country_and_an_id_that_is_no_uuid():
+    contact = Contact(
+        id="c_12345",
+        full_name="Juan",
+        additional_data=(AdditionalField(type="location", field="dirección", value="Calle 1"),),
+    )
+    lines = contact_vcard(contact).split("\r\n")
+    assert "ADR;TYPE=work:;;Calle 1;;;;" in lines
+    uid = next(line for line in lines if line.startswith("UID:"))
+    # A name-based UUID: a URN, and the same one each time for the same id.
+    assert re.fullmatch(
+        r"UID:urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", uid
+    )
+    assert uid in contact_vcard(contact)
+    assert uid not in contact_vcard(Contact(id="c_12346", full_name="Juan"))
 
 
 @pytest.mark.django_db

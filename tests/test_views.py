@@ -243,7 +243,7 @@ def test_export_holds_every_match_across_pages(member_client, upstream):
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert re.fullmatch(
-        r'attachment; filename="contacts-tejo-comercial-\d{4}-\d{2}-\d{2}\.csv"',
+        r'attachment; filename="contacts-tejo-comercial-name-ana-\d{4}-\d{2}-\d{2}-\d{4}\.csv"',
         response["Content-Disposition"],
     )
     raw, rows = read_csv(response)

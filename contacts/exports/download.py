@@ -7,7 +7,8 @@ and answers with the format's headers. The bytes come from the caller's `start`,
 writes the audit record (`DownloadRecord`) through the service it calls.
 """
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -23,14 +24,59 @@ from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.places import EXPORT, Place, take_place
 from contacts.upstream.errors import PlacesBusy
 
+# How a search's parameters are named in a file name; any other parameter by its own name.
+FILENAME_LABELS = {
+    "full_name": "name",
+    "phone_number": "phone",
+    "email_domain": "domain",
+    "created_from": "since",
+    "created_to": "until",
+}
+MAX_FILENAME = 100  # characters, the extension included
+MAX_NAME_PART = 30  # characters of the organisation's name, and of each search value
+NAME_STAMP = "%Y-%m-%d-%H%M"
+NOT_WORD = re.compile(r"[^\w-]+")
+
+
+def _slug(text: str, limit: int) -> str:
+    """ASCII letters, digits and hyphens, at most `limit` characters, cut at a hyphen when one
+    is near the end (accents dropped: "España" becomes "espana")."""
+    slug = slugify(NOT_WORD.sub(" ", text))  # "ana@tejo.es": "ana-tejo-es", not "anatejoes"
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit]
+    return (cut.rsplit("-", 1)[0] if "-" in cut[limit // 2 :] else cut).strip("-")
+
+
+def search_words(params: Mapping[str, str]) -> str:
+    """A search's values as words for a file name: `country-espana-since-2024-01-01`. A value
+    with nothing to slug (another script) leaves out its parameter."""
+    words = []
+    for name, value in params.items():
+        slug = _slug(str(value), MAX_NAME_PART)
+        if slug:
+            words.append(f"{FILENAME_LABELS.get(name, slugify(name))}-{slug}")
+    return "-".join(words)
+
 
 def download_filename(
-    prefix: str, organisation_name: str, fmt: ExportFormat, *, fallback: str
+    prefix: str,
+    organisation_name: str,
+    fmt: ExportFormat,
+    *,
+    fallback: str,
+    search: Mapping[str, str] | None = None,
 ) -> str:
-    """`<prefix>-<organisation>-<today>.<extension>`, today in the current time zone;
-    `fallback` for a name that leaves nothing to put in a file name."""
-    name = slugify(organisation_name) or fallback
-    return f"{prefix}-{name}-{timezone.localdate().isoformat()}.{fmt.extension}"
+    """`<prefix>-<organisation>[-<search>]-<date>-<hhmm>.<extension>`: the organisation, the
+    search's values (`search_words`), and the time in the current time zone, so that two
+    downloads of one day have two names. ASCII only and at most MAX_FILENAME characters: the
+    search's words are cut (at a hyphen) to fit. `fallback` for an organisation whose name
+    leaves nothing to put in a file name."""
+    name = _slug(organisation_name, MAX_NAME_PART) or fallback
+    stamp = timezone.localtime().strftime(NAME_STAMP)
+    head, tail = f"{prefix}-{name}", f"-{stamp}.{fmt.extension}"
+    words = _slug(search_words(search or {}), MAX_FILENAME - len(head) - len(tail) - 1)
+    return f"{head}-{words}{tail}" if words else f"{head}{tail}"
 
 
 def download(

@@ -166,16 +166,21 @@ class SharedSummaryRun:
 
     # --- SummaryRun's interface -------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, within: float | None = None) -> bool:
         """Lead if nobody does (asking for the first page now: an upstream failure raises
-        here), else follow."""
+        here), else follow. `within`: as `SummaryRun.start`; False when the first page has not
+        come by then, the lease given back (the request that asks again leads, or follows)."""
         if self._try_lead():
             assert self._run is not None
             try:
-                self._run.start()
+                started = self._run.start(within=within)
             except BaseException:
                 self._release()
                 raise
+            if not started:
+                self._release()
+            return started
+        return True
 
     def steps(self) -> Iterator[ScanProgress]:
         if self._run is not None:

@@ -15,6 +15,9 @@ CHART_HEIGHT = 100
 # Empty months between two months with contacts that the chart still shows one by one; a longer
 # stretch is drawn as one gap.
 MAX_EMPTY_RUN = 12
+# The table of months lists those with contacts only; beyond this many it starts folded away, so
+# that a short search's summary fits a screen (the chart above it shows them all).
+MONTHS_OPEN = 12
 
 
 def _month_range(query: ContactQuery, month: str) -> dict[str, str]:
@@ -103,6 +106,7 @@ def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[
                 "url": search_url(**_month_range(query, month)),
             }
         )
+    dated_months = [bar for bar in bars if bar.get("count")]
     domains = [
         {**row, "url": search_url(email_domain=row["value"])} for row in summary["email_domains"]
     ]
@@ -130,6 +134,8 @@ def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[
         "chart_width": str(len(months) * 10),
         "chart_height": CHART_HEIGHT,
         "peak": peak,
+        "dated_months": dated_months,
+        "months_open": len(dated_months) <= MONTHS_OPEN,
         "undated": by_month.get(None, 0),
         "domains": domains,
         "completeness": completeness,

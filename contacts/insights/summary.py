@@ -9,11 +9,13 @@ A finished summary is kept in the shared cache for CONTACTSHIP_CACHE_TTL seconds
 of the organisation and the filters (hashed), so one organisation's summary is never another's.
 """
 
+import contextvars
 import hashlib
 import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +37,10 @@ TOP_DOMAINS = 50
 COMPLETENESS_FIELDS = ("email", "phone_number", "country", "description")
 
 Summary = dict[str, Any]  # the JSON shape of summary.json
+
+# The threads that ask for a summary's first page when the page waits for it a short while only
+# (`SummaryRun.start(within=...)`); a first page that comes later ends its run there.
+_first_pages = ThreadPoolExecutor(max_workers=8, thread_name_prefix="summary-first-page")
 
 
 class SummaryCounter:
@@ -139,7 +145,23 @@ class SummaryRun:
     def progress(self) -> ScanProgress:
         return self._scan.progress if self._scan else ScanProgress()
 
-    def start(self) -> None:
+    def start(self, within: float | None = None) -> bool:
+        """Ask for the first page; an upstream failure raises here. `within`: the seconds to
+        wait for it; False when it has not come by then, and the run is given up (closed when
+        the page comes, and not counted: the request that asks again counts its own)."""
+        if within is None:
+            self._first_page()
+            return True
+        future = _first_pages.submit(contextvars.copy_context().run, self._first_page)
+        try:
+            future.result(timeout=within)
+        except TimeoutError:
+            self._ended = True
+            future.add_done_callback(lambda _: self.close())
+            return False
+        return True
+
+    def _first_page(self) -> None:
         self._scan = contact_scan(
             organisation=self.organisation, query=self.query, stop_at_cap=True
         )

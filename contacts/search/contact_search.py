@@ -32,6 +32,7 @@ from contacts.search.params import (
     SEEN_PARAM,
     START_PARAM,
     VIEW_PARAM,
+    WAIT_PARAM,
 )
 from contacts.upstream.client import ContactshipClient
 from contacts.upstream.errors import DashboardError, UpstreamBadRequest
@@ -95,6 +96,7 @@ class ContactSearch:
         self.start = _whole(data, START_PARAM, high=MAX_PAGE * 100)
         self.seen = _whole(data, SEEN_PARAM, high=MAX_PAGE * 100)
         self.refresh = REFRESH_PARAM in data
+        self.wait = WAIT_PARAM in data
         self.status = 200 if self.valid and self.columns_error is None else 400
         # Pages continue from an offset when the dashboard filters the contacts itself.
         self.continued = self.status == 200 and self.query.post_filtered
@@ -235,6 +237,12 @@ class ContactSearch:
     @property
     def refresh_url(self) -> str:
         return self.get_query_string({REFRESH_PARAM: 1})
+
+    @property
+    def awaiting_url(self) -> str:
+        """This page once Contactship has answered (`WAIT_PARAM`), asked by a page shown before
+        it did; a refresh stays one."""
+        return self.get_query_string({WAIT_PARAM: 1, REFRESH_PARAM: 1 if self.refresh else None})
 
     @property
     def choose_columns_url(self) -> str:

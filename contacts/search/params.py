@@ -8,6 +8,10 @@ PAGE_PARAM = "page"
 START_PARAM = "start"
 SEEN_PARAM = "seen"
 REFRESH_PARAM = "refresh"
+# ?wait=1: the whole page once Contactship has answered, however long that takes. A page load
+# without it shows the page at once when the answer is slow, and that page asks again with it
+# (its results region through htmx, or the browser itself without a script).
+WAIT_PARAM = "wait"
 BOM_PARAM = "bom"  # ?bom=0: plain UTF-8 CSV, for tools that do not expect a byte order mark
 # The chosen columns, in order (contacts.contact.columns); empty: the default ones.
 COLUMNS_PARAM = "columns"

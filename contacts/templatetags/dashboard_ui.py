@@ -1,12 +1,18 @@
 """Small helpers for the page templates."""
 
+from datetime import UTC, datetime
+
 from django import template
 from django.conf import settings
-from django.utils.formats import number_format
+from django.utils.formats import date_format, number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext
 
 from contacts.access import accessible_organisations
+from contacts.contact.types import iso_utc
+from contacts.errors import Shown, shown
 from contacts.exports.formats import EXPORTS, LOOKUP_FILES
+from contacts.login import whole_minutes
 from contacts.oidc import oidc_enabled
 
 register = template.Library()
@@ -31,10 +37,24 @@ def organisation_switch(user, organisation) -> list:
 
 
 @register.filter
-def whole_minutes(value) -> int:
-    """A timedelta in whole minutes, rounded up (a pause of 90 seconds is "2 minutes")."""
-    seconds = value.total_seconds() if value else 0
-    return max(1, -(-int(seconds) // 60))
+def error_words(error: BaseException) -> Shown:
+    """`error` as a person is shown it (`.title`, `.message`), from the one table of words."""
+    return shown(error)
+
+
+@register.simple_tag
+def local_time(value: datetime) -> str:
+    """`value` as a `<time>` the page's script shows in the viewer's own time zone, named; in
+    UTC, saying so, until it does (and without the script)."""
+    utc = value.astimezone(UTC)
+    return format_html(
+        '<time class="local-time" datetime="{}">{} UTC</time>',
+        iso_utc(utc),
+        date_format(utc, "DATETIME_FORMAT"),
+    )
+
+
+register.filter("whole_minutes", whole_minutes)
 
 
 @register.simple_tag

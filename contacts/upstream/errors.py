@@ -24,6 +24,9 @@ class DashboardError(Exception):
     status = 503
     title = _("Contactship is not answering")
     message = _("The contacts service is unavailable at the moment. Please try again shortly.")
+    # The message when Contactship said how long to wait (`retry_after`): "%(wait)s" is that
+    # wait in words. None: the wait is not the person's to know (the dashboard's own).
+    message_waiting = None
     retryable = True  # worth a "try again" link on the error page
 
     def __init__(self, detail: str = "", *, retry_after: float | None = None) -> None:
@@ -52,12 +55,17 @@ class UpstreamError(DashboardError):
 class UpstreamUnavailable(UpstreamError):
     """A 5xx answer, a refused or reset connection."""
 
+    message_waiting = _(
+        "The contacts service is unavailable at the moment. Please try again in %(wait)s."
+    )
+
 
 class UpstreamRateLimited(UpstreamUnavailable):
     """429 answers kept coming, or asked for a longer wait than the dashboard allows."""
 
     title = _("Contactship is busy")
     message = _("The contacts service asked us to slow down. Please try again in a moment.")
+    message_waiting = _("The contacts service asked us to slow down. Please try again in %(wait)s.")
 
 
 class UpstreamTimeout(UpstreamError):

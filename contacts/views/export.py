@@ -48,7 +48,13 @@ def contact_export(request: HttpRequest, org_id: str, fmt: ExportFormat) -> Http
         request,
         fmt=fmt,
         start=start,
-        filename=download_filename("contacts", request.organisation.name, fmt, fallback="export"),
+        filename=download_filename(
+            "contacts",
+            request.organisation.name,
+            fmt,
+            fallback="export",
+            search=search.query.params(),
+        ),
         # The search page's token, if any: the page shows how far this export has got.
         progress=request.export_progress,
     )

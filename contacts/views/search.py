@@ -59,17 +59,25 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # a plain form submission and a reload of a pushed URL, gets the whole page.
     partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
     html = _page_html(request, search, context, answer, partial=partial)
+    if html is None:
+        # Contactship is slow: the page now, in its "Asking Contactship…" state; it asks for its
+        # results by itself. Whatever the call leaves behind is not this answer's.
+        return _vary(HttpResponse(_awaiting_page(request, search, context)))
     if search.error is not None:
         # Shown in the results' place: the form and its filters stay.
         log_error_shown(request, search.error, org_id)
-    response = HttpResponse(html, status=search.status)
-    # The same URL answers a fragment or a page: caches (and the browser's back button) must not
-    # hand out one for the other.
-    patch_vary_headers(response, ["HX-Request"])
+    response = _vary(HttpResponse(html, status=search.status))
     if search.error is not None:
         set_retry_after(response, search.error.retry_after)
     if partial:
         _htmx_headers(request, response, search)
+    return response
+
+
+def _vary(response: HttpResponse) -> HttpResponse:
+    # The same URL answers a fragment or a page: caches (and the browser's back button) must not
+    # hand out one for the other.
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
@@ -86,11 +94,12 @@ def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
 
 def _page_html(
     request: HttpRequest, search: ContactSearch, context: dict, answer: Future, *, partial: bool
-) -> str:
+) -> str | None:
     """The whole page, or the results region alone (`partial`). What does not depend on the
     answer (the page's frame, the table's header row) is rendered while Contactship works on
     it; a search that fails or is refused is rendered again whole, since its title and form say
-    so."""
+    so. None when a whole page's answer takes longer than DASHBOARD_FIRST_PAINT_SECONDS (and
+    the request does not say to wait): the page is then shown without it (`_awaiting_page`)."""
     asking = search.status == 200
     table = ContactTable(
         [],
@@ -102,7 +111,11 @@ def _page_html(
     if asking and not partial:
         frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
     table_frame = table.frame_html(request) if asking else ""
-    answer.result()
+    waits = partial or search.wait or not asking
+    try:
+        answer.result(timeout=None if waits else settings.DASHBOARD_FIRST_PAINT_SECONDS)
+    except TimeoutError:
+        return None
     context = {**context, "pager": search.pager}
     if search.contacts:
         context["table_html"] = table.with_rows(table_frame, search.contacts)
@@ -113,9 +126,18 @@ def _page_html(
     return render_to_string(PAGE, context, request)
 
 
+def _awaiting_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
+    """The page whose results region asks for the results itself (htmx, on load), or, without a
+    script, whose browser asks for the whole page again, told to wait."""
+    return render_to_string(PAGE, {**context, "awaiting_url": search.awaiting_url}, request)
+
+
 def _htmx_headers(request: HttpRequest, response: HttpResponse, search: ContactSearch) -> None:
-    # The address bar shows the search itself, without empty fields or "refresh".
-    push_url(response, search.canonical_url if search.status == 200 else request.get_full_path())
+    # The address bar shows the search itself, without empty fields or "refresh"; the results
+    # of a page shown before them already have their address.
+    if not search.wait:
+        shown = search.canonical_url if search.status == 200 else request.get_full_path()
+        push_url(response, shown)
     if search.status == 400 and not search.filterset.form.non_field_errors():
         # A field error while typing: the errors go next to their fields (out of band) and the
         # results on screen stay (marked as for an earlier search) instead of vanishing.

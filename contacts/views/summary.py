@@ -39,7 +39,13 @@ from contacts.insights.presentation import summary_context
 from contacts.insights.summary import summary_cached
 from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
-from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
+from contacts.search.params import (
+    COLUMNS_PARAM,
+    PAGE_PARAM,
+    REFRESH_PARAM,
+    SEEN_PARAM,
+    START_PARAM,
+)
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
 from contacts.views.scanning import scanning_page
@@ -103,10 +109,17 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         return error_response(request, busy)
     run = SharedSummaryRun(organisation=request.organisation, query=query)
     try:
-        run.start()  # an upstream failure here is an error page, with its status
+        # An upstream failure here is an error page, with its status.
+        started = run.start(within=None if search.wait else settings.DASHBOARD_FIRST_PAINT_SECONDS)
     except BaseException:
         place.release()
         raise
+    if not started:
+        # Contactship is slow: the page now, saying so, which the browser replaces with the
+        # same summary asked again, told to wait (the error page, if it comes, has its status).
+        place.release()
+        context["awaiting_url"] = search.awaiting_url
+        return render(request, "contacts/summary.html", context)
     page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
 
     def result() -> str:

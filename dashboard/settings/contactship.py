@@ -1,8 +1,11 @@
 """The Contactship API, its organisations, and the limits on what the dashboard asks of it."""
 
 import json
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+from dashboard import demo_state
 
 from .base import BASE_DIR, DEBUG, env
 
@@ -16,18 +19,25 @@ except json.JSONDecodeError as exc:
         f"CONTACTSHIP_ORGANISATIONS is not valid JSON (line {exc.lineno}, column {exc.colno})."
     ) from None
 
-# `make manage` (DASHBOARD_DEMO=1, development only): the organisations, keys and API of the last
-# `make run`, which keeps them in .demo-run.json, so that manage.py commands (add_member,
-# export_contacts...) work against the demo as the documentation shows them.
+# `make manage` (DASHBOARD_DEMO=1, development only): the organisations and keys `make run` keeps
+# in .demo-run.json, and the API of the run under way (the most recent one still alive), so that
+# manage.py commands (add_member, export_contacts...) work against the demo as the documentation
+# shows them. CONTACTSHIP_API_URL in the environment wins; with neither, a check says that no run
+# is under way (DASHBOARD_DEMO_RUNNING False).
+DASHBOARD_DEMO_STATE = env.str("DASHBOARD_DEMO_STATE", default=str(BASE_DIR / ".demo-run.json"))
+DASHBOARD_DEMO_RUNNING: bool | None = None  # None: not under `make manage`
 if DEBUG and env.bool("DASHBOARD_DEMO", default=False) and "CONTACTSHIP_ORGANISATIONS" not in env:
-    try:
-        _demo = json.loads((BASE_DIR / ".demo-run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    _demo = demo_state.read(Path(DASHBOARD_DEMO_STATE))
+    if not _demo:
         raise ImproperlyConfigured(
             "DASHBOARD_DEMO=1 needs the demo's settings: run `make run` once first."
-        ) from None
+        )
     CONTACTSHIP_ORGANISATIONS = _demo.get("organisations") or {}
-    CONTACTSHIP_API_URL = _demo.get("api_url") or CONTACTSHIP_API_URL
+    _run = demo_state.running(_demo)
+    DASHBOARD_DEMO_RUNNING = _run is not None or "CONTACTSHIP_API_URL" in env
+    if "CONTACTSHIP_API_URL" not in env:
+        # No run under way: no address at all, rather than the real API with the demo's keys.
+        CONTACTSHIP_API_URL = _run.get("api_url", "") if _run is not None else ""
 
 # (connect, read) timeouts of one attempt, and the total time one page view may spend upstream,
 # retries included. Keep the deadline below the WSGI server's worker timeout.
@@ -63,6 +73,9 @@ CONTACTSHIP_CACHE_MAX_BYTES = env.int("CONTACTSHIP_CACHE_MAX_BYTES", default=512
 # Seconds one search page with the dashboard's own filters (country, dates, email domain) reads
 # Contactship's pages before it shows what it found and offers to continue.
 DASHBOARD_FILTER_PAGE_SECONDS = env.float("DASHBOARD_FILTER_PAGE_SECONDS", default=5.0)
+# How long a page load (search page, summary) waits for Contactship's first answer before it shows
+# the page without it, saying "Asking Contactship…", and then asks for the rest itself.
+DASHBOARD_FIRST_PAINT_SECONDS = env.float("DASHBOARD_FIRST_PAINT_SECONDS", default=0.3)
 # How long a member's rights (memberships, column choices) stay cached; every change through the
 # dashboard, the admin or a command deletes the copy at once (see contacts.access).
 DASHBOARD_ACCESS_CACHE_SECONDS = env.int("DASHBOARD_ACCESS_CACHE_SECONDS", default=60)

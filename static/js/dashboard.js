@@ -139,7 +139,8 @@
   function updateStale() {
     const current = resultsAreCurrent();
     const note = document.getElementById("stale-note");
-    if (note) note.hidden = current;
+    // A page shown before its results has nothing stale to point at.
+    if (note) note.hidden = current || !document.querySelector("#results .results-body");
     document.querySelectorAll(RESULT_ACTIONS).forEach(function (link) {
       if (current) {
         link.removeAttribute("aria-disabled");
@@ -379,10 +380,9 @@
     }
   });
 
-  // --- the contact page ------------------------------------------------------------------------
-  // Copy buttons (they need the script, so they are hidden without it), and the creation time
-  // in the viewer's own time zone, named (the server writes it in UTC).
-  function setUpContactPage() {
+  // --- the contact page, and times -----------------------------------------------------------
+  // Copy buttons (they need the script, so they are hidden without it).
+  function setUpCopyButtons() {
     document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
       if (!navigator.clipboard) return;
       button.hidden = false;
@@ -392,6 +392,10 @@
         });
       });
     });
+  }
+  // Times in the viewer's own time zone, named (the server writes them in UTC, saying so): a
+  // contact's creation, when a summary was computed.
+  function showLocalTimes() {
     const lang = document.documentElement.lang || undefined;
     document.querySelectorAll("time.local-time[datetime]").forEach(function (time) {
       const when = new Date(time.getAttribute("datetime"));
@@ -403,10 +407,14 @@
       time.title = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     });
   }
+  function setUpPage() {
+    setUpCopyButtons();
+    showLocalTimes();
+  }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", setUpContactPage);
+    document.addEventListener("DOMContentLoaded", setUpPage);
   } else {
-    setUpContactPage();
+    setUpPage();
   }
 
   // The dashboard could not be reached at all: let the browser show and explain that.

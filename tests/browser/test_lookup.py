@@ -85,7 +85,7 @@ def test_paste_a_list_watch_progress_and_download_the_result(slow_page, slow_sta
         page.get_by_role("button", name="Download CSV").click()
     download = download_info.value
     name = download.suggested_filename
-    assert re.fullmatch(r"lookup-tejo-comercial-\d{4}-\d{2}-\d{2}\.csv", name), name
+    assert re.fullmatch(r"lookup-tejo-comercial-\d{4}-\d{2}-\d{2}-\d{4}\.csv", name), name
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     result = list(csv.DictReader(io.StringIO(text, newline="")))
     # "+55 21 ..." would be a formula to a spreadsheet: kept as text, as exports do.

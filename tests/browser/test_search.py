@@ -160,9 +160,8 @@ def test_download_the_csv_of_a_search(page, stack):
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download CSV").click()
     download = download_info.value
-    assert re.fullmatch(
-        r"contacts-tejo-comercial-\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename
-    )
+    name = download.suggested_filename
+    assert re.fullmatch(r"contacts-tejo-comercial-name-ana-\d{4}-\d{2}-\d{2}-\d{4}\.csv", name)
     assert download.failure() is None
     text = download.path().read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline="")))

@@ -35,6 +35,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contacts.demo.data import DEMO_ORGANISATIONS
 from contacts.models import Membership
+from dashboard import demo_state
 
 DEMO_USERNAME = "demo"
 # The demo identity provider's people and the groups that give them organisations.
@@ -60,7 +61,7 @@ DEMO_GROUP_MEMBERSHIPS = {
     "research": ["org-andes"],
 }
 # The demo's password, keys and API address, kept between runs (see the module's docstring).
-DEMO_STATE = Path(settings.BASE_DIR) / ".demo-run.json"
+DEMO_STATE = Path(settings.DASHBOARD_DEMO_STATE)
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -86,17 +87,12 @@ def check_ports(host: str, ports: list[tuple[str, int]]) -> None:
 
 
 def read_demo_state() -> dict:
-    try:
-        state = json.loads(DEMO_STATE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
+    return demo_state.read(DEMO_STATE)
 
 
 def write_demo_state(state: dict) -> None:
-    DEMO_STATE.touch(mode=0o600, exist_ok=True)
-    DEMO_STATE.chmod(0o600)
-    DEMO_STATE.write_text(json.dumps(state, indent=2), encoding="utf-8")
+    """The kept password and keys; the runs under way stay as they are."""
+    demo_state.write(DEMO_STATE, {**state, demo_state.RUNS: demo_state.runs(read_demo_state())})
 
 
 class Command(BaseCommand):
@@ -193,11 +189,7 @@ class Command(BaseCommand):
                 self._start_identity_provider(host, oidc_port, env, processes)
             password = self._demo_login(org_ids, state.get("password"))
             write_demo_state(
-                {
-                    "password": password,
-                    "api_url": env["CONTACTSHIP_API_URL"] if use_demo else "",
-                    "organisations": organisations if use_demo else {},
-                }
+                {"password": password, "organisations": organisations if use_demo else {}}
             )
             # gunicorn rather than runserver: it sends streamed exports chunked, so a download
             # cut short by an upstream failure shows as failed in the browser, as in production.
@@ -223,6 +215,10 @@ class Command(BaseCommand):
                 subprocess.Popen(gunicorn, env=env, cwd=Path(settings.BASE_DIR))  # noqa: S603
             )
             self._wait_for(f"http://{host}:{port}/accounts/login/", processes[-1])
+            if use_demo:
+                # `make manage` talks to this run while it is under way.
+                run = {"pid": os.getpid(), "api_url": env["CONTACTSHIP_API_URL"]}
+                demo_state.add_run(DEMO_STATE, {**run, "dashboard_url": f"http://{host}:{port}/"})
             self.stdout.write(
                 self.style.SUCCESS(
                     "\n  Contacts dashboard: "
@@ -247,6 +243,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
+            demo_state.remove_run(DEMO_STATE, os.getpid())
             for process in processes:
                 if process.poll() is None:
                     process.terminate()

@@ -88,14 +88,12 @@ class ContactQuery:
                 return False
             if self.created_to and day > self.created_to:
                 return False
-        if self.quality and not quality_matches(
+        return not self.quality or quality_matches(
             self.quality,
             email=contact.email,
             phone_number=contact.phone_number,
             default_region=default_region,
-        ):
-            return False
-        return True
+        )
 
     def __bool__(self) -> bool:
         return bool(self.params())

@@ -10,7 +10,8 @@ contact would take about ten seconds for the 60,000-contact organisation.
 The contacts are deliberately untidy in the ways real CRM data is (null and missing fields,
 repeated ``additional_data`` fields, values that start with ``=``/``+``/``-``/``@``, commas, quotes
 and newlines inside values, names in non-Latin scripts), each at a few percent, so the dashboard
-has to cope with all of it.
+has to cope with all of it; ``contacts.demo.quality`` adds the duplicates, invalid and blank
+values the data-quality summary counts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from faker import Faker
+
+from contacts.demo.quality import untidy
 
 type Contact = dict[str, Any]
 type IdentifierType = Literal["id", "phone_number", "email"]
@@ -52,10 +55,19 @@ class DemoOrganisation:
     # its locale's home country and sometimes in another of these.
     country_codes: tuple[str, ...]
     locale_weights: tuple[int, ...] = ()
+    # The dashboard's `default_region` for the organisation (phone numbers written without +).
+    default_region: str = ""
 
     def __post_init__(self) -> None:
         if self.locale_weights and len(self.locale_weights) != len(self.locales):
             raise ValueError("locale_weights must have one weight per locale")
+
+    def setting(self, api_key: str) -> dict[str, str]:
+        """The organisation's entry in the dashboard's CONTACTSHIP_ORGANISATIONS."""
+        entry = {"name": self.name, "api_key": api_key}
+        if self.default_region:
+            entry["default_region"] = self.default_region
+        return entry
 
 
 DEMO_ORGANISATIONS: dict[str, DemoOrganisation] = {
@@ -78,6 +90,7 @@ DEMO_ORGANISATIONS: dict[str, DemoOrganisation] = {
             locales=("pt_BR", "pt_PT", "es_ES", "es_AR"),
             locale_weights=(60, 28, 6, 6),
             country_codes=("BR", "PT", "ES", "AR", "UY"),
+            default_region="BR",
         ),
         DemoOrganisation(
             id="org-harbor",
@@ -597,6 +610,8 @@ def _build_contacts(org: DemoOrganisation) -> tuple[Contact, ...]:
         for index, locale in enumerate(locales)
     ]
     contacts.sort(key=lambda contact: (contact["created_at"], contact["id"]))
+    # With a generator of its own: the other contacts are the same with or without it.
+    untidy(contacts, random.Random(f"quality:{org.seed}"), org.default_region)
     return tuple(contacts)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
@@ -645,6 +646,7 @@ def test_contacts_have_the_api_shape(org: str) -> None:
     phones = [contact["phone_number"] for contact in contacts]
     e164 = [phone for phone in phones if PHONE.match(phone)]
     assert len(set(e164)) == len(e164)
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(phone)) for phone in e164)
     assert 0 < len(phones) - len(e164) <= max(8, 0.05 * len(contacts))
     # Emails too: ASCII with one @, each its own but for the few typed again in another case
     # (each at most twice) or spoiled.

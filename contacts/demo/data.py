@@ -250,35 +250,47 @@ def _stable_seed(text: str) -> int:
 @dataclass(frozen=True, slots=True)
 class _Country:
     calling_code: str
-    national_digits: int
+    # Mobile numbers are this prefix and `mobile_digits` random digits: numbers `phonenumbers`
+    # finds valid (the prefix of its example mobile number), so that only the numbers
+    # contacts.demo.quality spoils count as not valid.
+    mobile_prefix: str
+    mobile_digits: int
     domain: str  # top-level domain used for company websites and emails
     names: dict[str, str]  # language -> the country's name in that language
 
 
 _COUNTRIES: dict[str, _Country] = {
-    "MX": _Country("52", 10, "com.mx", {"es": "México", "pt": "México", "en": "Mexico"}),
-    "ES": _Country("34", 9, "es", {"es": "España", "pt": "Espanha", "en": "Spain"}),
-    "CO": _Country("57", 10, "com.co", {"es": "Colombia", "pt": "Colômbia", "en": "Colombia"}),
-    "AR": _Country("54", 10, "com.ar", {"es": "Argentina", "pt": "Argentina", "en": "Argentina"}),
-    "PE": _Country("51", 9, "pe", {"es": "Perú", "pt": "Peru", "en": "Peru"}),
-    "CL": _Country("56", 9, "cl", {"es": "Chile", "pt": "Chile", "en": "Chile"}),
-    "UY": _Country("598", 8, "com.uy", {"es": "Uruguay", "pt": "Uruguai", "en": "Uruguay"}),
+    "MX": _Country("52", "222", 7, "com.mx", {"es": "México", "pt": "México", "en": "Mexico"}),
+    "ES": _Country("34", "61", 7, "es", {"es": "España", "pt": "Espanha", "en": "Spain"}),
+    "CO": _Country(
+        "57", "321", 7, "com.co", {"es": "Colombia", "pt": "Colômbia", "en": "Colombia"}
+    ),
+    "AR": _Country(
+        "54", "9112", 7, "com.ar", {"es": "Argentina", "pt": "Argentina", "en": "Argentina"}
+    ),
+    "PE": _Country("51", "91", 7, "pe", {"es": "Perú", "pt": "Peru", "en": "Peru"}),
+    "CL": _Country("56", "22", 7, "cl", {"es": "Chile", "pt": "Chile", "en": "Chile"}),
+    "UY": _Country("598", "94", 6, "com.uy", {"es": "Uruguay", "pt": "Uruguai", "en": "Uruguay"}),
     "US": _Country(
-        "1", 10, "com", {"es": "Estados Unidos", "pt": "Estados Unidos", "en": "United States"}
+        "1",
+        "2015",
+        6,
+        "com",
+        {"es": "Estados Unidos", "pt": "Estados Unidos", "en": "United States"},
     ),
-    "BR": _Country("55", 11, "com.br", {"es": "Brasil", "pt": "Brasil", "en": "Brazil"}),
-    "PT": _Country("351", 9, "pt", {"es": "Portugal", "pt": "Portugal", "en": "Portugal"}),
+    "BR": _Country("55", "1196", 7, "com.br", {"es": "Brasil", "pt": "Brasil", "en": "Brazil"}),
+    "PT": _Country("351", "91", 7, "pt", {"es": "Portugal", "pt": "Portugal", "en": "Portugal"}),
     "GB": _Country(
-        "44", 10, "co.uk", {"es": "Reino Unido", "pt": "Reino Unido", "en": "United Kingdom"}
+        "44", "740", 7, "co.uk", {"es": "Reino Unido", "pt": "Reino Unido", "en": "United Kingdom"}
     ),
-    "IE": _Country("353", 9, "ie", {"es": "Irlanda", "pt": "Irlanda", "en": "Ireland"}),
-    "CA": _Country("1", 10, "ca", {"es": "Canadá", "pt": "Canadá", "en": "Canada"}),
-    "CN": _Country("86", 11, "cn", {"es": "China", "pt": "China", "en": "China"}),
+    "IE": _Country("353", "85", 7, "ie", {"es": "Irlanda", "pt": "Irlanda", "en": "Ireland"}),
+    "CA": _Country("1", "5062", 6, "ca", {"es": "Canadá", "pt": "Canadá", "en": "Canada"}),
+    "CN": _Country("86", "1312", 7, "cn", {"es": "China", "pt": "China", "en": "China"}),
     "SA": _Country(
-        "966", 9, "sa", {"es": "Arabia Saudita", "pt": "Arábia Saudita", "en": "Saudi Arabia"}
+        "966", "51", 7, "sa", {"es": "Arabia Saudita", "pt": "Arábia Saudita", "en": "Saudi Arabia"}
     ),
-    "GR": _Country("30", 10, "gr", {"es": "Grecia", "pt": "Grécia", "en": "Greece"}),
-    "RU": _Country("7", 10, "ru", {"es": "Rusia", "pt": "Rússia", "en": "Russia"}),
+    "GR": _Country("30", "691", 7, "gr", {"es": "Grecia", "pt": "Grécia", "en": "Greece"}),
+    "RU": _Country("7", "912", 7, "ru", {"es": "Rusia", "pt": "Rússia", "en": "Russia"}),
 }
 
 
@@ -664,6 +676,7 @@ class _ContactBuilder:
         self.imports = imports
         self.phones: set[str] = set()
         self.emails: set[str] = set()
+        self.spare = random.Random(f"phones:{org.seed}").random
 
     def pick[T](self, values: Sequence[T]) -> T:
         return values[int(self.random() * len(values))]
@@ -762,13 +775,18 @@ class _ContactBuilder:
         return email
 
     def _phone(self, country: _Country) -> str:
-        low = 2 * 10 ** (country.national_digits - 1)  # no leading 0 or 1
-        span = 10**country.national_digits - low
+        # One draw of the contacts' generator each; a number taken already draws again from a
+        # generator of its own, so that no other value moves when one number does.
+        span = 10**country.mobile_digits
+        digits = self.below(span)
         while True:
-            phone = f"+{country.calling_code}{low + self.below(span)}"
+            phone = (
+                f"+{country.calling_code}{country.mobile_prefix}{digits:0{country.mobile_digits}d}"
+            )
             if phone not in self.phones:
                 self.phones.add(phone)
                 return phone
+            digits = int(self.spare() * span)
 
     def _fill(self, template: str, pools: _Pools) -> str:
         if "{" not in template:

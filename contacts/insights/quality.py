@@ -47,29 +47,29 @@ class QualityCounter:
         return int.from_bytes(digest)
 
     def add(self, contacts: list[Contact]) -> None:
-        missing = self.missing
+        missing, region, digest = self.missing, self.default_region, self._hash
         emails = self._hashes[DUPLICATE_EMAIL]
         phones = self._hashes[DUPLICATE_PHONE]
         names = self._hashes[POSSIBLE_DUPLICATE_NAME]
         for contact in contacts:
-            for field in MISSING_FIELDS:
-                if not getattr(contact, field).strip():
-                    missing[field] += 1
-            if contact.email.strip():
-                key = email_key(contact.email)
-                if key is None:
-                    self.invalid_email += 1
-                else:
-                    emails.append(self._hash(key))
-            if contact.phone_number.strip():
-                key = phone_key(contact.phone_number, self.default_region)
-                if key is None:
-                    self.invalid_phone += 1
-                else:
-                    phones.append(self._hash(key))
-            key = name_key(contact.full_name)
-            if key is not None:
-                names.append(self._hash(key))
+            if not contact.country.strip():
+                missing["country"] += 1
+            if (key := name_key(contact.full_name)) is not None:
+                names.append(digest(key))
+            elif not contact.full_name.strip():
+                missing["full_name"] += 1
+            if not contact.email.strip():
+                missing["email"] += 1
+            elif (key := email_key(contact.email)) is not None:
+                emails.append(digest(key))
+            else:
+                self.invalid_email += 1
+            if not contact.phone_number.strip():
+                missing["phone_number"] += 1
+            elif (key := phone_key(contact.phone_number, region)) is not None:
+                phones.append(digest(key))
+            else:
+                self.invalid_phone += 1
 
     def result(self) -> Quality:
         return {

@@ -1,10 +1,10 @@
-# Two commands do the whole set-up: `make run` and `make test`. See README.md.
+# Two commands do the whole set-up: `make run` and `make test`. See README.md and docs/.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run serve manage test test-fast lint format lock bench clean
+.PHONY: install run serve manage test test-fast lint format lock bench docs screenshots clean
 
 install: $(STAMP)
 
@@ -66,7 +66,18 @@ bench: install
 	$(BIN)/python -m tests.benchmarks.bench_export
 	$(BIN)/python -m tests.benchmarks.bench_pages
 	$(BIN)/python -m tests.benchmarks.bench_summary
+	$(BIN)/python -m tests.benchmarks.bench_duplicates
 	$(BIN)/python -m tests.benchmarks.bench_lookup
+
+# The documentation site (docs/) into docs/_build/, from nothing: warnings are errors (a broken
+# link or a missing image fails), and nothing is fetched from the network.
+docs: install
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build
+
+# Retakes the documentation's screenshots (docs/images/) from the browser suite; needs Chromium.
+screenshots: install
+	DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -p no:randomly tests/browser/test_screenshots.py $(PYTEST_ARGS)
 
 # Regenerates both lock files from pyproject.toml; commit the result.
 lock: install
@@ -74,4 +85,4 @@ lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.12 -o requirements-dev.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .import_linter_cache docs/_build

@@ -2,7 +2,7 @@
 
 Believed only on requests from DASHBOARD_TRUSTED_PROXIES (anyone else could type the header), and
 never for staff or superusers: a header cannot grant the admin. The proxy must still set the
-header itself and strip any copy a client sends; see README (Intranet sign-in).
+header itself and strip any copy a client sends; see docs/admins/sign-in.md.
 
 With DASHBOARD_REMOTE_GROUPS_HEADER the proxy also names the person's groups (comma-separated,
 e.g. oauth2-proxy's X-Forwarded-Groups), believed on the same terms: the memberships from groups

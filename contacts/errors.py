@@ -339,6 +339,15 @@ def progress_reason(code: str) -> str:
     return f"{cls.title}. {cls.message}"
 
 
+def error_named(code: str, retry_after: float | None = None) -> DashboardError:
+    """The error a record names by its class's name (a lookup's failed row), to be shown as if
+    raised: its wait, if Contactship asked for one. An unknown name is the plain failure."""
+    cls = _error_classes().get(code, DashboardError)
+    if not issubclass(cls, DashboardError) or issubclass(cls, PlacesBusy):
+        cls = DashboardError
+    return cls(retry_after=retry_after)
+
+
 # --- the command line -----------------------------------------------------------------------------
 
 

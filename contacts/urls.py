@@ -2,12 +2,23 @@
 
 from django.urls import path, register_converter
 
-from contacts.exports.formats import EXPORTS, LOOKUP_FILES, converter
-from contacts.views import contact, export, lookup, metrics, saved, search, status, summary
+from contacts.exports.formats import DUPLICATE_FILES, EXPORTS, LOOKUP_FILES, converter
+from contacts.views import (
+    contact,
+    duplicates,
+    export,
+    lookup,
+    metrics,
+    saved,
+    search,
+    status,
+    summary,
+)
 
 # A format's name is the URL's extension: only the registry's formats match (others are 404).
 register_converter(converter(EXPORTS), "export_format")
 register_converter(converter(LOOKUP_FILES), "lookup_format")
+register_converter(converter(DUPLICATE_FILES), "duplicates_format")
 
 urlpatterns = [
     path("", search.home, name="home"),
@@ -48,6 +59,16 @@ urlpatterns = [
         "orgs/<str:org_id>/contacts/summary.json",
         summary.contact_summary_json,
         name="contact_summary_json",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/duplicates/",
+        duplicates.contact_duplicates,
+        name="contact_duplicates",
+    ),
+    path(
+        "orgs/<str:org_id>/contacts/duplicates.<duplicates_format:fmt>",
+        duplicates.contact_duplicates_file,
+        name="contact_duplicates_file",
     ),
     path(
         "orgs/<str:org_id>/contacts/<str:contact_id>/",

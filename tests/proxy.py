@@ -1,4 +1,4 @@
-"""The deployment the README describes, on loopback: nginx over TLS in front of two replicas.
+"""The deployment the documentation describes, on loopback: nginx over TLS in front of two replicas.
 
 `proxy_base()` prepares what the replicas share: a TLS certificate made here (openssl), a
 migrated SQLite database with a superuser, collected static files, a secret key, and the

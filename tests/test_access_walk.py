@@ -74,9 +74,10 @@ class Route:
 
     @property
     def is_export(self) -> bool:
-        # The bulk lookup's files hold contacts like an export, and need the same right.
-        # Their one pattern is `lookup.<format>`; the lookup page itself is `lookup/`.
-        return "export" in self.route or "/lookup." in self.route
+        # The bulk lookup's and the duplicates' files hold contacts like an export, and need
+        # the same right. Their patterns are `lookup.<format>` and `duplicates.<format>`; their
+        # pages are `lookup/` and `duplicates/`.
+        return any(part in self.route for part in ("export", "/lookup.", "/duplicates."))
 
     def __str__(self) -> str:
         return self.route

@@ -7,6 +7,7 @@ import pytest
 from contacts.contact.identifiers import (
     REASON_NATIONAL,
     REASON_PHONE,
+    REASON_PLUS_ADDED,
     REASON_UNKNOWN,
     identifier_parse,
     valid_region,
@@ -94,3 +95,26 @@ def test_every_demo_phone_number_is_found_as_stored():
             if re.fullmatch(r"\+\d+", phone or ""):
                 typed = f"{phone[:3]} {phone[3:6]}-{phone[6:]}"
                 assert identifier_parse(typed).value == phone, typed
+
+
+@pytest.mark.parametrize(
+    "text, region, value, reason",
+    [
+        # What a spreadsheet makes of +55 47 91265-4800: read as international, and said so.
+        ("5547912654800", "", "+5547912654800", REASON_PLUS_ADDED),
+        ("5547912654800", "ES", "+5547912654800", REASON_PLUS_ADDED),
+        ("55 47 91265-4800", "MX", "+5547912654800", REASON_PLUS_ADDED),
+        # A valid national number of the region stays one.
+        ("912 34 56 78", "ES", "+34912345678", ""),
+        ("5512345678", "MX", "+525512345678", ""),
+    ],
+)
+def test_a_number_whose_plus_was_dropped_is_read_as_international(text, region, value, reason):
+    identifier = identifier_parse(text, default_region=region)
+    assert (identifier.kind, identifier.value, identifier.reason) == ("phone_number", value, reason)
+    assert identifier.valid
+
+
+def test_digits_that_are_no_valid_number_either_way_still_need_the_country_code():
+    identifier = identifier_parse("5590817620548")  # +55 90 is no valid range
+    assert (identifier.kind, identifier.reason) == ("invalid", REASON_NATIONAL)

@@ -194,7 +194,7 @@ def test_every_status_in_input_order(member_client, upstream):
         (4, "invalid", "invalid"),
         (5, "id", "found"),
         (6, "email", "duplicate"),
-        (7, "email", "duplicate"),
+        (8, "email", "duplicate"),  # the pasted list's line: a blank line counts
     ]
     assert [r.get("contact", {}).get("id") for r in rows] == [
         a["id"],
@@ -315,6 +315,28 @@ def test_xlsx_with_a_header_and_a_column_letter(member_client, upstream):
     ]
     rows = csv_result(member_client, "fair.xlsx", out.getvalue(), column="email")
     assert [r["id"] for r in rows] == [a["id"], b["id"]]
+
+
+def test_lines_are_the_spreadsheets_rows(member_client, upstream):
+    a, b, c = complete(count=3)
+    # A CSV with a header row and an empty row: the values are rows 2 and 4.
+    text = f"email\n{a['email']}\n\n{b['email']}\n"
+    rows = csv_result(member_client, "fair.csv", text.encode())
+    assert [(r["line"], r["input"]) for r in rows] == [("2", a["email"]), ("4", b["email"])]
+    # A workbook whose rows skip from 2 to 5, as Excel writes one with empty rows; a repeat
+    # names the row it repeats.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Email"])
+    sheet.append([c["email"]])
+    sheet.cell(row=5, column=1, value=c["email"].upper())
+    out = io.BytesIO()
+    workbook.save(out)
+    rows = csv_result(member_client, "fair.xlsx", out.getvalue())
+    assert [(r["line"], r["status"], r["reason"]) for r in rows] == [
+        ("2", "found", ""),
+        ("5", "duplicate", "Repeats line 2"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -464,10 +486,12 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     response = member_client.post(file_url("csv"), {"identifiers": text})
     assert response["Content-Disposition"].startswith("attachment;")
     rows = read_csv(response)
-    assert list(rows[0])[:11] == [
+    assert list(rows[0])[:13] == [
+        "line",
         "input",
         "input_type",
         "status",
+        "reason",
         "id",
         "created_at",
         "full_name",
@@ -479,6 +503,8 @@ def test_csv_result_columns_and_spreadsheet_safety(member_client, upstream):
     ]
     assert rows[0]["input"] == '\'=HYPERLINK("http://x")'
     assert (rows[0]["input_type"], rows[0]["status"], rows[0]["id"]) == ("invalid", "invalid", "")
+    assert rows[0]["reason"] == "Not an email, a phone number or a contact id"
+    assert [r["line"] for r in rows] == ["1", "2", "3"]
     assert (rows[1]["email"], rows[1]["created_at"]) == (a["email"], a["created_at"])
     assert rows[2]["input"] == '\'\uff1dHYPERLINK("http://x")'
 
@@ -493,13 +519,19 @@ def test_xlsx_result(member_client, upstream):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:5] == ("input", "input_type", "status", "id", "created_at")
-    assert rows[1][:4] == (a["email"], "email", "found", a["id"])
-    assert isinstance(rows[1][4], datetime)  # a date, as in exports
-    assert rows[2][:4] == (UNKNOWN_EMAIL, "email", "not_found", None)
+    assert rows[0][:7] == ("line", "input", "input_type", "status", "reason", "id", "created_at")
+    assert rows[1][:6] == (1, a["email"], "email", "found", None, a["id"])
+    assert isinstance(rows[1][6], datetime)  # a date, as in exports
+    assert rows[2][:6] == (2, UNKNOWN_EMAIL, "email", "not_found", None, None)
     # Exactly what was given, as a text cell that never runs.
-    assert rows[3][:3] == (formula, "invalid", "invalid")
-    assert sheet.cell(row=4, column=1).data_type == "s"
+    assert rows[3][:5] == (
+        3,
+        formula,
+        "invalid",
+        "invalid",
+        "Not an email, a phone number or a contact id",
+    )
+    assert sheet.cell(row=4, column=2).data_type == "s"
 
 
 def test_every_lookup_is_audited_without_the_values(member_client, upstream):
@@ -581,7 +613,7 @@ def test_a_key_rejected_midway_cuts_the_file_rather_than_end_it_cleanly(
     assert response.status_code == 200
     chunks = iter(response.streaming_content)
     first = next(chunks)
-    assert first.startswith(b"\xef\xbb\xbfinput,input_type,status,id,")
+    assert first.startswith(b"\xef\xbb\xbfline,input,input_type,status,reason,id,")
     faulty(Faults(status=401))  # the key is revoked while the lookup runs
     with pytest.raises(UpstreamAuthError):
         for _ in chunks:
@@ -686,10 +718,10 @@ def test_a_failed_trial_of_a_lookup_is_one_call_and_the_circuit_opens_again(
     fault_server.faults = Faults(status=500)  # still failing; counting from here
     time.sleep(0.35)
     rows = lookup_rows([p["email"] for p in complete(count=3)])
-    assert [(r.status, r.error) for r in rows] == [
-        ("failed", "UpstreamUnavailable"),  # the trial: made, failed, not tried again
-        ("failed", "CircuitOpen"),
-        ("failed", "CircuitOpen"),
+    assert [(r.status, r.error, r.asked) for r in rows] == [
+        ("failed", "UpstreamUnavailable", True),  # the trial: made, failed, not tried again
+        ("failed", "UpstreamUnavailable", False),  # the lookup stopped there
+        ("failed", "UpstreamUnavailable", False),
     ]
     assert fault_server.requests_seen == 1
     page = member_client.get(reverse("contact_list", args=["org-tejo"]))

@@ -1,5 +1,5 @@
 """The proxy configuration (deploy/nginx/dashboard.conf.template) with Debian's nginx over TLS in
-front of two replicas, proving each promise the README makes of it. See tests/proxy.py."""
+front of two replicas, proving each promise the documentation makes of it. See tests/proxy.py."""
 
 import io
 import json

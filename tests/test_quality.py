@@ -1,23 +1,21 @@
 """The data-quality part of the summary and the `quality` filter, against the demo API over
 loopback. Every figure is checked against counts recomputed here from the demo's raw contacts,
-with this module's own reading of the rules (email-validator, phonenumbers and unicodedata
-called directly), never the dashboard's counting code."""
+with the tests' own reading of the rules (tests.duplicate_keys: email-validator, phonenumbers
+and unicodedata called directly), never the dashboard's counting code."""
 
 import io
 import json
 import logging
 import re
-import unicodedata
 from collections import Counter
 from urllib.parse import urlencode
 
-import phonenumbers
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from email_validator import EmailNotValidError, validate_email
 
 from contacts.demo.data import contacts_for
+from tests.duplicate_keys import expected_key
 from tests.support import csv_rows, xlsx_rows
 from tests.test_summary import expected, read_json, url
 
@@ -32,40 +30,21 @@ def trimmed(value) -> str:
 
 
 def email_of(raw: dict):
-    """None (missing), INVALID, or the key: the normalised address, lowercased."""
-    value = trimmed(raw.get("email"))
-    if not value:
+    """None (missing), INVALID, or the key."""
+    if not trimmed(raw.get("email")):
         return None
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return INVALID
+    return expected_key(raw, "email", "") or INVALID
 
 
 def phone_of(raw: dict, region: str):
-    """None (missing), INVALID, or the key: the number in E.164."""
-    value = trimmed(raw.get("phone_number"))
-    if not value:
+    """None (missing), INVALID, or the key."""
+    if not trimmed(raw.get("phone_number")):
         return None
-    if not value.startswith("+") and not region:
-        return INVALID
-    try:
-        number = phonenumbers.parse(value, None if value.startswith("+") else region)
-    except phonenumbers.NumberParseException:
-        return INVALID
-    if not phonenumbers.is_valid_number(number):
-        return INVALID
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return expected_key(raw, "phone", region) or INVALID
 
 
 def fingerprint(raw: dict) -> str | None:
-    folded = "".join(
-        c
-        for c in unicodedata.normalize("NFKD", trimmed(raw.get("full_name")))
-        if not unicodedata.combining(c)
-    ).lower()
-    words = sorted(set(re.sub(r"[\W_]+", " ", folded).split()))
-    return " ".join(words) or None
+    return expected_key(raw, "name", "")
 
 
 def groups(keys) -> dict:
@@ -220,13 +199,20 @@ def test_the_summary_page_shows_the_quality_and_links_to_its_contacts(member_cli
     ):
         link = f'href="/orgs/org-tejo/contacts/?country=brasil&amp;quality={rule}">{n:,}</a>'
         assert link in page, rule
+    # Each duplicate figure leads to the duplicates page of the same search.
     duplicates = page[page.index('id="facet-duplicates"') :]
-    for name in ("duplicate_email", "duplicate_phone", "possible_duplicate_name"):
+    for name, by in (
+        ("duplicate_email", "email"),
+        ("duplicate_phone", "phone"),
+        ("possible_duplicate_name", "name"),
+    ):
         row = want[name]
+        assert row["groups"]
+        link = f'href="/orgs/org-tejo/contacts/duplicates/?by={by}&amp;country=brasil"'
         assert (
-            f'<td class="num">{row["groups"]:,}</td><td class="num">{row["contacts"]:,}</td>'
-            in duplicates
-        )
+            f'<td class="num"><a {link}>{row["groups"]:,}</a></td>'
+            f'<td class="num">{row["contacts"]:,}</td>'
+        ) in duplicates, name
 
 
 def test_the_command_counts_the_quality_too(upstream):

@@ -19,7 +19,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from contacts.contact.query import ContactQuery
-from contacts.demo.data import contacts_for, matches
+from contacts.demo.data import contacts_for, country_names, matches
 from contacts.demo.faults import Faults
 from contacts.insights.summary import SummaryRun, summary_cache_key
 from contacts.upstream.breaker import CircuitBreaker
@@ -48,6 +48,15 @@ def folded(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def country_group(name: str) -> str:
+    """What the dashboard groups a country name by, from the demo's own knowledge of what its
+    names mean ("España", "Espanha" and "Spain" are all "ES"); a name it does not write, folded."""
+    return DEMO_COUNTRIES.get(folded(name), folded(name))
+
+
+DEMO_COUNTRIES = {folded(name): code for name, code in country_names().items()}
+
+
 def text(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -61,7 +70,7 @@ def created(raw: dict) -> datetime | None:
 
 
 def passes(raw: dict, country="", created_from=None, created_to=None, email_domain="") -> bool:
-    if country and folded(text(raw.get("country"))) != folded(country):
+    if country and country_group(text(raw.get("country"))) != country_group(country):
         return False
     if email_domain:
         email = text(raw.get("email"))
@@ -94,7 +103,7 @@ def expected_summary(contacts: list[dict]) -> dict:
     for raw in contacts:
         country = text(raw.get("country"))
         if country:
-            countries[folded(country)] += 1
+            countries[country_group(country)] += 1
         else:
             no_country += 1
         when = created(raw)
@@ -123,7 +132,9 @@ def check(summary: dict, contacts: list[dict]) -> None:
     want = expected_summary(contacts)
     assert summary["count"] == want["count"]
     assert summary["complete"] is True
-    got_countries = {folded(r["value"]): r["count"] for r in summary["countries"] if r["value"]}
+    got_countries = {
+        country_group(r["value"]): r["count"] for r in summary["countries"] if r["value"]
+    }
     assert got_countries == dict(want["countries"])
     nulls = [r["count"] for r in summary["countries"] if r["value"] is None]
     assert nulls == ([want["no_country"]] if want["no_country"] else [])
@@ -145,6 +156,7 @@ FILTERS = [
     {"full_name": "ana"},
     {"country": "BRASIL"},
     {"country": "espana"},  # "España": accents and case do not matter
+    {"country": "Spain"},  # any language's name: "España" and "Espanha" alike
     {"created_from": "2021-03-01", "created_to": "2021-05-31"},
     {"email_domain": "gmail.com"},
     {"full_name": "a", "country": "portugal", "created_from": "2020-01-01"},
@@ -443,11 +455,13 @@ def test_the_command_prints_the_json_and_the_text(upstream):
 def test_a_filtered_export_takes_its_columns_from_the_first_page_with_a_match(
     member_client, upstream
 ):
-    # Few contacts of org-tejo are in Uruguay, so the first upstream pages hold none of them.
-    want = expected("org-tejo", country="uruguay")
+    # Few contacts of org-tejo are in Uruguay ("Uruguai" or "Uruguay"), and none of those
+    # created from April 2019 on is on the first upstream page.
+    filters = {"country": "uruguay", "created_from": "2019-04-01"}
+    want = expected("org-tejo", **filters)
     first_index = contacts_for("org-tejo").index(want[0])
     assert first_index >= 100
-    response = member_client.get(url("contact_export", "org-tejo", "csv", country="uruguay"))
+    response = member_client.get(url("contact_export", "org-tejo", "csv", **filters))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     names = {item["field"] for item in want[0].get("additional_data") or []}
     assert names and names <= set(rows[0])

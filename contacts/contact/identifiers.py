@@ -9,7 +9,10 @@ this module decides which one a value is and puts it in the form the API stores:
   either international (`+52 55 1234 5678`, `0052...` is not guessed) or, when the organisation
   has a `default_region`, national (`55 1234 5678`). Parsed with `phonenumbers`, accepted when it
   is a *possible* number for its country (the right length; whether the number is assigned is
-  the API's business), sent in E.164 (`+525512345678`).
+  the API's business), sent in E.164 (`+525512345678`). A number of 10 to 15 digits without `+`
+  that is no valid number of the default region (or there is none) but is a valid international
+  number with a `+` is read as one (`5547912654800`: a spreadsheet dropped the `+` of
+  `+55 47 91265-4800`), and says so (`REASON_PLUS_ADDED`).
 - a contact id: a UUID, as the API's ids are. `plausible_contact_id` is wider: it admits any
   plain id a URL may carry to the contact page.
 
@@ -37,6 +40,9 @@ MAX_LENGTH = 254  # the longest email address; nothing longer identifies a conta
 REASON_NATIONAL = "national"  # a phone number without +, and no default region to read it with
 REASON_PHONE = "phone"  # digits that are no possible phone number
 REASON_UNKNOWN = "unknown"  # neither an email, nor a phone number, nor an id
+# Of a valid phone number: read as international, its + missing.
+REASON_PLUS_ADDED = "plus_added"
+PLUS_DIGITS = range(10, E164_MAX_DIGITS + 1)  # digits of a number whose + may have been dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,7 @@ class Identifier:
     text: str  # as given, trimmed
     kind: Kind
     value: str = ""
-    reason: str = ""  # for `invalid`: one of the REASON_ constants
+    reason: str = ""  # for `invalid` (or REASON_PLUS_ADDED): one of the REASON_ constants
 
     @property
     def key(self) -> tuple[str, str]:
@@ -83,17 +89,54 @@ def identifier_parse(text: str, *, default_region: str = "") -> Identifier:
     return Identifier(text, "invalid", reason=REASON_UNKNOWN)
 
 
+def _without_plus(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number `text` is with a `+` before it, if it has 10 to 15 digits and is then valid."""
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) not in PLUS_DIGITS:
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return number
+
+
 def _phone(text: str, default_region: str) -> Identifier:
     international = text.startswith("+")
     region = default_region.upper() if default_region and valid_region(default_region) else None
-    if not international and region is None:
-        return Identifier(text, "invalid", reason=REASON_NATIONAL)
+    if not international:
+        plus = _without_plus(text)
+        national = _national(text, region)
+        if national is not None and phonenumbers.is_valid_number(national):
+            return _e164(text, national, international=False)
+        if plus is not None and phonenumbers.is_valid_number(plus):
+            return _e164(text, plus, international=True, reason=REASON_PLUS_ADDED)
+        if region is None:
+            return Identifier(text, "invalid", reason=REASON_NATIONAL)
+        if national is None or not phonenumbers.is_possible_number(national):
+            return Identifier(text, "invalid", reason=REASON_PHONE)
+        return _e164(text, national, international=False)
     try:
-        number = phonenumbers.parse(text, None if international else region)
+        number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return Identifier(text, "invalid", reason=REASON_PHONE)
     if not phonenumbers.is_possible_number(number):
         return Identifier(text, "invalid", reason=REASON_PHONE)
+    return _e164(text, number, international=True)
+
+
+def _national(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    if region is None:
+        return None
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _e164(
+    text: str, number: phonenumbers.PhoneNumber, *, international: bool, reason: str = ""
+) -> Identifier:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if international and not phonenumbers.is_valid_number(number):
         # For a number outside its country's known ranges, parsing may drop digits it takes
@@ -101,4 +144,4 @@ def _phone(text: str, default_region: str) -> Identifier:
         digits = "".join(c for c in text if c.isdigit())
         if len(digits) <= E164_MAX_DIGITS:
             e164 = "+" + digits
-    return Identifier(text, "phone_number", e164)
+    return Identifier(text, "phone_number", e164, reason)

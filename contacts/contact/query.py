@@ -3,6 +3,7 @@
 from dataclasses import dataclass, replace
 from datetime import UTC, date
 
+from contacts.contact.countries import country_key
 from contacts.contact.quality import quality_matches
 from contacts.contact.types import NO_COUNTRY, Contact, email_domain, fold
 
@@ -71,13 +72,8 @@ class ContactQuery:
     def matches(self, contact: Contact, default_region: str = "") -> bool:
         """Whether `contact` passes the dashboard's own filters (the API applied its own);
         `default_region` is the organisation's, for phone numbers written without `+`."""
-        if self.country:
-            wanted = fold(self.country)
-            if wanted == NO_COUNTRY:
-                if contact.country.strip():
-                    return False
-            elif fold(contact.country) != wanted:
-                return False
+        if self.country and not self._matches_country(contact.country):
+            return False
         if self.email_domain and email_domain(contact.email) != self.email_domain.lower():
             return False
         if self.created_from or self.created_to:
@@ -94,6 +90,14 @@ class ContactQuery:
             phone_number=contact.phone_number,
             default_region=default_region,
         )
+
+    def _matches_country(self, country: str) -> bool:
+        """`-` matches a contact without a country; any other value every name of the country
+        it means, in any language ("España" matches "Espanha", "Spain" and "ES"), or, for a
+        name of no known country, that name compared folded."""
+        if fold(self.country) == NO_COUNTRY:
+            return not country.strip()
+        return bool(country.strip()) and country_key(country) == country_key(self.country)
 
     def __bool__(self) -> bool:
         return bool(self.params())

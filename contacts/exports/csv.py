@@ -1,5 +1,5 @@
-"""The CSV format: every matching contact, streamed page by page as it is fetched, and a bulk
-lookup's rows, streamed as they are looked up.
+"""The CSV format: every matching contact, streamed page by page as it is fetched, a bulk
+lookup's rows, streamed as they are looked up, and the groups of a duplicates download.
 
 UTF-8 with a byte order mark by default, RFC 4180 quoting, CRLF line ends; the cells come from
 `ExportLayout` (and `LookupLayout`), spreadsheet-safe.
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from contacts.contact.columns import Columns
 from contacts.contact.types import Contact, iso_utc
+from contacts.exports.duplicates import DuplicateGroup, DuplicatesLayout
 from contacts.exports.layout import ExportLayout, Progress
 from contacts.exports.lookup import LookupLayout
 from contacts.upstream.lookup import LookupRow
@@ -55,6 +56,31 @@ def csv_chunks(
     yield (head + (page_text(first_page) if first_page else "")).encode()
     for page in pages:
         yield page_text(page).encode()
+
+
+def duplicates_csv_chunks(
+    groups: list[DuplicateGroup],
+    *,
+    progress: Progress,
+    bom: bool = True,
+    columns: Columns | None = None,
+) -> Iterator[bytes]:
+    """The groups of a duplicates download, a chunk per group; `group` and `key` come first."""
+    layout = DuplicatesLayout(groups, columns)
+    writer = csv.writer(_Echo(), lineterminator=CRLF)
+    created_at = layout.created_at_index
+
+    def row(group: DuplicateGroup, contact: Contact) -> str:
+        values = layout.values(group, contact)
+        if created_at is not None:
+            values[created_at] = iso_utc(contact.created_at)
+        return writer.writerow(values)
+
+    yield ((BOM if bom else "") + writer.writerow(layout.header)).encode()
+    for group in groups:
+        progress.rows += len(group.contacts)
+        progress.pages += 1
+        yield "".join(row(group, contact) for contact in group.contacts).encode()
 
 
 def lookup_csv_chunks(

@@ -5,7 +5,8 @@ extension), its content type, the words of its button, and its writers by dotted
 only when someone asks for that format (openpyxl is loaded for XLSX only):
 
 - `contacts`: a search export's writer, `writer(first_page, pages, *, progress, columns, ...)`;
-- `lookup`: a bulk lookup's writer, `writer(rows, *, progress, ...)`.
+- `lookup`: a bulk lookup's writer, `writer(rows, *, progress, ...)`;
+- `duplicates`: a duplicates download's writer, `writer(groups, *, progress, columns, ...)`.
 
 `options` names the further keyword arguments its writers take (`bom` for CSV); the download
 offers them all and each format gets only its own. `built_first`: the format's bytes only come
@@ -30,6 +31,7 @@ class ExportFormat:
     description: str = ""  # what the page says is being prepared ("CSV file")
     contacts: str = ""  # dotted path of the search export's writer; "" when not offered
     lookup: str = ""  # dotted path of the bulk lookup's writer; "" when not offered
+    duplicates: str = ""  # dotted path of the duplicates download's writer
     options: tuple[str, ...] = ()
     built_first: bool = False
     primary: bool = False  # the search page's main button
@@ -47,6 +49,10 @@ class ExportFormat:
     def lookup_writer(self) -> Callable[..., Iterator[bytes]]:
         return import_string(self.lookup)
 
+    @cached_property
+    def duplicates_writer(self) -> Callable[..., Iterator[bytes]]:
+        return import_string(self.duplicates)
+
     def own(self, options: dict) -> dict:
         """Of the optional arguments offered, those this format's writers take."""
         return {name: value for name, value in options.items() if name in self.options}
@@ -62,6 +68,7 @@ _FORMATS = (
         _("CSV file"),
         contacts="contacts.exports.csv.csv_chunks",
         lookup="contacts.exports.csv.lookup_csv_chunks",
+        duplicates="contacts.exports.csv.duplicates_csv_chunks",
         options=("bom",),
     ),
     ExportFormat(
@@ -71,6 +78,7 @@ _FORMATS = (
         _("Excel file"),
         contacts="contacts.exports.xlsx.xlsx_chunks",
         lookup="contacts.exports.xlsx.lookup_xlsx_chunks",
+        duplicates="contacts.exports.xlsx.duplicates_xlsx_chunks",
         built_first=True,
         # Excel is the main download: it opens right in every spreadsheet program.
         primary=True,
@@ -89,6 +97,7 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in _FORMATS}
 EXPORTS = {
     f.name: f for f in sorted(_FORMATS, key=lambda f: not f.primary) if f.contacts and f.file
 }
+DUPLICATE_FILES = {f.name: f for f in EXPORTS.values() if f.duplicates}
 LOOKUP_FILES = {f.name: f for f in _FORMATS if f.lookup and f.file}
 LOOKUP_STREAMS = {f.name: f for f in _FORMATS if f.lookup and not f.file}
 

@@ -1,9 +1,11 @@
-"""Exports as a service: the web view and the `export_contacts` command both call this."""
+"""Exports as a service: the web view and the `export_contacts` command both call this; the
+duplicates download too."""
 
 from collections.abc import Iterator
 
 from contacts.contact.columns import Columns
 from contacts.contact.query import ContactQuery
+from contacts.exports.duplicates import BY_PARAM, DuplicatesRun
 from contacts.exports.formats import ExportFormat
 from contacts.exports.layout import Progress
 from contacts.exports.record import DownloadRecord, Outcome
@@ -24,9 +26,11 @@ def export_record(
     ip_address: str | None = None,
     progress: Progress,
     view: str = "",
+    duplicates: str = "",
 ) -> DownloadRecord:
     """The audit record of one export, counting the rows `progress` has seen; `view` is the
-    saved view it came from, if any (kept with the filters)."""
+    saved view it came from, if any, and `duplicates` the key of a duplicates download (both
+    kept with the filters)."""
 
     def line(_scan) -> tuple[str, tuple]:
         return "format=%s rows=%d pages=%d", (fmt.name, progress.rows, progress.pages)
@@ -38,7 +42,11 @@ def export_record(
         organisation_id=organisation.id,
         fmt=fmt.name,
         source=source,
-        filters={**query.params(), **({"view": view} if view else {})},
+        filters={
+            **query.params(),
+            **({"view": view} if view else {}),
+            **({BY_PARAM: duplicates} if duplicates else {}),
+        },
         path=path,
         ip_address=ip_address,
         tally=lambda _scan: {"rows": progress.rows},
@@ -101,3 +109,51 @@ def contact_export(
         first_page, record.pages(scan), progress=progress, columns=columns, **fmt.own({"bom": bom})
     )
     return record.stream(chunks), progress
+
+
+def duplicates_export(
+    *,
+    user,
+    username: str,
+    organisation: Organisation,
+    query: ContactQuery,
+    by: str,
+    fmt: ExportFormat,
+    bom: bool = True,
+    path: str = "",
+    ip_address: str | None = None,
+    progress: Progress | None = None,
+    columns: Columns | None = None,
+    view: str = "",
+) -> Iterator[bytes]:
+    """Start a duplicates download (see `contacts.exports.duplicates`): the first page is asked
+    now, as an export's; the bytes follow both scans. Audited as an export, with `by` among its
+    filters; the same promises as `contact_export` otherwise."""
+    progress = progress if progress is not None else Progress()
+    record = export_record(
+        user=user,
+        username=username,
+        organisation=organisation,
+        query=query,
+        fmt=fmt,
+        source="web",
+        path=path,
+        ip_address=ip_address,
+        progress=progress,
+        view=view,
+        duplicates=by,
+    )
+    run = DuplicatesRun(organisation=organisation, query=query, by=by, on_page=record.beat)
+    record.subject = run
+    try:
+        run.start()
+    except Exception as exc:
+        record.finish(Outcome.FAILED, exc)
+        raise
+
+    def chunks() -> Iterator[bytes]:
+        groups = run.run()
+        options = fmt.own({"bom": bom})
+        yield from fmt.duplicates_writer(groups, progress=progress, columns=columns, **options)
+
+    return record.stream(chunks())

@@ -26,6 +26,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from contacts.contact.columns import Columns
 from contacts.contact.types import Contact
+from contacts.exports.duplicates import DuplicateGroup, DuplicatesLayout
 from contacts.exports.layout import (
     FORMULA_START,
     OTHER_COLUMN,
@@ -39,6 +40,7 @@ from contacts.upstream.lookup import LookupRow
 
 SHEET_TITLE = "Contacts"
 LOOKUP_SHEET_TITLE = "Lookup"
+DUPLICATES_SHEET_TITLE = "Duplicates"
 CHUNK_SIZE = 64 * 1024
 MAX_CELL_LENGTH = 32_767  # Excel's limit on the characters in one cell
 ELLIPSIS = "…"
@@ -191,6 +193,25 @@ def lookup_xlsx_chunks(rows: Iterator[LookupRow], *, progress: object = None) ->
     try:
         for row in layout.rows:
             sheet.append(layout.typed_values(row))
+    except BaseException:
+        sheet.discard()
+        raise
+    yield from sheet.chunks()
+
+
+def duplicates_xlsx_chunks(
+    groups: list[DuplicateGroup], *, progress: Progress, columns: Columns | None = None
+) -> Iterator[bytes]:
+    """The groups of a duplicates download as one "Duplicates" sheet, `group` and `key` first;
+    like an export's workbook, its bytes come when the last row is in."""
+    layout = DuplicatesLayout(groups, columns)
+    sheet = _Sheet(DUPLICATES_SHEET_TITLE, layout.names, {**WIDTHS, "key": 28})
+    try:
+        for group in groups:
+            progress.rows += len(group.contacts)
+            progress.pages += 1
+            for contact in group.contacts:
+                sheet.append(layout.typed_values(group, contact))
     except BaseException:
         sheet.discard()
         raise

@@ -59,6 +59,12 @@ def _chart_months(dated: list[str]) -> list[str | None]:
     return shown
 
 
+def _country_variants(row: dict) -> list[dict]:
+    """The names a country row is written as, shown under it when there are several."""
+    variants = row.get("variants", [])
+    return variants if len(variants) > 1 else []
+
+
 def _share(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
@@ -66,7 +72,7 @@ def _share(part: int, whole: int) -> int:
 def _quality_context(summary: Summary, search_url: Callable[..., str]) -> dict:
     """The quality part: each missing or invalid figure with the search narrowed to its contacts
     (a name has no filter to narrow to), and the duplicate figures with the `by` of the
-    duplicates page that lists them."""
+    duplicates page that lists them (the template links to it with the search's parameters)."""
     quality, count = summary["quality"], summary["count"]
     missing = quality["missing"]
     problems = [
@@ -108,7 +114,9 @@ def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[
             "value": row["value"],
             "count": row["count"],
             "share": _share(row["count"], count),
+            # A group's link filters by its name, which matches every name of its country.
             "url": search_url(country=row["value"] or NO_COUNTRY),
+            "variants": _country_variants(row),
         }
         for row in summary["countries"]
     ]

@@ -23,14 +23,16 @@ from django.core.cache import cache
 
 from contacts import metrics
 from contacts.contact.query import ContactQuery
-from contacts.contact.types import Contact, email_domain, fold, iso_utc
+from contacts.contact.types import Contact, email_domain, iso_utc
+from contacts.insights.countries import CountryFacet
 from contacts.insights.quality import QualityCounter
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, ScanProgress, contact_scan
 
 log = logging.getLogger(__name__)
 
-CACHE_PREFIX = "summary:v2"  # v2: with the quality part
+# v2: countries grouped, with their variants; v3: with the quality part
+CACHE_PREFIX = "summary:v3"
 TOP_DOMAINS = 50
 # Fields whose presence the summary reports as a share of the contacts.
 COMPLETENESS_FIELDS = ("email", "phone_number", "country", "description")
@@ -44,11 +46,8 @@ class SummaryCounter:
 
     def __init__(self, default_region: str = "") -> None:
         self.count = 0
-        # Countries are counted case- and accent-insensitively, as the `country` filter matches;
-        # each is shown as first spelled.
-        self._countries: Counter[str] = Counter()
-        self._country_names: dict[str, str] = {}
-        self.no_country = 0
+        # By the country a name means, in any language, as the `country` filter matches.
+        self.countries = CountryFacet()
         self.months: Counter[str | None] = Counter()
         self.domains: Counter[str] = Counter()
         self.present: Counter[str] = Counter()
@@ -59,13 +58,7 @@ class SummaryCounter:
         self.count += len(contacts)
         self.quality.add(contacts)
         for contact in contacts:
-            country = contact.country.strip()
-            if country:
-                key = fold(country)
-                self._countries[key] += 1
-                self._country_names.setdefault(key, country)
-            else:
-                self.no_country += 1
+            self.countries.add(contact.country)
             created = contact.created_at
             self.months[created.astimezone(UTC).strftime("%Y-%m") if created else None] += 1
             domain = email_domain(contact.email)
@@ -81,12 +74,6 @@ class SummaryCounter:
     def result(
         self, *, organisation: Organisation, query: ContactQuery, complete: bool, scanned: int
     ) -> Summary:
-        countries = [
-            {"value": self._country_names[key], "count": n}
-            for key, n in sorted(self._countries.items(), key=lambda kv: (-kv[1], kv[0]))
-        ]
-        if self.no_country:
-            countries.append({"value": None, "count": self.no_country})
         months = sorted(m for m in self.months if m is not None)
         created_by_month = [{"month": m, "count": self.months[m]} for m in months]
         if None in self.months:
@@ -99,7 +86,7 @@ class SummaryCounter:
             "count": self.count,
             "complete": complete,
             "scanned": scanned,
-            "countries": countries,
+            "countries": self.countries.rows(),
             "created_by_month": created_by_month,
             "email_domains": [{"value": d, "count": n} for d, n in domains],
             "email_domains_distinct": len(self.domains),

@@ -3,7 +3,13 @@
 `is_valid()` makes only the cheap checks (one input, not empty, the upload within its size);
 reading the values, a file's parse above all, is `read_input()`, which the views call once the
 person's place is taken, so that a costly file waits its turn like a running lookup.
+
+"Retry the failed ones" posts `retry`, the key of an earlier lookup's rows, and neither a list
+nor a file: `read_input()` gives those rows (`previous`), from `retry_rows`, the view's
+look-up scoped to the person and the organisation.
 """
+
+from collections.abc import Callable, Sequence
 
 from django import forms
 from django.conf import settings
@@ -36,24 +42,30 @@ class LookupForm(forms.Form):
         help_text=_("Its header, number or letter; the first column if empty."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("e.g. email")}),
     )
+    retry = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(
         self,
         *args,
         default_region: str = "",
         upload_refusal: LookupInputError | None = None,
+        retry_rows: Callable[[str], Sequence | None] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.default_region = default_region
         self.upload_refusal = upload_refusal  # the upload handler's, when the file was too big
+        self.retry_rows = retry_rows
         self.status = 400  # of the page that shows this form's errors
         self.input: LookupInput | None = None
+        self.previous: Sequence | None = None  # the rows of the lookup retried
 
     def clean(self) -> dict:
         cleaned = super().clean()
         if self.errors:
             return cleaned
+        if cleaned.get("retry"):
+            return cleaned  # an earlier lookup's rows, read by `read_input`
         text = cleaned.get("identifiers") or ""
         upload = cleaned.get("file")
         max_bytes = _max_bytes()
@@ -76,6 +88,13 @@ class LookupForm(forms.Form):
     def read_input(self) -> bool:
         """Read the values of the valid form into `input`; False with the refusal among the
         form's errors (and `status` set) when the list or the file cannot be taken."""
+        if retry := self.cleaned_data.get("retry"):
+            self.previous = self.retry_rows(retry) if self.retry_rows is not None else None
+            if self.previous is None:
+                self.status = 410
+                self.add_error(None, _gone())
+                return False
+            return True
         text = self.cleaned_data.get("identifiers") or ""
         upload = self.cleaned_data.get("file")
         limit = settings.DASHBOARD_LOOKUP_MAX
@@ -103,3 +122,13 @@ class LookupForm(forms.Form):
 
 def _max_bytes() -> int:
     return int(settings.DASHBOARD_LOOKUP_FILE_MAX_MB * 1_000_000)
+
+
+def _gone() -> forms.ValidationError:
+    return forms.ValidationError(
+        _(
+            "The failed rows of that lookup are no longer kept (they are kept for 15 minutes). "
+            "Run the lookup again."
+        ),
+        code="retry",
+    )

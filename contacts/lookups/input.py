@@ -70,6 +70,8 @@ class LookupInputError(Exception):
 @dataclass
 class LookupInput:
     values: list[str]
+    # Each value's line: the spreadsheet's row (a header row is row 1), or the pasted line.
+    lines: list[int] = field(default_factory=list)
     header: list[str] = field(default_factory=list)  # the file's header row, if it has one
     column: str = ""  # the column read, as the person would name it
     rows: int = 0  # rows of the file read (header included)
@@ -90,16 +92,17 @@ def _empty() -> LookupInputError:
 
 
 def values_from_text(text: str, *, limit: int) -> LookupInput:
-    values = []
-    for line in text.splitlines():
+    result = LookupInput([])
+    for number, line in enumerate(text.splitlines(), 1):
         value = line.strip()
         if value:
-            values.append(value)
-            if len(values) > limit:
+            result.values.append(value)
+            result.lines.append(number)
+            if len(result.values) > limit:
                 raise _too_many(limit)
-    if not values:
+    if not result.values:
         raise _empty()
-    return LookupInput(values)
+    return result
 
 
 def too_large(name: str, max_bytes: int, size: int | None = None) -> LookupInputError:
@@ -386,10 +389,10 @@ def _too_long(name: str, column: str) -> LookupInputError:
 def _column_values(
     rows: Iterable[Sequence[str]], *, name: str, column: str, limit: int, default_region: str
 ) -> LookupInput:
-    iterator = iter(rows)
-    first = next(iterator, None)
+    numbered = _numbered(rows)
+    first_number, first = next(numbered, (0, None))
     while first is not None and not any(cell.strip() for cell in first):
-        first = next(iterator, None)  # blank lines before the data
+        first_number, first = next(numbered, (0, None))  # blank lines before the data
     if first is None:
         raise LookupInputError(_("The file %(name)s is empty.") % {"name": name})
     first = [cell.strip() for cell in first]
@@ -397,8 +400,8 @@ def _column_values(
     index = _column_index(column, header, len(first), name)
     result = LookupInput([], header=header, rows=1 if header else 0)
     result.column = header[index] if header and header[index] else str(index + 1)
-    data_rows = iterator if header else _chain_first(first, iterator)
-    for row in data_rows:
+    data_rows = numbered if header else _chain_first((first_number, first), numbered)
+    for number, row in data_rows:
         result.rows += 1
         value = row[index].strip() if index < len(row) else ""
         if value:
@@ -406,6 +409,7 @@ def _column_values(
                 log.info("lookup file: a value of over %d characters", MAX_VALUE_CHARS)
                 raise _too_long(name, result.column)
             result.values.append(value)
+            result.lines.append(number)
             if len(result.values) > limit:
                 raise _too_many(limit)
     if not result.values:
@@ -416,6 +420,13 @@ def _column_values(
     return result
 
 
-def _chain_first(first: list[str], rest: Iterator[Sequence[str]]) -> Iterator[Sequence[str]]:
+def _numbered(rows: Iterable[Sequence[str]]) -> Iterator[tuple[int, Sequence[str]]]:
+    """Each row with its number as the spreadsheet shows it: a workbook's own (rows it leaves
+    out are empty), a CSV's record count."""
+    for count, row in enumerate(rows, 1):
+        yield getattr(row, "number", 0) or count, row
+
+
+def _chain_first(first: tuple, rest: Iterator[tuple]) -> Iterator[tuple]:
     yield first
     yield from rest

@@ -41,12 +41,14 @@ from contacts.lookups.xlsx_parts import (
 
 
 class SparseRow(Sequence[str]):
-    """A row as a sequence of its cells' texts, "" where a cell is empty or missing."""
+    """A row as a sequence of its cells' texts, "" where a cell is empty or missing; `number`
+    is its row number in the sheet (1-based, as the spreadsheet shows it)."""
 
-    __slots__ = ("cells", "width")
+    __slots__ = ("cells", "number", "width")
 
-    def __init__(self, cells: dict[int, str]) -> None:
+    def __init__(self, cells: dict[int, str], number: int = 0) -> None:
         self.cells = cells
+        self.number = number
         self.width = max(cells) + 1 if cells else 0
 
     def __len__(self) -> int:
@@ -164,7 +166,7 @@ class _SheetReader:
         elif name == "rPh":
             self.phonetic -= 1
         elif name == "row" and self.cells is not None:
-            self.done.append(SparseRow(self.cells))
+            self.done.append(SparseRow(self.cells, self.row_number))
             self.cells = None
 
     def text(self, data: str) -> None:

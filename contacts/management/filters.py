@@ -13,7 +13,7 @@ HELP = {
     "full_name": "partial match on the name",
     "email": "partial match on the email",
     "phone_number": "partial match, e.g. +52",
-    "country": "exact, case- and accent-insensitive",
+    "country": "any name of the country, in any language (España, Espanha, Spain, ES); - for none",
     "created_from": "YYYY-MM-DD, inclusive, UTC",
     "created_to": "YYYY-MM-DD, inclusive, UTC",
     "email_domain": "exact domain after the @",

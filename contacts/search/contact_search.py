@@ -136,6 +136,12 @@ class ContactSearch:
         """`run` on another thread, so that the caller can render what does not depend on the
         answer while Contactship works on it; the returned future ends when the page is in.
         The call runs in the caller's language and context variables (its log lines too)."""
+        if self.status != 200:
+            # Nothing to ask: the form or the columns already refused the search.
+            self.run(client)
+            done: Future = Future()
+            done.set_result(None)
+            return done
         language = translation.get_language()
         started = threading.Event()
 

@@ -13,72 +13,44 @@ stock template calls, use the same helpers. tests/test_tables.py checks that the
 of django-tables2's stock template.
 """
 
-import html
 import re
-from collections.abc import Callable
-from datetime import date, datetime, tzinfo
+from collections.abc import Iterable
+from datetime import date
 from functools import cached_property
 from typing import Any
 
 import django_tables2 as tables
 from django.core.exceptions import ImproperlyConfigured
-from django.template.defaultfilters import date as date_filter
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_tables2.rows import BoundRow
 
 from contacts.contact.columns import Columns, column_label, data_field
-from contacts.contact.display import LocalFormat, phone_display
+from contacts.contact.display import LocalFormat
 from contacts.contact.identifiers import plausible_contact_id
 from contacts.contact.types import Contact
+from contacts.search.cells import (
+    CellBuilder,
+    DateColumn,
+    cell_attrs,
+    escape,
+    escape_html,
+    phone_html,
+    titled_html,
+)
 
 # The additional data shown in a table cell; the contact page shows all of it.
 ADDITIONAL_DATA_PREVIEW = 2
 # Contact ids `reverse()` puts in a URL unchanged (the API's are UUIDs); see `contact_url`.
 PLAIN_ID = re.compile(r"[A-Za-z0-9._~-]+")
 ID_PLACEHOLDER = "contact-id-placeholder-3f9c"
-
-CellBuilder = Callable[[Contact], str]  # a record -> the cell's content, as escaped HTML
-
-# Django's `escape` without its lazy-string check and SafeString: the cells are plain strings,
-# and this runs several times for every row.
-escape = html.escape
-
-
-def escape_html(value: Any) -> str:
-    """What Django's `conditional_escape` gives, with the two usual cases first: plain text is
-    escaped as Django's `escape` does (`html.escape`); safe HTML passes as it is; anything
-    else (a lazy translation, a number) goes to `conditional_escape`."""
-    kind = type(value)
-    if kind is str:
-        return html.escape(value)
-    if kind is SafeString:
-        return value
-    return conditional_escape(value)
-
-
-def titled_html(text: str) -> str:
-    """Text the stylesheet may cut to one line, whole in its title (shown on hover)."""
-    text = escape(text)
-    return f'<span title="{text}">{text}</span>'
-
-
-def phone_html(number: str) -> str:
-    """The number as people read it (`+52 55 1234 5678`); the link dials the stored E.164.
-    Spaces only are no number: no link (one without text would say nothing)."""
-    if not number.strip():
-        return escape(number)
-    return f'<a href="tel:{escape(number)}">{escape(phone_display(number))}</a>'
-
-
-def cell_attrs(name: str, *classes: str, **attrs: str) -> dict[str, dict[str, str]]:
-    """A column's <th>/<td> attributes: the class `col-<name>` on both (the stylesheet sizes
-    each column, and lays a row out as a card on phones, by it), plus `classes` and `attrs`."""
-    css = " ".join((f"col-{name}", *classes))
-    return {"th": {"class": css}, "td": {"class": css, **attrs}}
+# Where the rows go in a table rendered before they came (`ContactTable.frame_html`); nothing
+# typed can make it, since every value in a table is escaped.
+ROWS_MARK = mark_safe("<!--table-rows-->")
 
 
 def contact_page_url(org_id: str, contact_id: str | None) -> str:
@@ -90,26 +62,6 @@ def contact_page_url(org_id: str, contact_id: str | None) -> str:
         return reverse("contact_detail", args=[org_id, contact_id])
     except NoReverseMatch:
         return ""
-
-
-class DateColumn(tables.Column):
-    """The day of a timestamp, in the current time zone and language: what
-    `{{ value|date:"SHORT_DATE_FORMAT" }}` shows (`01/04/2019`, `04/01/2019` in Spanish: a
-    narrow column), without the template per cell of django-tables2's `DateTimeColumn`."""
-
-    day_format = "SHORT_DATE_FORMAT"
-
-    @staticmethod
-    def day(value: datetime, zone: tzinfo | None = None) -> date:
-        """The day of `value` in `zone` (by default the current time zone)."""
-        if not timezone.is_aware(value):
-            return value.date()
-        return value.astimezone(zone or timezone.get_current_timezone()).date()
-
-    def render(self, value: datetime | date) -> str:
-        if isinstance(value, datetime):
-            value = self.day(value)
-        return date_filter(value, self.day_format)
 
 
 class ContactTable(tables.Table):
@@ -168,6 +120,8 @@ class ContactTable(tables.Table):
         self._no_name = str(_("(no name)"))
         self._open_label = escape(str(_("Open")))
         self._more_labels: dict[int, str] = {}
+        self._rows_to_come = False
+        self._frame_cells: list[tuple[str, CellBuilder]] | None = None
 
     @cached_property
     def local(self) -> LocalFormat:
@@ -264,24 +218,50 @@ class ContactTable(tables.Table):
 
     def body_html(self) -> SafeString:
         """Every row, `<tr>` and its `<td>` elements, as django-tables2's own template shows
-        them, columns in the table's order. Cells are written by one builder per column
-        (`_cell_builder`), each giving escaped HTML; rows share their attributes by parity
-        unless the table gives rows attributes of their own."""
-        cells = [
-            (f"<td {bc.attrs['td'].as_html()}>", self._cell_builder(bc)) for bc in self.columns
-        ]
+        them; ROWS_MARK instead while `frame_html` renders the table around the rows to come."""
+        if self._rows_to_come:
+            return ROWS_MARK
+        return self.rows_html(row.record for row in self.paginated_rows)
+
+    def rows_html(
+        self, records: Iterable[Contact], cells: list[tuple[str, CellBuilder]] | None = None
+    ) -> SafeString:
+        """The rows of `records`, columns in the table's order. Cells are written by one builder
+        per column (`_cell_builder`; `cells` when made already), each giving escaped HTML; rows
+        share their attributes by parity unless the table gives rows attributes of their own."""
+        cells = cells or self._cells()
         parity: list[str] = []
         rows = []
-        for index, bound_row in enumerate(self.paginated_rows):
+        for index, record in enumerate(records):
             if self.row_attrs or index < 2:
-                attrs = bound_row.attrs.as_html()
+                row = BoundRow(record, table=self)
+                row.row_counter = index  # "even" or "odd" by the row's place on this page
+                attrs = row.attrs.as_html()
                 parity.append(attrs)
             else:
                 attrs = parity[index % 2]
-            record = bound_row.record
             tds = "".join([td + build(record) + "</td>" for td, build in cells])
             rows.append(f"<tr {attrs}>{tds}</tr>")
         return mark_safe("\n".join(rows))  # noqa: S308 - attributes by as_html, cells escaped
+
+    def frame_html(self, request: HttpRequest) -> str:
+        """The table as `{% render_table %}` shows it, ROWS_MARK where its rows go: the search
+        page renders it while Contactship works on the answer, and `with_rows` fills it."""
+        self._frame_cells = self._cells()  # in this rendering's language and time zone
+        self._rows_to_come = True
+        try:
+            return self.as_html(request)
+        finally:
+            self._rows_to_come = False
+
+    def with_rows(self, frame: str, records: Iterable[Contact]) -> SafeString:
+        """`frame` (from `frame_html`) with the rows of `records` in it."""
+        rows = self.rows_html(records, self._frame_cells)
+        return mark_safe(frame.replace(ROWS_MARK, rows, 1))  # noqa: S308 - both HTML already
+
+    def _cells(self) -> list[tuple[str, CellBuilder]]:
+        """Each column's opening `<td>` and cell builder, in the table's order."""
+        return [(f"<td {bc.attrs['td'].as_html()}>", self._cell_builder(bc)) for bc in self.columns]
 
     def _cell_builder(self, bound_column) -> CellBuilder:
         """How this column's cell is made from a contact; an error for a column without one."""

@@ -3,7 +3,8 @@ deadline and the size cap, and say how it went: the body of a 2xx, or a `Failure
 dashboard's error for it and what the retry policy and the adaptive limit need to know.
 
 Each attempt leaves one log line. Every line about calls stays on the `contacts.upstream.client`
-logger, the one operators are told to follow (README), whichever module writes it.
+logger, the one operators are told to follow (docs/admins/monitoring.md), whichever module
+writes it.
 """
 
 import json

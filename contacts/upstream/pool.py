@@ -10,6 +10,8 @@ The pool owns what every such walk needs and nothing of what it asks:
   consumer never piles up results;
 - `first_alone`: call 0 goes alone until the consumer asks for more (a scan's first page may be
   its only one; a half-open circuit breaker lets one trial through);
+- `halt()`: no call is handed out any more, and the results in stay readable (`ready`), for a
+  consumer that has seen enough failures to stop asking;
 - threads started as calls are handed out (at most the maximum), and cancellation: `stop()`
   drops the calls not yet made, idle workers end at once, busy ones after their call (they are
   handed the stop event, and start nothing more); `stop` waits CLOSE_GRACE for them.
@@ -78,6 +80,7 @@ class CallPool:
         self._concurrency = metrics.ScanConcurrency(org_id)
         self._changed = threading.Condition()
         self._stopped = threading.Event()
+        self._halted = False
         self._todo: deque[int] = deque()  # calls to make, for the workers
         self._results: dict[int, tuple[object, Exception | None]] = {}
         self._asked = 0  # calls handed to the workers so far: 0 .. _asked - 1
@@ -101,6 +104,19 @@ class CallPool:
             raise error
         return value
 
+    def ready(self, number: int) -> object | None:
+        """Call `number`'s result if it is in and succeeded, without waiting; else None."""
+        with self._changed:
+            value, error = self._results.pop(number, (None, None))
+        return None if error is not None else value
+
+    def halt(self) -> None:
+        """Hand out no more calls; the calls not yet started are dropped, the results in kept."""
+        with self._changed:
+            self._halted = True
+            self._outstanding -= len(self._todo)
+            self._todo.clear()
+
     def ask(self, needed: int) -> None:
         """Hand calls from `needed` on to the workers, as the limit allows."""
         with self._changed:
@@ -112,7 +128,7 @@ class CallPool:
         progress.in_flight = limit
         progress.in_flight_peak = max(progress.in_flight_peak, limit)
         progress.overloads = self.limit.overloads
-        if self._stopped.is_set() or self.limit.pause() > 0:
+        if self._stopped.is_set() or self._halted or self.limit.pause() > 0:
             return
         self._concurrency.set(limit)
         if needed == 0 and self.first_alone:

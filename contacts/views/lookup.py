@@ -7,8 +7,8 @@ become error pages through the middleware; a bulk lookup's failure for one value
 """
 
 import logging
+from collections.abc import Iterator
 from functools import partial
-from itertools import chain
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -24,7 +24,9 @@ from contacts.contact.identifiers import REASON_NATIONAL, REASON_PHONE, Identifi
 from contacts.errors import error_response
 from contacts.exports.download import download, download_filename
 from contacts.exports.formats import ExportFormat, streamed_lookup
-from contacts.exports.lookup import lookup_record, lookup_start
+from contacts.exports.lookup import lookup_record, lookup_start, retry_rows
+from contacts.exports.reasons import lookup_stop, row_reason
+from contacts.exports.record import DownloadRecord
 from contacts.lookups.form import LookupForm
 from contacts.lookups.uploads import upload_refusal
 from contacts.models import AuditEvent
@@ -32,6 +34,7 @@ from contacts.places import EXPORT, LOOKUP, take_place
 from contacts.search.tables import contact_page_url
 from contacts.upstream.client import contactship_client
 from contacts.upstream.errors import PlacesBusy, UpstreamNotFound
+from contacts.upstream.lookup import LookupRow, Lookups
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +42,13 @@ FIND_PARAM = "q"
 BOM_PARAM = "bom"
 
 
-def _reason(identifier: Identifier, region: str) -> str:
+def _reason(identifier: Identifier) -> str:
     """What a quick find expected, for a value it could not read."""
     if not identifier.text:
         return _("Type an email, a phone number or a contact id.")
     if identifier.reason == REASON_NATIONAL:
+        # A valid international number whose + was dropped is read as one (and found): what
+        # is left lacks its country code.
         return _(
             "“%(value)s” looks like a phone number without its country code. Type it in "
             "international format, starting with + (e.g. +52 55 1234 5678)."
@@ -70,7 +75,7 @@ def contact_find(request: HttpRequest, org_id: str) -> HttpResponse:
             "organisation": organisation,
             "access": request.access,
             "find_value": identifier.text,
-            "message": _reason(identifier, region),
+            "message": _reason(identifier),
         }
         return render(request, "contacts/find_invalid.html", context, status=400)
     try:
@@ -117,6 +122,7 @@ def _posted_form(request: HttpRequest) -> LookupForm:
         request.FILES,
         default_region=request.organisation.default_region,
         upload_refusal=upload_refusal(request),
+        retry_rows=partial(retry_rows, request.organisation.id, request.user.pk),
     )
 
 
@@ -126,9 +132,26 @@ def _refused_input(request: HttpRequest, form: LookupForm) -> HttpResponse | Non
     return None if form.read_input() else _form_page(request, form)
 
 
-def _identifiers(form: LookupForm, region: str) -> list[Identifier]:
-    values = form.input.values if form.input is not None else []
-    return [identifier_parse(v, default_region=region) for v in values]
+def _start(
+    request: HttpRequest, form: LookupForm, record: DownloadRecord, *, page: bool
+) -> tuple[Iterator[LookupRow], Lookups]:
+    """The lookup of the form's values, or of the failed rows of the one it retries; a page's
+    (`page`) keeps its rows for a retry."""
+    organisation = request.organisation
+    region = organisation.default_region
+    given = form.input
+    identifiers = (
+        [identifier_parse(v, default_region=region) for v in given.values] if given else []
+    )
+    return lookup_start(
+        record=record,
+        organisation=organisation,
+        user_id=request.user.pk,
+        identifiers=identifiers,
+        lines=given.lines if given else None,
+        previous=form.previous,
+        remember=page,
+    )
 
 
 def _lookup_download(
@@ -145,16 +168,11 @@ def _lookup_download(
             fmt=fmt.name,
             path=request.path,
         )
-        first, lookups = lookup_start(
-            record=record,
-            organisation=organisation,
-            identifiers=_identifiers(form, organisation.default_region),
-        )
+        rows, lookups = _start(request, form, record, page=not fmt.file)
         options = {
             "bom": request.POST.get(BOM_PARAM) != "0",
             "contact_url": partial(contact_page_url, organisation.id),
         }
-        rows = chain(first, lookups)
         return record.stream(fmt.lookup_writer(rows, progress=lookups.progress, **fmt.own(options)))
 
     return download(
@@ -186,13 +204,9 @@ def _lookup_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
             fmt="",
             path=request.path,
         )
-        first, lookups = lookup_start(
-            record=record,
-            organisation=organisation,
-            identifiers=_identifiers(form, organisation.default_region),
-        )
+        read, lookups = _start(request, form, record, page=True)
         try:
-            rows = [*first, *lookups]
+            rows = list(read)
         except Exception as exc:
             record.finish(AuditEvent.Outcome.FAILED, exc)
             raise
@@ -202,8 +216,16 @@ def _lookup_page(request: HttpRequest, form: LookupForm) -> HttpResponse:
         place.release()
     record.finish(AuditEvent.Outcome.COMPLETED)
     org_id = organisation.id
-    shown = [(row, contact_page_url(org_id, row.contact and row.contact.id)) for row in rows]
-    context = {**_page_context(request, form), "rows": shown, "progress": lookups.progress}
+    shown = [
+        (row, contact_page_url(org_id, row.contact and row.contact.id), row_reason(row))
+        for row in rows
+    ]
+    context = {
+        **_page_context(request, form),
+        "rows": shown,
+        "progress": lookups.progress,
+        "stop": lookup_stop(lookups.progress),
+    }
     return render(request, "contacts/lookup.html", context)
 
 

@@ -1,5 +1,6 @@
 """The search page and the home page: parse the request into a `ContactSearch`, run it, render."""
 
+from concurrent.futures import Future
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -43,6 +44,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         query = f"?{urlencode(params)}" if params else ""
         return HttpResponseRedirect(request.path + query, status=303)
     search = request_search(request, remember=True)
+    # Contactship is asked first: the page is made while it works on the answer.
+    answer = search.run_concurrently(contactship_client())
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -55,11 +58,7 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # Typing in the filters (htmx) asks for the results region only; everything else, including
     # a plain form submission and a reload of a pushed URL, gets the whole page.
     partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
-    if partial:
-        search.run(contactship_client())
-        html = render_to_string(RESULTS, _with_results(context, search), request)
-    else:
-        html = _whole_page(request, search, context)
+    html = _page_html(request, search, context, answer, partial=partial)
     if search.error is not None:
         # Shown in the results' place: the form and its filters stay.
         log_error_shown(request, search.error, org_id)
@@ -85,29 +84,33 @@ def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
     }
 
 
-def _with_results(context: dict, search: ContactSearch) -> dict:
+def _page_html(
+    request: HttpRequest, search: ContactSearch, context: dict, answer: Future, *, partial: bool
+) -> str:
+    """The whole page, or the results region alone (`partial`). What does not depend on the
+    answer (the page's frame, the table's header row) is rendered while Contactship works on
+    it; a search that fails or is refused is rendered again whole, since its title and form say
+    so."""
+    asking = search.status == 200
     table = ContactTable(
-        search.contacts,
+        [],
         organisation_id=search.organisation.id,
         back_query=search.back_query,
         columns=search.columns,
     )
-    return {**context, "table": table, "pager": search.pager}
-
-
-def _whole_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:
-    """The page, its frame (header, form) rendered while Contactship works on the results; a
-    search that fails or is refused is rendered again whole, since its title and form say so."""
-    if search.status != 200:
-        return render_to_string(PAGE, _with_results(context, search), request)
-    call = search.run_concurrently(contactship_client())
-    frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
-    call.result()
-    context = _with_results(context, search)
-    if search.status != 200:
-        return render_to_string(PAGE, context, request)
-    results = render_to_string(RESULTS, context, request)
-    return frame.replace(RESULTS_MARK, results, 1)
+    frame = ""
+    if asking and not partial:
+        frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
+    table_frame = table.frame_html(request) if asking else ""
+    answer.result()
+    context = {**context, "pager": search.pager}
+    if search.contacts:
+        context["table_html"] = table.with_rows(table_frame, search.contacts)
+    if partial:
+        return render_to_string(RESULTS, context, request)
+    if frame and search.status == 200:
+        return frame.replace(RESULTS_MARK, render_to_string(RESULTS, context, request), 1)
+    return render_to_string(PAGE, context, request)
 
 
 def _htmx_headers(request: HttpRequest, response: HttpResponse, search: ContactSearch) -> None:

@@ -11,6 +11,9 @@ beyond them; a summary from the cache takes none. summary.json streams too, for 
 reason: the first page is asked before the response starts (errors keep their status), then a
 space a second while it counts, so that a client that left is noticed on a write and its scan
 stopped, then the JSON.
+
+Requests for the same summary share one count, on any replica (`contacts.insights.flight`):
+the first leads, the others follow its progress and end with its counts.
 """
 
 import json
@@ -22,7 +25,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
@@ -32,22 +34,21 @@ from contacts.contact.query import ContactQuery
 from contacts.errors import error_response, stream_end_json
 from contacts.exports.limits import LimitedStream, bound_send_time
 from contacts.exports.streaming import primed
+from contacts.insights.flight import SharedSummaryRun
 from contacts.insights.presentation import summary_context
-from contacts.insights.summary import SummaryRun, summary_cached
-from contacts.middleware import log_error_shown
+from contacts.insights.summary import summary_cached
 from contacts.places import SUMMARY, take_place
 from contacts.saved import request_search
 from contacts.search.params import COLUMNS_PARAM, PAGE_PARAM, REFRESH_PARAM, SEEN_PARAM, START_PARAM
 from contacts.upstream.errors import DashboardError, PlacesBusy
 from contacts.upstream.scan import ScanProgress
+from contacts.views.scanning import scanning_page
 
 log = logging.getLogger(__name__)
 
 # The summary counts the search, whatever page or columns its address had.
 SEARCH_ONLY = (COLUMNS_PARAM, PAGE_PARAM, START_PARAM, SEEN_PARAM)
-PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
 KEEPALIVE = 1.0  # seconds between the spaces summary.json writes while it counts
-SPLIT = "<!--summary-body-->"
 
 
 def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
@@ -68,49 +69,6 @@ def _progress_line(progress: ScanProgress, query: ContactQuery) -> str:
             "pages": pages,
         }
     return f'<p class="progress-line">{text}</p>\n'
-
-
-@primed
-def _stream(
-    request: HttpRequest, run: SummaryRun, head: str, tail: str, context: dict
-) -> Iterator[str | None]:
-    language = translation.get_language()
-    org_id = run.organisation.id
-    try:
-        yield  # primed: a page left before its first byte still ends the scan
-        with translation.override(language):
-            yield head
-            last = 0.0
-            steps = run.steps()
-            try:
-                for progress in steps:
-                    now = time.monotonic()
-                    if now - last >= PROGRESS_EVERY:
-                        last = now
-                        yield _progress_line(progress, run.query)
-            except GeneratorExit:
-                log.info("summary cancelled org=%s rows=%d", org_id, run.progress.rows)
-                raise
-            except DashboardError as exc:
-                # Too late for an error page: the status has gone. The page says it in words.
-                log_error_shown(request, exc, org_id, " (during a summary)")
-                yield "</div>" + render_to_string(
-                    "contacts/summary_failed.html", {**context, "error": exc}, request
-                )
-                yield tail
-                return
-            finally:
-                steps.close()
-                run.close()
-            summary = run.result()
-            yield "</div>" + render_to_string(
-                "contacts/summary_result.html",
-                {**context, **summary_context(run.query, summary, context["search"].search_url)},
-                request,
-            )
-            yield tail
-    finally:
-        run.close()
 
 
 @organisation_member_required()
@@ -142,29 +100,36 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
     except PlacesBusy as busy:
         metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy)
-    run = SummaryRun(organisation=request.organisation, query=query)
+    run = SharedSummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # an upstream failure here is an error page, with its status
     except BaseException:
         place.release()
         raise
     page = render_to_string("contacts/summary.html", {**context, "streaming": True}, request)
-    head, _, tail = page.partition(SPLIT)
-    bound_send_time(request)
-    stream = LimitedStream(
-        _stream(request, run, head, tail, context),
+
+    def result() -> str:
+        shown = summary_context(query, run.result(), search.search_url)
+        return render_to_string("contacts/summary_result.html", {**context, **shown}, request)
+
+    def failed(error: DashboardError) -> str:
+        shown = {**context, "error": error}
+        return render_to_string("contacts/summary_failed.html", shown, request)
+
+    return scanning_page(
+        request,
+        run,
         place,
-        max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS,
+        page,
+        what="summary",
+        progress_line=lambda progress: _progress_line(progress, query),
+        result=result,
+        failed=failed,
     )
-    response = StreamingHttpResponse(stream, content_type="text/html; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    # Proxies such as nginx would otherwise hold the progress back until the end.
-    response["X-Accel-Buffering"] = "no"
-    return response
 
 
 @primed
-def _json_stream(request: HttpRequest, run: SummaryRun) -> Iterator[bytes | None]:
+def _json_stream(request: HttpRequest, run: SharedSummaryRun) -> Iterator[bytes | None]:
     """summary.json's body: a space every KEEPALIVE seconds while counting (JSON ignores
     whitespace before a value), then the summary. The spaces are how a client that left is
     noticed: the write fails, the server closes this stream, and that closes the scan, which
@@ -220,7 +185,7 @@ def contact_summary_json(request: HttpRequest, org_id: str) -> HttpResponse:
     except PlacesBusy as busy:
         metrics.count_summary(metrics.REFUSED)
         return error_response(request, busy, as_json=True)
-    run = SummaryRun(organisation=request.organisation, query=query)
+    run = SharedSummaryRun(organisation=request.organisation, query=query)
     try:
         run.start()  # the first page before the response: an upstream failure keeps its status
     except DashboardError as exc:

@@ -8,7 +8,8 @@ from groups) and `logging`. The middleware, which depends on
 several of them, is written out here. `test` is the test suite's module.
 
 Every value an operator may change comes from an environment variable (or a `.env` file in the
-project root); the names are part of the dashboard's contract with operators, see README.md.
+project root); the names are part of the dashboard's contract with operators, see
+docs/admins/configuration.md.
 """
 
 import os

@@ -1,7 +1,8 @@
 """Django's own settings: the key, apps, templates, database, cache and sessions, i18n, static.
 
 Every value an operator may change comes from an environment variable (or a `.env` file in the
-project root); the names are part of the dashboard's contract with operators, see README.md.
+project root); the names are part of the dashboard's contract with operators, see
+docs/admins/configuration.md.
 """
 
 from pathlib import Path
@@ -74,8 +75,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # DATABASE_POOL_SIZE connections per gunicorn worker (default: its thread count, since a
     # page holds its connection while it waits for Contactship), opened when needed and closed
     # after DATABASE_POOL_IDLE seconds unused; a request waits up to DATABASE_POOL_TIMEOUT.
-    # PostgreSQL's max_connections must exceed replicas × workers × DATABASE_POOL_SIZE (README:
-    # connection budget). Pooled connections go back at the end of each request: no CONN_MAX_AGE.
+    # PostgreSQL's max_connections must exceed replicas × workers × DATABASE_POOL_SIZE
+    # (docs/admins/replicas.md, connection budget). Pooled connections go back at the end of each
+    # request: no CONN_MAX_AGE.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,

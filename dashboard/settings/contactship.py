@@ -18,7 +18,7 @@ except json.JSONDecodeError as exc:
 
 # `make manage` (DASHBOARD_DEMO=1, development only): the organisations, keys and API of the last
 # `make run`, which keeps them in .demo-run.json, so that manage.py commands (add_member,
-# export_contacts...) work against the demo as the README shows them.
+# export_contacts...) work against the demo as the documentation shows them.
 if DEBUG and env.bool("DASHBOARD_DEMO", default=False) and "CONTACTSHIP_ORGANISATIONS" not in env:
     try:
         _demo = json.loads((BASE_DIR / ".demo-run.json").read_text(encoding="utf-8"))

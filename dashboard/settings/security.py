@@ -65,7 +65,7 @@ if DASHBOARD_HTTPS:
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     # Prometheus scrapes each replica at its own address on the private network, in plain HTTP
-    # like the proxy's own hop to it (README, Monitoring): a redirect to https would end it.
+    # like the proxy's own hop to it (docs/admins/monitoring.md): a redirect to https would end it.
     SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -5,6 +5,8 @@
  * streams; Cancel aborts the request, which closes the connection, and the server stops its
  * lookups. A refused list (400) shows its message above the form, which keeps the list and the
  * chosen file. The download buttons are plain form submissions to lookup.csv / lookup.xlsx.
+ * A lookup that stopped asking (Contactship failing, hanging or rate-limiting) shows why, in the
+ * search page's words, and "Retry the failed ones", streamed the same way.
  */
 (function () {
   "use strict";
@@ -33,35 +35,55 @@
     if (status) status.textContent = text;
   }
 
+  // Each cell carries its column's name (data-label), shown beside it on a phone's card.
   function cell(row, text, className) {
     const td = row.insertCell();
     td.textContent = text || "";
-    if (className) td.className = className;
+    td.className = className;
+    const th = byId("lookup-table").tHead.rows[0].cells[td.cellIndex];
+    if (th) td.setAttribute("data-label", th.textContent.trim());
     return td;
   }
 
   function addRow(tbody, labels, line) {
     const row = tbody.insertRow();
-    row.className = "status-" + line.status;
-    cell(row, line.input);
-    cell(row, String(line.line), "nowrap");
-    cell(row, labels.getAttribute("data-type-" + line.input_type) || line.input_type);
-    const status =
-      line.status === "duplicate"
-        ? format(labels.getAttribute("data-label-duplicate"), { line: line.first_line })
-        : labels.getAttribute("data-label-" + line.status) || line.status;
-    cell(row, status, "status");
+    row.className = "status-" + line.status + (line.result === "failed" ? " result-failed" : "");
+    cell(row, String(line.line), "line");
+    cell(row, line.input, "value");
+    cell(row, labels.getAttribute("data-type-" + line.input_type) || line.input_type, "kind");
+    cell(row, labels.getAttribute("data-label-" + line.status) || line.status, "status");
+    cell(row, line.reason, "reason");
     const contact = line.contact || {};
-    const name = cell(row, "");
+    const name = cell(row, "", "name");
     if (line.contact && contact.url) {
       const link = document.createElement("a");
       link.href = contact.url;
       link.textContent = contact.full_name || contact.id;
       name.appendChild(link);
+    } else if (line.contact) {
+      name.textContent = contact.full_name || contact.id || "";
     }
-    cell(row, contact.email);
-    cell(row, contact.phone_number, "nowrap");
-    cell(row, contact.country);
+    cell(row, contact.email, "email");
+    const phone = cell(row, "", "phone");
+    if (contact.phone_number) {
+      const link = document.createElement("a");
+      link.href = "tel:" + contact.phone_number;
+      link.textContent = contact.phone_shown || contact.phone_number;
+      phone.appendChild(link);
+    }
+    cell(row, contact.country, "country");
+  }
+
+  // A lookup that stopped asking: the search page's words for why, and Retry the failed ones.
+  function showStop(end) {
+    const stopped = end.stopped;
+    byId("lookup-stopped").hidden = !stopped;
+    if (stopped) {
+      byId("lookup-stopped-title").textContent = stopped.title;
+      byId("lookup-stopped-message").textContent = stopped.message;
+    }
+    byId("lookup-retry-key").value = end.retry || "";
+    byId("lookup-retry-form").hidden = !end.retry;
   }
 
   // "3 found, 1 not found, …": the statuses met, in the order of STATUSES.
@@ -110,6 +132,7 @@
     if (controller) controller.abort();
     const mine = new AbortController();
     controller = mine;
+    const body = new FormData(form); // before the page is reset: the retry form's key with it
     const labels = byId("lookup-result");
     const region = byId("lookup-table-region");
     const tbody = byId("lookup-table").tBodies[0];
@@ -118,6 +141,7 @@
     const cancel = byId("lookup-cancel");
     const summary = byId("lookup-summary");
     if (summary) summary.remove();
+    showStop({});
     showErrors([]);
     tbody.replaceChildren();
     region.hidden = true;
@@ -129,6 +153,7 @@
     let done = 0;
     let ended = false;
     let counts = {};
+    let finish = {};
 
     cancel.onclick = function () {
       mine.abort();
@@ -136,7 +161,7 @@
     try {
       const response = await fetch(form.action, {
         method: "POST",
-        body: new FormData(form),
+        body: body,
         headers: { Accept: "application/x-ndjson" },
         credentials: "same-origin",
         signal: mine.signal,
@@ -170,13 +195,18 @@
             count.textContent = format(plural(count, "text", total), { done: done, total: total });
           } else if (line.type === "end") {
             ended = true;
+            finish = line;
             counts = line.counts || {};
           }
         }
       }
-      const text = ended
-        ? format(plural(count, "done-text", total), { total: total }) + " " + tally(labels, counts)
-        : count.dataset.failedText;
+      let text = count.dataset.failedText;
+      if (ended && finish.stopped) {
+        text = finish.stopped.summary + ". " + tally(labels, counts);
+      } else if (ended) {
+        text = format(plural(count, "done-text", total), { total: total }) + " " + tally(labels, counts);
+      }
+      if (ended) showStop(finish);
       count.textContent = text;
       announce(text);
     } catch (error) {
@@ -198,9 +228,11 @@
 
   document.addEventListener("submit", function (event) {
     const form = event.target;
-    if (!form || form.id !== "lookup-form") return;
+    if (!form || (form.id !== "lookup-form" && form.id !== "lookup-retry-form")) return;
     // The download buttons submit the form for real: the browser saves the file.
-    if (event.submitter && event.submitter.id !== "lookup-submit") return;
+    if (form.id === "lookup-form" && event.submitter && event.submitter.id !== "lookup-submit") {
+      return;
+    }
     if (!window.fetch || !window.ReadableStream || !window.AbortController) return;
     event.preventDefault();
     run(form);

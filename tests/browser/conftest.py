@@ -75,7 +75,7 @@ def browser(chromium):
 
 
 class FramerHandler(http.server.BaseHTTPRequestHandler):
-    """An intranet page of another origin that frames the dashboard (see README, Embedding)."""
+    """An intranet page of another origin that frames the dashboard (docs/admins/embedding.md)."""
 
     def do_GET(self) -> None:
         src = self.server.framed_url  # set once the dashboard is up

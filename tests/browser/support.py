@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from contacts.demo.data import contacts_for
+
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's Chromium (apt-get install chromium); Playwright's own browser download is not used.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,6 +73,14 @@ def serious_violations(page) -> list[str]:
             what = f"{violation['id']} ({violation['impact']}): {violation['help']}"
             found.append(f"{what} {targets}")
     return found
+
+
+def rich_contact(org_id: str = "org-tejo") -> dict:
+    """A contact with the most kinds of additional data, so its page shows them all."""
+    return max(
+        contacts_for(org_id)[:500],
+        key=lambda c: len({d["type"] for d in c.get("additional_data") or []}),
+    )
 
 
 def screenshot(page, name: str) -> Path:

@@ -7,13 +7,13 @@ to artifacts/screenshots/, which git ignores.
 import pytest
 from playwright.sync_api import expect
 
-from contacts.demo.data import contacts_for
 from tests.browser.conftest import session_cookies
 from tests.browser.support import (
     PHONE,
     ROW_LINKS,
     WIDE,
     list_path,
+    rich_contact,
     screenshot,
     serious_violations,
 )
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.browser
 SCHEMES = ["light", "dark"]
 ORG = "org-tejo"
 SMALL_SEARCH = "full_name=mar&email=hot"  # a few dozen rows
-
-
-def rich_contact() -> dict:
-    """A contact with the most kinds of additional data, so its page shows them all."""
-    return max(
-        contacts_for(ORG)[:500],
-        key=lambda c: len({d["type"] for d in c.get("additional_data") or []}),
-    )
 
 
 @pytest.fixture(scope="module")

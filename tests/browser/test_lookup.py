@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import phonenumbers
 import pytest
 from playwright.sync_api import expect
 
 from contacts.demo.data import contacts_for
 from contacts.exports.layout import spreadsheet_safe
 from tests.browser.conftest import session_cookies
-from tests.browser.support import list_path, screenshot, serious_violations
+from tests.browser.support import SCREENSHOTS, list_path, screenshot, serious_violations
 from tests.live import LiveStack, live_stack
 
 pytestmark = pytest.mark.browser
@@ -73,8 +74,10 @@ def test_paste_a_list_watch_progress_and_download_the_result(slow_page, slow_sta
     expect(rows).to_have_count(len(values))
     statuses = rows.locator("td.status").all_inner_texts()
     assert statuses[:4] == ["Found", "Not found", "Found", "Not found"]
-    assert statuses[-2:] == ["Not recognised", "Repeat of line 3"]
-    expect(rows.nth(0).get_by_role("link")).to_have_text(known[0]["full_name"])
+    assert statuses[-2:] == ["Not recognised", "Repeat"]
+    reasons = rows.locator("td.reason").all_inner_texts()
+    assert reasons[-2:] == ["Not an email, a phone number or a contact id", "Repeats line 3"]
+    expect(rows.nth(0).locator("td.name").get_by_role("link")).to_have_text(known[0]["full_name"])
     screenshot(page, "lookup-result")
     assert not serious_violations(page)
 
@@ -177,3 +180,126 @@ def test_quick_find_without_exact_match_lands_on_the_partial_matches(page, stack
     # "Contact 1" when one contact matches, "Contacts 1–N" for more.
     expect(page.locator("#result-summary")).to_contain_text(re.compile(r"Contact 1\b|Contacts 1–"))
     screenshot(page, "quick-find-partial")
+
+
+# --- readable results, and a lookup on a bad day --------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+DONE = {"en-US": "values looked up", "es-ES": "valores"}
+
+
+def mixed_values() -> list[str]:
+    """A found email, a spaced phone, a phone whose + a spreadsheet dropped, a miss, an invalid
+    value, a long address and a repeat."""
+    known = complete(4)
+    plus_dropped = next(
+        c["phone_number"]
+        for c in contacts_for(ORG)
+        if (c.get("phone_number") or "").startswith("+55")
+        and phonenumbers.is_valid_number(phonenumbers.parse(c["phone_number"]))
+    )
+    return [
+        known[0]["email"],
+        spaced(known[1]["phone_number"]),
+        plus_dropped.removeprefix("+"),
+        "maria.fernanda.rodrigues-albuquerque.de.souza@comercial-exportacoes.example.com.br",
+        "hello there",
+        known[0]["email"].upper(),
+        known[3]["email"],
+    ]
+
+
+def shoot(page, name: str) -> None:
+    """The whole page, long as it is, as artifacts/screenshots/lookup-<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"lookup-{name}.png", full_page=True)
+
+
+CLIPPED = """(table) => Array.from(table.querySelectorAll("tbody td"))
+    .filter((td) => td.scrollWidth > td.clientWidth + 1)
+    .map((td) => td.className + ": " + td.textContent)"""
+UNLABELLED = """(table) => Array.from(table.querySelectorAll("tbody td"))
+    .filter((td) => td.offsetParent !== null)
+    .filter((td) => !getComputedStyle(td, "::before").content.includes(td.dataset.label))
+    .map((td) => td.className)"""
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-ES"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_the_result_reads_on_a_desktop_and_on_a_phone(new_page, stack, locale, viewport):
+    page = new_page(cookies=session_cookies(stack), locale=locale, viewport=viewport)
+    page.goto(stack.url(LOOKUP))
+    values = mixed_values()
+    page.locator("#id_identifiers").fill("\n".join(values))
+    page.locator("#lookup-submit").click()
+    expect(page.locator("#lookup-count")).to_contain_text(DONE[locale])
+    expect(page.locator("#lookup-cancel")).to_be_hidden()  # done
+    rows = page.locator("#lookup-table tbody tr")
+    expect(rows).to_have_count(len(values))
+    shoot(page, f"result-{locale}-{viewport['width']}")
+    table = page.locator("#lookup-table")
+    assert table.evaluate(CLIPPED) == []  # every value whole, none cut
+    region = page.locator("#lookup-table-region")
+    # The person's own value is never squeezed: an 81-character one takes three lines at most.
+    long_value = rows.nth(3).locator("td.value")
+    assert long_value.evaluate("(td) => td.getClientRects()[0].height") <= 3 * 20 + 12
+    # Phones grouped as the search page shows them, the +-less one read as international.
+    phone = rows.nth(2).locator("td.phone")
+    expect(phone).to_have_text(re.compile(r"^\+\d+( \d[\d-]*)+$"))
+    expect(rows.nth(2).locator("td.reason")).to_contain_text("+")
+    if viewport is PHONE:
+        # A card per value, every value with its label, nothing wider than the screen.
+        assert table.evaluate(UNLABELLED) == []
+        width = region.evaluate("(r) => [r.scrollWidth, r.clientWidth]")
+        assert width[0] <= width[1]
+
+
+@pytest.fixture(scope="module")
+def rate_limited_stack(chromium) -> Iterator[LiveStack]:
+    """Contactship rate-limiting its first three requests with Retry-After: 30, then well (the
+    sign-in's landing page takes one or two of them)."""
+    with live_stack(
+        demo_args=["--rate-limit", "30", "--rate-limit-count", "3"], org_ids=[ORG]
+    ) as running:
+        yield running
+
+
+def test_a_rate_limited_lookup_says_so_and_retries_the_failed_ones(new_page, rate_limited_stack):
+    running = rate_limited_stack
+    # Signed in through the form; its landing page (the search) may be the one rate-limited.
+    session = running.login_as(running.username, running.password)
+    cookies = [
+        {"name": c.name, "value": c.value, "url": running.dashboard_url} for c in session.cookies
+    ]
+    page = new_page(cookies=cookies)
+    page.goto(running.url(LOOKUP))
+    values = [c["email"] for c in complete(10)] + ["hello there"]
+    page.locator("#id_identifiers").fill("\n".join(values))
+    page.locator("#lookup-submit").click()
+    count = page.locator("#lookup-count")
+    expect(page.locator("#lookup-cancel")).to_be_hidden()
+    expect(count).to_contain_text("not asked: Contactship is busy, try again in 30 s")
+    banner = page.locator("#lookup-stopped")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Contactship is busy")  # the search page's title
+    failed = page.locator("#lookup-table tbody tr.status-failed td.status").first
+    invalid = page.locator("#lookup-table tbody tr.status-invalid td.status").first
+    expect(failed).to_have_text("Failed")
+    expect(invalid).to_have_text("Not recognised")
+    styles = "(td) => [getComputedStyle(td).color, getComputedStyle(td).backgroundColor]"
+    assert failed.evaluate(styles) != invalid.evaluate(styles)
+    shoot(page, "rate-limited-en-1280")
+    assert not serious_violations(page)
+
+    retry = page.get_by_role("button", name="Retry the failed ones")
+    for _ in range(3):  # each retry asks again for what is left; Contactship is well now
+        retry.click()
+        expect(page.locator("#lookup-cancel")).to_be_hidden()  # this retry is done
+        if "All 11 values looked up" in count.inner_text():
+            break
+    expect(count).to_have_text("All 11 values looked up. 10 found, 1 not recognised")
+    expect(banner).to_be_hidden()
+    expect(retry).to_be_hidden()
+    expect(page.locator("#lookup-table tbody tr.status-failed")).to_have_count(0)
+    shoot(page, "rate-limited-retried-en-1280")

@@ -7,7 +7,7 @@ provider's pages open in a window of their own (a first-party one: its cookies a
 frame's), and the frame, whose cookies live in the partitioned jar of the intranet's site, is
 signed in by the one-time handoff when the window closes.
 
-The two replicas share Redis, as several replicas must (README, Several replicas): the handoff
+The two replicas share Redis, as several replicas must (docs/admins/replicas.md): the handoff
 token is made by whichever replica ends the sign-in in the window and taken by whichever answers
 the frame.
 """

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -111,6 +112,17 @@ def test_the_summary_reads_well_in_both_schemes_and_at_360_px(new_page, stack, s
         "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
     )
     assert fill == {"#0a58ca": "rgb(10, 88, 202)", "#4d9bff": "rgb(77, 155, 255)"}[accent]
+    # Spain, written "España" and "Espanha" in this organisation, is one row with both under it.
+    spain = page.locator("section[aria-labelledby=facet-countries] tbody tr").filter(
+        has=page.get_by_role("list", name="Written as")
+    )
+    written = Counter(c.get("country") for c in matches(ORG, full_name="ana"))
+    assert written["España"] > written["Espanha"] > 0  # most used first
+    expect(spain.first.get_by_role("listitem")).to_have_text(
+        [f"España {written['España']}", f"Espanha {written['Espanha']}"]
+    )
+    total = written["España"] + written["Espanha"]
+    expect(spain.first.get_by_role("link")).to_have_text(str(total))
     assert serious_violations(page) == []
     screenshot(page, f"summary-{width}-{scheme}")
     months = page.locator("section.facet-months")

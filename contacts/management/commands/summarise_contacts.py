@@ -7,8 +7,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.errors import command_error
+from contacts.insights.flight import SharedSummaryRun
 from contacts.insights.quality import DUPLICATES
-from contacts.insights.summary import TOP_DOMAINS, Summary, SummaryRun
+from contacts.insights.summary import TOP_DOMAINS, Summary
 from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.errors import DashboardError
 from contacts.upstream.organisations import organisation_get
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         query = query_from_options(options)
 
         show_progress = sys.stderr.isatty()
-        run = SummaryRun(organisation=organisation, query=query)
+        run = SharedSummaryRun(organisation=organisation, query=query)
         try:
             for progress in run.steps():
                 if show_progress:
@@ -75,7 +76,7 @@ class Command(BaseCommand):
             if total > TOP:
                 out(f"  … {total - TOP:,} more (--json lists them)")
 
-        countries = [(r["value"] or "(no country)", r["count"]) for r in summary["countries"]]
+        countries = [(_country_label(r), r["count"]) for r in summary["countries"]]
         table("Countries", countries, len(countries))
         months = [(r["month"] or "(no date)", r["count"]) for r in summary["created_by_month"]]
         table("Created, by month", months, len(months))
@@ -99,3 +100,15 @@ class Command(BaseCommand):
         for name in DUPLICATES:
             groups, contacts = quality[name]["groups"], quality[name]["contacts"]
             out(f"  {contacts:>9,}  {name} (in {groups:,} groups)")
+
+
+def _country_label(row: dict) -> str:
+    """A country row's name, with the names it is written as when there are several:
+    "España (España 136, Espanha 51)"."""
+    if row["value"] is None:
+        return "(no country)"
+    variants = row.get("variants", [])
+    if len(variants) < 2:
+        return row["value"]
+    written = ", ".join(f"{v['value']} {v['count']:,}" for v in variants)
+    return f"{row['value']} ({written})"

@@ -23,10 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Keys made fresh for each run: no key, not even a demo's, is written into the repository.
 KEYS = {org_id: "test-" + secrets.token_urlsafe(16) for org_id in DEMO_ORGANISATIONS}
-ORGANISATIONS = {
-    org_id: {"name": org.name, "api_key": KEYS[org_id]}
-    for org_id, org in DEMO_ORGANISATIONS.items()
-}
+ORGANISATIONS = {org_id: org.setting(KEYS[org_id]) for org_id, org in DEMO_ORGANISATIONS.items()}
 
 
 # Pages are whole, however busy the machine and slow the fault: the first paint, a page shown

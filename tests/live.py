@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from contacts.demo.data import DEMO_ORGANISATIONS
+from contacts.demo.data import DEMO_ORGANISATIONS, organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -303,10 +303,7 @@ def live_stack(
     """
     org_ids = list(org_ids or DEMO_ORGANISATIONS)
     organisations = {
-        org_id: {
-            "name": DEMO_ORGANISATIONS[org_id].name if org_id in DEMO_ORGANISATIONS else org_id,
-            "api_key": "live-" + secrets.token_urlsafe(18),
-        }
+        org_id: organisation(org_id).setting("live-" + secrets.token_urlsafe(18))
         for org_id in org_ids
     }
     password = secrets.token_urlsafe(18)

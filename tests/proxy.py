@@ -132,10 +132,7 @@ def proxy_base(
         workdir.chmod(0o755)
         cert, key = make_certificate(workdir, names)
         organisations = {
-            org_id: {
-                "name": DEMO_ORGANISATIONS[org_id].name,
-                "api_key": "proxy-" + secrets.token_urlsafe(18),
-            }
+            org_id: DEMO_ORGANISATIONS[org_id].setting("proxy-" + secrets.token_urlsafe(18))
             for org_id in org_ids
         }
         password = secrets.token_urlsafe(18)

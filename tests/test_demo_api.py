@@ -13,10 +13,12 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
@@ -143,7 +145,9 @@ def test_phone_prefix_plus_must_be_percent_encoded(api: DemoServer, http: reques
         timeout=TIMEOUT,
     )
     assert raw.status_code == 200
-    assert raw.json() == []
+    # A search for " 52": only numbers written with spaces (contacts.demo.quality) hold it.
+    spaced = raw.json()
+    assert spaced and all(" 52" in contact["phone_number"] for contact in spaced)
 
 
 def test_filters_combine_with_and(api: DemoServer, http: requests.Session) -> None:
@@ -174,8 +178,9 @@ def test_accents_are_not_stripped(api: DemoServer, http: requests.Session) -> No
 
 
 def test_null_or_missing_fields_never_match() -> None:
-    with_email = [c for c in contacts_for("org-tejo") if c.get("email")]
-    assert len(with_email) < len(contacts_for("org-tejo"))
+    with_email = [c for c in contacts_for("org-tejo") if "@" in (c.get("email") or "")]
+    assert any(c.get("email", "") is None for c in contacts_for("org-tejo"))
+    assert any("email" not in c for c in contacts_for("org-tejo"))
     assert matches("org-tejo", email="@") == with_email
     named = [c for c in contacts_for("org-tejo") if c.get("full_name")]
     assert matches("org-tejo", full_name=" ") == [c for c in named if " " in c["full_name"]]
@@ -632,15 +637,26 @@ def test_contacts_have_the_api_shape(org: str) -> None:
     assert all(set(contact) <= FIELDS for contact in contacts)
     assert all(UUID_V4.match(contact["id"]) for contact in contacts)
     assert all(TIMESTAMP.match(contact["created_at"]) for contact in contacts)
-    assert all(PHONE.match(contact["phone_number"]) for contact in contacts)
     assert all(contact["organization_id"] == org for contact in contacts)
     keys = [(contact["created_at"], contact["id"]) for contact in contacts]
     assert keys == sorted(keys)
     assert len(set(ids(contacts))) == len(contacts)
-    assert len({contact["phone_number"] for contact in contacts}) == len(contacts)
-    emails = [contact["email"] for contact in contacts if contact.get("email")]
-    assert all(email.isascii() and email.count("@") == 1 for email in emails)
-    assert len({email.casefold() for email in emails}) == len(emails)
+    # Phone numbers in E.164, each its own, but for the few contacts.demo.quality rewrote
+    # (blank, not a number, or one number written again another way).
+    phones = [contact["phone_number"] for contact in contacts]
+    e164 = [phone for phone in phones if PHONE.match(phone)]
+    assert len(set(e164)) == len(e164)
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(phone)) for phone in e164)
+    assert 0 < len(phones) - len(e164) <= max(8, 0.05 * len(contacts))
+    # Emails too: ASCII with one @, each its own but for the few typed again in another case
+    # (each at most twice) or spoiled.
+    emails = [contact["email"].strip() for contact in contacts if contact.get("email")]
+    wellformed = [email for email in emails if " " not in email and email.count("@") == 1]
+    assert all(email.isascii() for email in emails)
+    assert 0 < len(emails) - len(wellformed) <= max(8, 0.05 * len(contacts))
+    folded = Counter(email.casefold() for email in wellformed)
+    assert max(folded.values()) == 2
+    assert sum(n - 1 for n in folded.values()) <= max(2, 0.01 * len(contacts))
     # Several contacts imported in the same second: the id breaks the tie.
     assert len({contact["created_at"] for contact in contacts}) < len(contacts)
 

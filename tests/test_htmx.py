@@ -23,8 +23,9 @@ def test_htmx_gets_the_results_region_alone_and_the_address_to_show(member_clien
     assert "HX-Request" in response["Vary"]
     assert "no-store" in response["Cache-Control"]
     # The fields' errors travel along (empty here), to replace the ones under the fields: one
-    # per field, three of the API's and four of the dashboard's (country, dates, email domain).
-    assert body.count('hx-swap-oob="true"') == 7
+    # per field, three of the API's and five of the dashboard's (country, dates, email domain,
+    # data quality).
+    assert body.count('hx-swap-oob="true"') == 8
 
 
 def test_a_page_load_gets_the_whole_page_which_varies_on_htmx(member_client, upstream):

@@ -1,5 +1,7 @@
 """Classifying and normalising what people type to find one contact."""
 
+import re
+
 import pytest
 
 from contacts.contact.identifiers import (
@@ -89,7 +91,8 @@ def test_every_demo_phone_number_is_found_as_stored():
     for org_id in ("org-tejo", "org-harbor", "org-andes"):
         for contact in contacts_for(org_id):
             phone = contact.get("phone_number")
-            if phone:
+            # E.164 as the API stores numbers (contacts.demo.quality spoils a few on purpose).
+            if re.fullmatch(r"\+\d+", phone or ""):
                 typed = f"{phone[:3]} {phone[3:6]}-{phone[6:]}"
                 assert identifier_parse(typed).value == phone, typed
 

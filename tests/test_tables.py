@@ -248,3 +248,11 @@ def test_chosen_columns_are_one_line_cells_like_the_default_ones():
     ) in html
     # Without the name, "Open" leads to the contact, in the name's place on a phone.
     assert '<td class="col-open"><a href=' in html
+
+
+def test_a_phone_number_of_spaces_only_is_no_link():
+    html = lean_html([Contact(id="x1", full_name="A", phone_number="   ")])
+    assert "tel:" not in html
+    assert normalised(html) == normalised(
+        stock_html([Contact(id="x1", full_name="A", phone_number="   ")])
+    )

@@ -4,19 +4,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date
 
 from contacts.contact.countries import country_key
+from contacts.contact.quality import quality_matches
 from contacts.contact.types import NO_COUNTRY, Contact, email_domain, fold
 
 # The API's own filter names, which are also the dashboard's GET parameters.
 FILTER_FIELDS = ("full_name", "email", "phone_number")
 # Filters the API lacks, applied by the dashboard to each contact while it scans the pages.
-POST_FILTER_FIELDS = ("country", "created_from", "created_to", "email_domain")
+POST_FILTER_FIELDS = ("country", "created_from", "created_to", "email_domain", "quality")
 
 
 @dataclass(frozen=True, slots=True)
 class ContactQuery:
     """The filters of one search: the API's own (`full_name`, `email`, `phone_number`, partial
     matches sent upstream) and the dashboard's (`country`, `created_from`, `created_to`,
-    `email_domain`, checked against each contact by `matches` while a scan walks the pages).
+    `email_domain`, `quality`, checked against each contact by `matches` while a scan walks the
+    pages).
 
     It stands in for a QuerySet so that django-filter can build it: `all()` and `filter()` with
     `<field>__icontains` lookups for the API's filters and `<field>__exact` for the dashboard's
@@ -30,6 +32,7 @@ class ContactQuery:
     created_from: date | None = None
     created_to: date | None = None
     email_domain: str = ""
+    quality: str = ""  # one of contacts.contact.quality.QUALITY_FILTERS
 
     model = None  # django-filter reads it; there is no model behind contacts.
 
@@ -66,8 +69,9 @@ class ContactQuery:
         """Whether the dashboard filters the contacts itself, which costs a scan."""
         return any(getattr(self, name) for name in POST_FILTER_FIELDS)
 
-    def matches(self, contact: Contact) -> bool:
-        """Whether `contact` passes the dashboard's own filters (the API applied its own)."""
+    def matches(self, contact: Contact, default_region: str = "") -> bool:
+        """Whether `contact` passes the dashboard's own filters (the API applied its own);
+        `default_region` is the organisation's, for phone numbers written without `+`."""
         if self.country and not self._matches_country(contact.country):
             return False
         if self.email_domain and email_domain(contact.email) != self.email_domain.lower():
@@ -80,7 +84,12 @@ class ContactQuery:
                 return False
             if self.created_to and day > self.created_to:
                 return False
-        return True
+        return not self.quality or quality_matches(
+            self.quality,
+            email=contact.email,
+            phone_number=contact.phone_number,
+            default_region=default_region,
+        )
 
     def _matches_country(self, country: str) -> bool:
         """`-` matches a contact without a country; any other value every name of the country

@@ -71,10 +71,7 @@ def parse_organisations(text: str) -> dict[str, str]:
 
 def random_organisations() -> dict[str, dict[str, str]]:
     """The demo organisations in the dashboard's setting format, each with a fresh random key."""
-    return {
-        org.id: {"name": org.name, "api_key": secrets.token_urlsafe(24)}
-        for org in DEMO_ORGANISATIONS.values()
-    }
+    return {org.id: org.setting(secrets.token_urlsafe(24)) for org in DEMO_ORGANISATIONS.values()}
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

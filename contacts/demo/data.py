@@ -10,7 +10,8 @@ contact would take about ten seconds for the 60,000-contact organisation.
 The contacts are deliberately untidy in the ways real CRM data is (null and missing fields,
 repeated ``additional_data`` fields, values that start with ``=``/``+``/``-``/``@``, commas, quotes
 and newlines inside values, names in non-Latin scripts), each at a few percent, so the dashboard
-has to cope with all of it.
+has to cope with all of it; ``contacts.demo.quality`` adds the duplicates, invalid and blank
+values the data-quality summary counts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from faker import Faker
+
+from contacts.demo.quality import untidy
 
 type Contact = dict[str, Any]
 type IdentifierType = Literal["id", "phone_number", "email"]
@@ -52,10 +55,19 @@ class DemoOrganisation:
     # its locale's home country and sometimes in another of these.
     country_codes: tuple[str, ...]
     locale_weights: tuple[int, ...] = ()
+    # The dashboard's `default_region` for the organisation (phone numbers written without +).
+    default_region: str = ""
 
     def __post_init__(self) -> None:
         if self.locale_weights and len(self.locale_weights) != len(self.locales):
             raise ValueError("locale_weights must have one weight per locale")
+
+    def setting(self, api_key: str) -> dict[str, str]:
+        """The organisation's entry in the dashboard's CONTACTSHIP_ORGANISATIONS."""
+        entry = {"name": self.name, "api_key": api_key}
+        if self.default_region:
+            entry["default_region"] = self.default_region
+        return entry
 
 
 DEMO_ORGANISATIONS: dict[str, DemoOrganisation] = {
@@ -78,6 +90,7 @@ DEMO_ORGANISATIONS: dict[str, DemoOrganisation] = {
             locales=("pt_BR", "pt_PT", "es_ES", "es_AR"),
             locale_weights=(60, 28, 6, 6),
             country_codes=("BR", "PT", "ES", "AR", "UY"),
+            default_region="BR",
         ),
         DemoOrganisation(
             id="org-harbor",
@@ -237,35 +250,47 @@ def _stable_seed(text: str) -> int:
 @dataclass(frozen=True, slots=True)
 class _Country:
     calling_code: str
-    national_digits: int
+    # Mobile numbers are this prefix and `mobile_digits` random digits: numbers `phonenumbers`
+    # finds valid (the prefix of its example mobile number), so that only the numbers
+    # contacts.demo.quality spoils count as not valid.
+    mobile_prefix: str
+    mobile_digits: int
     domain: str  # top-level domain used for company websites and emails
     names: dict[str, str]  # language -> the country's name in that language
 
 
 _COUNTRIES: dict[str, _Country] = {
-    "MX": _Country("52", 10, "com.mx", {"es": "México", "pt": "México", "en": "Mexico"}),
-    "ES": _Country("34", 9, "es", {"es": "España", "pt": "Espanha", "en": "Spain"}),
-    "CO": _Country("57", 10, "com.co", {"es": "Colombia", "pt": "Colômbia", "en": "Colombia"}),
-    "AR": _Country("54", 10, "com.ar", {"es": "Argentina", "pt": "Argentina", "en": "Argentina"}),
-    "PE": _Country("51", 9, "pe", {"es": "Perú", "pt": "Peru", "en": "Peru"}),
-    "CL": _Country("56", 9, "cl", {"es": "Chile", "pt": "Chile", "en": "Chile"}),
-    "UY": _Country("598", 8, "com.uy", {"es": "Uruguay", "pt": "Uruguai", "en": "Uruguay"}),
+    "MX": _Country("52", "222", 7, "com.mx", {"es": "México", "pt": "México", "en": "Mexico"}),
+    "ES": _Country("34", "61", 7, "es", {"es": "España", "pt": "Espanha", "en": "Spain"}),
+    "CO": _Country(
+        "57", "321", 7, "com.co", {"es": "Colombia", "pt": "Colômbia", "en": "Colombia"}
+    ),
+    "AR": _Country(
+        "54", "9112", 7, "com.ar", {"es": "Argentina", "pt": "Argentina", "en": "Argentina"}
+    ),
+    "PE": _Country("51", "91", 7, "pe", {"es": "Perú", "pt": "Peru", "en": "Peru"}),
+    "CL": _Country("56", "22", 7, "cl", {"es": "Chile", "pt": "Chile", "en": "Chile"}),
+    "UY": _Country("598", "94", 6, "com.uy", {"es": "Uruguay", "pt": "Uruguai", "en": "Uruguay"}),
     "US": _Country(
-        "1", 10, "com", {"es": "Estados Unidos", "pt": "Estados Unidos", "en": "United States"}
+        "1",
+        "2015",
+        6,
+        "com",
+        {"es": "Estados Unidos", "pt": "Estados Unidos", "en": "United States"},
     ),
-    "BR": _Country("55", 11, "com.br", {"es": "Brasil", "pt": "Brasil", "en": "Brazil"}),
-    "PT": _Country("351", 9, "pt", {"es": "Portugal", "pt": "Portugal", "en": "Portugal"}),
+    "BR": _Country("55", "1196", 7, "com.br", {"es": "Brasil", "pt": "Brasil", "en": "Brazil"}),
+    "PT": _Country("351", "91", 7, "pt", {"es": "Portugal", "pt": "Portugal", "en": "Portugal"}),
     "GB": _Country(
-        "44", 10, "co.uk", {"es": "Reino Unido", "pt": "Reino Unido", "en": "United Kingdom"}
+        "44", "740", 7, "co.uk", {"es": "Reino Unido", "pt": "Reino Unido", "en": "United Kingdom"}
     ),
-    "IE": _Country("353", 9, "ie", {"es": "Irlanda", "pt": "Irlanda", "en": "Ireland"}),
-    "CA": _Country("1", 10, "ca", {"es": "Canadá", "pt": "Canadá", "en": "Canada"}),
-    "CN": _Country("86", 11, "cn", {"es": "China", "pt": "China", "en": "China"}),
+    "IE": _Country("353", "85", 7, "ie", {"es": "Irlanda", "pt": "Irlanda", "en": "Ireland"}),
+    "CA": _Country("1", "5062", 6, "ca", {"es": "Canadá", "pt": "Canadá", "en": "Canada"}),
+    "CN": _Country("86", "1312", 7, "cn", {"es": "China", "pt": "China", "en": "China"}),
     "SA": _Country(
-        "966", 9, "sa", {"es": "Arabia Saudita", "pt": "Arábia Saudita", "en": "Saudi Arabia"}
+        "966", "51", 7, "sa", {"es": "Arabia Saudita", "pt": "Arábia Saudita", "en": "Saudi Arabia"}
     ),
-    "GR": _Country("30", 10, "gr", {"es": "Grecia", "pt": "Grécia", "en": "Greece"}),
-    "RU": _Country("7", 10, "ru", {"es": "Rusia", "pt": "Rússia", "en": "Russia"}),
+    "GR": _Country("30", "691", 7, "gr", {"es": "Grecia", "pt": "Grécia", "en": "Greece"}),
+    "RU": _Country("7", "912", 7, "ru", {"es": "Rusia", "pt": "Rússia", "en": "Russia"}),
 }
 
 
@@ -603,6 +628,8 @@ def _build_contacts(org: DemoOrganisation) -> tuple[Contact, ...]:
         for index, locale in enumerate(locales)
     ]
     contacts.sort(key=lambda contact: (contact["created_at"], contact["id"]))
+    # With a generator of its own: the other contacts are the same with or without it.
+    untidy(contacts, random.Random(f"quality:{org.seed}"), org.default_region)
     return tuple(contacts)
 
 
@@ -655,6 +682,7 @@ class _ContactBuilder:
         self.imports = imports
         self.phones: set[str] = set()
         self.emails: set[str] = set()
+        self.spare = random.Random(f"phones:{org.seed}").random
 
     def pick[T](self, values: Sequence[T]) -> T:
         return values[int(self.random() * len(values))]
@@ -753,13 +781,18 @@ class _ContactBuilder:
         return email
 
     def _phone(self, country: _Country) -> str:
-        low = 2 * 10 ** (country.national_digits - 1)  # no leading 0 or 1
-        span = 10**country.national_digits - low
+        # One draw of the contacts' generator each; a number taken already draws again from a
+        # generator of its own, so that no other value moves when one number does.
+        span = 10**country.mobile_digits
+        digits = self.below(span)
         while True:
-            phone = f"+{country.calling_code}{low + self.below(span)}"
+            phone = (
+                f"+{country.calling_code}{country.mobile_prefix}{digits:0{country.mobile_digits}d}"
+            )
             if phone not in self.phones:
                 self.phones.add(phone)
                 return phone
+            digits = int(self.spare() * span)
 
     def _fill(self, template: str, pools: _Pools) -> str:
         if "{" not in template:

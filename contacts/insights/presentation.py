@@ -1,5 +1,5 @@
 """A summary as the summary page shows it: each count with the search narrowed to it, shares,
-and the chart of contacts created by month (gaps for long empty stretches)."""
+the chart of contacts created by month (gaps for long empty stretches), and the data quality."""
 
 import calendar
 from collections.abc import Callable
@@ -7,8 +7,10 @@ from datetime import date, datetime
 
 from django.utils.translation import gettext as _
 
+from contacts.contact.quality import INVALID_EMAIL, INVALID_PHONE, MISSING_EMAIL, MISSING_PHONE
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import NO_COUNTRY
+from contacts.insights.quality import DUPLICATE_EMAIL, DUPLICATE_PHONE, POSSIBLE_DUPLICATE_NAME
 from contacts.insights.summary import COMPLETENESS_FIELDS, Summary
 
 CHART_HEIGHT = 100
@@ -68,6 +70,42 @@ def _country_variants(row: dict) -> list[dict]:
 
 def _share(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
+
+
+def _quality_context(summary: Summary, search_url: Callable[..., str]) -> dict:
+    """The quality part: each missing or invalid figure with the search narrowed to its contacts
+    (a name has no filter to narrow to), and the duplicate figures with the `by` of the
+    duplicates page that lists them (the template links to it with the search's parameters)."""
+    quality, count = summary["quality"], summary["count"]
+    missing = quality["missing"]
+    problems = [
+        (_("No name"), missing["full_name"], None),
+        (_("No email"), missing["email"], {"quality": MISSING_EMAIL}),
+        (_("Email not valid"), quality["invalid_email"], {"quality": INVALID_EMAIL}),
+        (_("No phone"), missing["phone_number"], {"quality": MISSING_PHONE}),
+        (_("Phone not valid"), quality["invalid_phone"], {"quality": INVALID_PHONE}),
+        (_("No country"), missing["country"], {"country": NO_COUNTRY}),
+    ]
+    duplicates = [
+        (_("Same email"), "email", quality[DUPLICATE_EMAIL]),
+        (_("Same phone"), "phone", quality[DUPLICATE_PHONE]),
+        (_("Possibly the same name"), "name", quality[POSSIBLE_DUPLICATE_NAME]),
+    ]
+    return {
+        "quality_problems": [
+            {
+                "label": label,
+                "count": n,
+                "share": _share(n, count),
+                "url": search_url(**narrow) if narrow and n else "",
+            }
+            for label, n, narrow in problems
+        ],
+        "quality_duplicates": [
+            {"label": label, "by": by, "groups": row["groups"], "contacts": row["contacts"]}
+            for label, by, row in duplicates
+        ],
+    }
 
 
 def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[..., str]) -> dict:
@@ -140,6 +178,7 @@ def summary_context(query: ContactQuery, summary: Summary, search_url: Callable[
         "domains": domains,
         "completeness": completeness,
         "fields": fields,
+        **_quality_context(summary, search_url),
         "computed_at": computed_at,
         "search_url": search_url(),
     }

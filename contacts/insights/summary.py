@@ -1,5 +1,6 @@
 """The summary of a search: how many contacts match, by country, by month, by email domain, how
-complete they are and which additional-data fields they carry.
+complete they are, which additional-data fields they carry, and their data quality
+(`contacts.insights.quality`, counted in the same scan).
 
 Counted over a scan of every matching page (`contacts.upstream.scan`, with its concurrency and
 cancellation), keeping counters only, never contacts: memory grows with the distinct values, not
@@ -26,12 +27,14 @@ from contacts import metrics
 from contacts.contact.query import ContactQuery
 from contacts.contact.types import Contact, email_domain, iso_utc
 from contacts.insights.countries import CountryFacet
+from contacts.insights.quality import QualityCounter
 from contacts.upstream.organisations import Organisation
 from contacts.upstream.scan import Scan, ScanProgress, contact_scan
 
 log = logging.getLogger(__name__)
 
-CACHE_PREFIX = "summary:v2"  # v2: countries grouped, with their variants
+# v2: countries grouped, with their variants; v3: with the quality part
+CACHE_PREFIX = "summary:v3"
 TOP_DOMAINS = 50
 # Fields whose presence the summary reports as a share of the contacts.
 COMPLETENESS_FIELDS = ("email", "phone_number", "country", "description")
@@ -44,9 +47,10 @@ _first_pages = ThreadPoolExecutor(max_workers=8, thread_name_prefix="summary-fir
 
 
 class SummaryCounter:
-    """Counters over contacts, fed a page at a time."""
+    """Counters over contacts, fed a page at a time; `default_region` is the organisation's,
+    for the quality part's phone numbers."""
 
-    def __init__(self) -> None:
+    def __init__(self, default_region: str = "") -> None:
         self.count = 0
         # By the country a name means, in any language, as the `country` filter matches.
         self.countries = CountryFacet()
@@ -54,9 +58,11 @@ class SummaryCounter:
         self.domains: Counter[str] = Counter()
         self.present: Counter[str] = Counter()
         self.fields: Counter[str] = Counter()
+        self.quality = QualityCounter(default_region)
 
     def add(self, contacts: list[Contact]) -> None:
         self.count += len(contacts)
+        self.quality.add(contacts)
         for contact in contacts:
             self.countries.add(contact.country)
             created = contact.created_at
@@ -92,6 +98,7 @@ class SummaryCounter:
             "email_domains_distinct": len(self.domains),
             "completeness": {name: self.present[name] for name in COMPLETENESS_FIELDS},
             "fields": [{"field": f, "count": n} for f, n in fields],
+            "quality": self.quality.result(),
             "computed_at": iso_utc(datetime.now(UTC).replace(microsecond=0)),
         }
 
@@ -136,7 +143,7 @@ class SummaryRun:
     def __init__(self, *, organisation: Organisation, query: ContactQuery) -> None:
         self.organisation = organisation
         self.query = query
-        self.counter = SummaryCounter()
+        self.counter = SummaryCounter(organisation.default_region)
         self._scan: Scan | None = None
         self._first: list[Contact] | None = None
         self._ended = False  # counted in the metrics

@@ -17,6 +17,7 @@ HELP = {
     "created_from": "YYYY-MM-DD, inclusive, UTC",
     "created_to": "YYYY-MM-DD, inclusive, UTC",
     "email_domain": "exact domain after the @",
+    "quality": "invalid_email, invalid_phone, missing_email or missing_phone",
 }
 
 

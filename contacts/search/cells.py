@@ -51,7 +51,10 @@ def titled_html(text: str) -> str:
 
 
 def phone_html(number: str) -> str:
-    """The number as people read it (`+52 55 1234 5678`); the link dials the stored E.164."""
+    """The number as people read it (`+52 55 1234 5678`); the link dials the stored E.164.
+    Spaces only are no number: no link (one without text would say nothing)."""
+    if not number.strip():
+        return escape(number)
     return f'<a href="tel:{escape(number)}">{escape(phone_display(number))}</a>'
 
 

@@ -1,5 +1,5 @@
-"""The search form: the API's own filters and the dashboard's (country, dates, email domain),
-checked and normalised, building a `ContactQuery`."""
+"""The search form: the API's own filters and the dashboard's (country, dates, email domain,
+data quality), checked and normalised, building a `ContactQuery`."""
 
 import re
 
@@ -10,6 +10,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from contacts.contact.quality import INVALID_EMAIL, INVALID_PHONE, MISSING_EMAIL, MISSING_PHONE
 from contacts.contact.query import FILTER_FIELDS, POST_FILTER_FIELDS, ContactQuery
 
 MAX_FILTER_LENGTH = 200
@@ -43,6 +44,15 @@ class EmailDomainField(forms.CharField):
 
 class EmailDomainFilter(django_filters.CharFilter):
     field_class = EmailDomainField
+
+
+# The `quality` filter's values (contacts.contact.quality.QUALITY_FILTERS), as the form offers them.
+QUALITY_CHOICES = (
+    (INVALID_EMAIL, _("Email not valid")),
+    (INVALID_PHONE, _("Phone not valid")),
+    (MISSING_EMAIL, _("No email")),
+    (MISSING_PHONE, _("No phone")),
+)
 
 
 class DateInput(forms.DateInput):
@@ -111,6 +121,9 @@ class ContactFilter(django_filters.FilterSet):
     email_domain = EmailDomainFilter(
         label=_("Domain after @"), lookup_expr="exact", max_length=MAX_FILTER_LENGTH, strip=True
     )
+    quality = django_filters.ChoiceFilter(
+        label=_("Data quality"), lookup_expr="exact", choices=QUALITY_CHOICES, empty_label=_("Any")
+    )
 
     class Meta:
         form = ContactFilterForm
@@ -121,6 +134,8 @@ class ContactFilter(django_filters.FilterSet):
         # check of a partial email ("gmail") or number. inputmode brings the right keyboard on
         # phones: letters and @ for email, the dial pad for the phone.
         for field in self.form.fields.values():
+            if isinstance(field.widget, forms.Select):
+                continue  # the quality filter: a choice, not typed
             field.widget.input_type = "search"
             field.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
         self.form.fields["email"].widget.attrs["inputmode"] = "email"
@@ -140,6 +155,15 @@ class ContactFilter(django_filters.FilterSet):
     def dashboard_fields(self) -> list[forms.BoundField]:
         """The fields the dashboard applies while it scans the pages."""
         return [self.form[name] for name in POST_FILTER_FIELDS]
+
+    def chips(self, query: ContactQuery) -> list[tuple[str, str]]:
+        """Each filter of `query` as a person reads it: its label, and its value (a choice's
+        label for a choice)."""
+        fields = self.form.fields
+        return [
+            (fields[name].label, dict(getattr(fields[name], "choices", ())).get(value, value))
+            for name, value in query.params().items()
+        ]
 
     def filter_queryset(self, queryset: ContactQuery) -> ContactQuery:
         # FilterSet's own version insists on a Django QuerySet; the filters themselves are reused.

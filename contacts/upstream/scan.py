@@ -24,9 +24,10 @@ search page reads a window of a post-filtered result through `scan_window`. A sc
   nothing more).
 - progress: pages and rows handed to the consumer, contacts read from the upstream, calls made,
   the calls in flight allowed now and the most allowed; one log line when the scan ends.
-- the dashboard's own filters (`ContactQuery.matches`: country, dates, email domain): each page
-  is filtered before the consumer sees it, so a page may be empty while the scan goes on; paging
-  follows the upstream's page lengths. `scan_window` filters contact by contact instead, so that
+- the dashboard's own filters (`ContactQuery.matches`: country, dates, email domain, quality,
+  with the organisation's `default_region` for phone numbers): each page is filtered before the
+  consumer sees it, so a page may be empty while the scan goes on; paging follows the
+  upstream's page lengths. `scan_window` filters contact by contact instead, so that
   it can say where in the upstream's result a window of filtered contacts ends.
 - where it starts: `start` is the offset of its first page (continuing a search).
 - the cap, for counts: with `stop_at_cap=True`, a result longer than the cap ends the scan after
@@ -104,7 +105,8 @@ class Paging:
         post_filtered = filtered and self.query.post_filtered
         for page in self._upstream_pages():
             if post_filtered:
-                page = [c for c in page if self.query.matches(c)]
+                region = self.organisation.default_region
+                page = [c for c in page if self.query.matches(c, region)]
             self.progress.pages += 1
             self.progress.rows += len(page)
             yield page
@@ -298,7 +300,7 @@ def scan_window(
         for page in scan:
             full = len(page) == paging.page_size
             for index, contact in enumerate(page):
-                if not query.matches(contact):
+                if not query.matches(contact, organisation.default_region):
                     continue
                 rows.append(contact)
                 if len(rows) == size:

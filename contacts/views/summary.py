@@ -90,8 +90,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         return render(request, "contacts/summary_invalid.html", context, status=400)
     query = search.query
     context["query"] = query
-    fields = search.filterset.form.fields
-    context["chips"] = [(fields[name].label, value) for name, value in query.params().items()]
+    context["chips"] = search.filterset.chips(query)
     context["search_url"] = search.search_url()
     context["refresh_url"] = search.get_query_string({REFRESH_PARAM: 1}, remove=SEARCH_ONLY)
     summary = None

@@ -131,7 +131,8 @@ def test_next_clicked_while_a_new_search_is_coming_is_held(slow_page, slow_stack
 
 
 def test_a_page_past_the_end_leads_back_to_rows(page, stack):
-    expected = ids(matches(ORG, full_name="ana"))  # 348: the last page with rows is 4
+    expected = ids(matches(ORG, full_name="ana"))  # 355: the last page with rows is 4
+    assert 300 < len(expected) <= 400
     page.goto(stack.url(list_path(ORG, "full_name=ana&page=999999")))
     summary = page.locator("#result-summary")
     expect(summary).to_have_text("No more contacts: the results end on page 4.")
@@ -142,7 +143,7 @@ def test_a_page_past_the_end_leads_back_to_rows(page, stack):
 
     page.get_by_role("link", name="Last page with contacts (4)").click()
     expect(page).to_have_url(re.compile(r"\?full_name=ana&page=4$"))
-    expect(summary).to_contain_text("Contacts 301–348")
+    expect(summary).to_contain_text(f"Contacts 301–{len(expected)}")
     assert row_ids(page) == expected[300:]
     page.goto(stack.url(list_path(ORG, "full_name=ana&page=50")))
     page.get_by_role("link", name="First page").click()

@@ -58,7 +58,7 @@ def test_focus_order_and_visible_focus(page, stack):
         "Search",
         "Clear",
         # The dashboard's own filters, folded; then the way to the summary.
-        "More filters: country, dates, email domain",
+        "More filters: country, dates, email domain, data quality",
         "Summary",
         "Columns",  # the column picker
         "Refresh",

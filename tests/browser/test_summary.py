@@ -1,6 +1,7 @@
 """The summary in a real browser: from a search to its summary, the progress while it counts,
-a country's count to the narrowed search, and that search's download; the summary's looks in
-light and dark, wide and at 360 px, with axe-core's verdict."""
+a country's count to the narrowed search, and that search's download; the data quality's count to
+the search narrowed by the `quality` filter; the summary's looks in light and dark, wide and at
+360 px, with axe-core's verdict."""
 
 import csv
 import io
@@ -16,6 +17,7 @@ from contacts.demo.data import matches
 from tests.browser.conftest import session_cookies
 from tests.browser.support import ROW_LINKS, ids, list_path, row_ids, screenshot, serious_violations
 from tests.live import LiveStack, live_stack
+from tests.test_quality import expected_contacts
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +128,30 @@ def test_the_summary_reads_well_in_both_schemes_and_at_360_px(new_page, stack, s
     months = page.locator("section.facet-months")
     months.scroll_into_view_if_needed()
     months.screenshot(path=screenshot(page, f"summary-{width}-{scheme}-months"))
+
+
+def test_the_data_quality_leads_to_its_contacts_and_their_download(new_page, stack):
+    page = new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(stack.url(f"/orgs/{ORG}/contacts/summary/"))
+    quality = page.locator("section[aria-labelledby=facet-quality]")
+    expect(quality).to_be_visible(timeout=60_000)
+    quality.scroll_into_view_if_needed()
+    assert serious_violations(page) == []
+    quality.screenshot(path=screenshot(page, "summary-quality"))
+
+    want = expected_contacts(ORG, quality="invalid_phone")
+    link = quality.get_by_role("row", name="Phone not valid").get_by_role("link")
+    expect(link).to_have_text(f"{len(want):,}")
+    link.click()
+    expect(page).to_have_url(re.compile(r"/contacts/\?quality=invalid_phone$"))
+    # The filters the dashboard applies are open, the rule chosen in its select.
+    expect(page.get_by_label("Data quality")).to_have_value("invalid_phone")
+    expect(page.locator(ROW_LINKS)).to_have_count(min(100, len(want)))
+    assert row_ids(page) == ids(want[:100])
+    screenshot(page, "search-narrowed-by-quality")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    body = download_info.value.path().read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert [row[0] for row in rows[1:]] == ids(want)

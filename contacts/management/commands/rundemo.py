@@ -155,11 +155,9 @@ class Command(BaseCommand):
             if use_demo:
                 kept = state.get("organisations") or {}
                 organisations = {
-                    org.id: {
-                        "name": org.name,
-                        "api_key": (kept.get(org.id) or {}).get("api_key")
-                        or secrets.token_urlsafe(24),
-                    }
+                    org.id: org.setting(
+                        (kept.get(org.id) or {}).get("api_key") or secrets.token_urlsafe(24)
+                    )
                     for org in DEMO_ORGANISATIONS.values()
                 }
                 env["CONTACTSHIP_ORGANISATIONS"] = json.dumps(organisations)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from contacts.errors import command_error
 from contacts.insights.flight import SharedSummaryRun
+from contacts.insights.quality import DUPLICATES
 from contacts.insights.summary import TOP_DOMAINS, Summary
 from contacts.management.filters import add_filter_arguments, query_from_options
 from contacts.upstream.errors import DashboardError
@@ -20,7 +21,7 @@ TOP = 10  # rows of each facet in the text output; --json has every one
 class Command(BaseCommand):
     help = (
         "Count the contacts of an organisation that match the filters: by country, month of "
-        "creation, email domain, completeness and additional-data field."
+        "creation, email domain, completeness, additional-data field and data quality."
     )
 
     def add_arguments(self, parser) -> None:
@@ -87,6 +88,18 @@ class Command(BaseCommand):
             out(f"  {n:>9,}  {share:>4}  {name}")
         fields = [(r["field"], r["count"]) for r in summary["fields"]]
         table("Additional data fields", fields, len(fields))
+        self._quality(summary["quality"])
+
+    def _quality(self, quality: dict) -> None:
+        out = self.stdout.write
+        out("\nData quality:")
+        for name, n in quality["missing"].items():
+            out(f"  {n:>9,}  missing {name}")
+        out(f"  {quality['invalid_email']:>9,}  invalid_email")
+        out(f"  {quality['invalid_phone']:>9,}  invalid_phone")
+        for name in DUPLICATES:
+            groups, contacts = quality[name]["groups"], quality[name]["contacts"]
+            out(f"  {contacts:>9,}  {name} (in {groups:,} groups)")
 
 
 def _country_label(row: dict) -> str:

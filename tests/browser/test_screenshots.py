@@ -93,6 +93,18 @@ def test_summary(new_page, stack, shoot):
     expect(chart.locator("svg rect").first).to_be_attached()
     chart.scroll_into_view_if_needed()
     shoot(chart, "summary-chart")
+    quality = page.locator('section[aria-labelledby="facet-quality"]')
+    expect(quality.get_by_role("link").first).to_be_visible()
+    quality.scroll_into_view_if_needed()
+    shoot(quality, "summary-quality")
+
+
+def test_duplicates(new_page, stack, shoot):
+    page = new_page()
+    page.goto(stack.url(f"/orgs/{ORG}/contacts/duplicates/?by=name&full_name=ana"))
+    expect(page.locator("section.duplicate-group").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".scan-progress")).to_be_hidden()
+    shoot(page, "duplicates")
 
 
 def test_saved_view(new_page, stack, shoot):

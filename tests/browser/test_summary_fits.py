@@ -11,7 +11,7 @@ from tests.browser.support import WIDE
 pytestmark = pytest.mark.browser
 
 ORG = "org-tejo"
-# 41 contacts created over six and a half years: 78 months from the first to the last.
+# Some 40 contacts created over six and a half years: 78 months from the first to the last.
 SHORT = "full_name=ana+m"
 # At 1280 px the page's head, the count, the four facets and the chart measure about 1,560 px
 # with the table folded. A table of every month adds some 30 px a row (75 rows made the
@@ -23,11 +23,11 @@ MAX_HEIGHT = 2_000
 def test_a_short_search_summary_fits_and_says_the_viewers_time(new_page, stack):
     contacts = matches(ORG, full_name="ana m")
     months = {c["created_at"][:7] for c in contacts if c.get("created_at")}
-    assert len(contacts) == 41 and 20 < len(months) < 41
+    assert 30 < len(contacts) < 50 and 20 < len(months) < len(contacts)
 
     page = new_page(viewport=WIDE, timezone_id="America/Sao_Paulo")
     page.goto(stack.url(f"/orgs/{ORG}/contacts/summary/?{SHORT}"))
-    expect(page.locator(".summary-count .total")).to_have_text("41")
+    expect(page.locator(".summary-count .total")).to_have_text(str(len(contacts)))
 
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height < MAX_HEIGHT, height

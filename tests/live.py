@@ -337,6 +337,10 @@ def live_stack(
             "DASHBOARD_HTTPS": "0",
             "REDIS_URL": "",
             "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            # Pages wait for their answer, however slow the API is made and busy the machine: the
+            # first paint, a page shown before Contactship answered, has tests of its own
+            # (tests/test_first_paint.py, tests/browser/test_first_paint.py).
+            "DASHBOARD_FIRST_PAINT_SECONDS": "30",
             **(env or {}),
         }
         _manage(["migrate", "--noinput"], dashboard_env)

@@ -152,6 +152,9 @@ def proxy_base(
             "DJANGO_STATIC_ROOT": str(workdir / "static"),
             "CONTACTSHIP_RETRIES": "0",
             "CONTACTSHIP_BREAKER_THRESHOLD": "1000",
+            # Pages wait for their answer, however slow the API is made: the first paint has tests
+            # of its own (tests/test_first_paint.py, tests/browser/test_first_paint.py).
+            "DASHBOARD_FIRST_PAINT_SECONDS": "30",
             **(env or {}),
         }
         _manage(["migrate", "--noinput"], replica_env)

@@ -29,8 +29,6 @@ def stopping_stack():
         org_ids=["org-tejo"],
         threads=4,
         gunicorn_args=["-c", "python:dashboard.gunicorn", "--graceful-timeout", "4"],
-        # The search waits for its answer (no first paint): it must be in flight at SIGTERM.
-        env={"DASHBOARD_FIRST_PAINT_SECONDS": "30"},
     ) as running:
         yield running
 

@@ -24,9 +24,7 @@ ORG = "org-tejo"  # 2,345 contacts: 24 pages
 @pytest.fixture(scope="module")
 def base():
     require_nginx()
-    # Pages wait for their answer, however slow the API is made: these tests follow requests in
-    # flight through nginx, not the search page's first paint (tests/test_first_paint.py).
-    with proxy_base(env={"DASHBOARD_FIRST_PAINT_SECONDS": "30"}) as prepared:
+    with proxy_base() as prepared:
         yield prepared
 
 

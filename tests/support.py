@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 
 import redis
 import requests
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -192,3 +194,14 @@ def redis_server(directory: Path, host: str = "127.0.0.1") -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def cache_contents() -> bytes:
+    """Every value the default cache holds, as stored (pickled) and joined, whichever backend the
+    run uses (the local-memory cache, or Redis in CI's second pass): what a test searches for a
+    contact's name, email or phone. A pickled string holds its UTF-8 bytes."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client()
+        return b"".join(client.get(key) or b"" for key in client.keys("*"))
+    return b"".join(backend._cache.values())

@@ -158,6 +158,15 @@ class ContactSearch:
         started.wait(CALL_START_WAIT)
         return future
 
+    def foreseen_page(self, page_size: int) -> Page | None:
+        """The page a search most often gets, a full page of numbered results, for rendering
+        the results region while Contactship works on the answer (the rows aside); None when
+        there is nothing to foresee: a refused search, a continuation (it reads until it has a
+        page or its time is up) or the column picker (its rows come from the contacts)."""
+        if self.status != 200 or self.continued or self.choosing_columns:
+            return None
+        return Page([], Pager(number=self.number, page_size=page_size, rows=page_size))
+
     def _empty_pager(self, page_size: int) -> Pager | ScanPager:
         if self.continued:
             return ScanPager(start=self.start, seen=self.seen, rows=0, next_start=None, read=0)

@@ -92,6 +92,14 @@ class Page:
     last_page: int | None = None  # past the end: the last page that has rows (0: none has)
     paging_ignored: bool = False  # the upstream answered a later page with the first one's rows
 
+    def shown_as(self, other: "Page") -> bool:
+        """Whether the results region says the same of both pages, the rows aside."""
+        return (
+            self.pager == other.pager
+            and self.last_page == other.last_page
+            and self.paging_ignored == other.paging_ignored
+        )
+
 
 def numbered_page(
     *,

@@ -19,6 +19,7 @@ from contacts.middleware import log_error_shown
 from contacts.saved import may_change, request_search, visible_to
 from contacts.search.columns import columns_chosen
 from contacts.search.contact_search import ContactSearch
+from contacts.search.paging import Page
 from contacts.search.tables import ContactTable
 from contacts.upstream.client import contactship_client
 
@@ -45,7 +46,8 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
         return HttpResponseRedirect(request.path + query, status=303)
     search = request_search(request, remember=True)
     # Contactship is asked first: the page is made while it works on the answer.
-    answer = search.run_concurrently(contactship_client())
+    client = contactship_client()
+    answer = search.run_concurrently(client)
     context = {
         "organisation": request.organisation,
         "access": request.access,
@@ -58,7 +60,9 @@ def contact_list(request: HttpRequest, org_id: str) -> HttpResponse:
     # Typing in the filters (htmx) asks for the results region only; everything else, including
     # a plain form submission and a reload of a pushed URL, gets the whole page.
     partial = bool(getattr(request, "htmx", False)) and not request.htmx.history_restore_request
-    html = _page_html(request, search, context, answer, partial=partial)
+    html = _page_html(
+        request, search, context, answer, partial=partial, page_size=client.config.page_size
+    )
     if html is None:
         # Contactship is slow: the page now, in its "Asking Contactship…" state; it asks for its
         # results by itself. Whatever the call leaves behind is not this answer's.
@@ -93,13 +97,24 @@ def _saved_views(request: HttpRequest, search: ContactSearch) -> dict:
 
 
 def _page_html(
-    request: HttpRequest, search: ContactSearch, context: dict, answer: Future, *, partial: bool
+    request: HttpRequest,
+    search: ContactSearch,
+    context: dict,
+    answer: Future,
+    *,
+    partial: bool,
+    page_size: int,
 ) -> str | None:
-    """The whole page, or the results region alone (`partial`). What does not depend on the
-    answer (the page's frame, the table's header row) is rendered while Contactship works on
-    it; a search that fails or is refused is rendered again whole, since its title and form say
+    """The whole page, or the results region alone (`partial`).
+
+    What does not depend on the answer is rendered while Contactship works on it: the page's
+    frame, the table's header row, and the results region as it reads for a full page of rows
+    (`ContactSearch.foreseen_page`), which is the usual answer. Once the answer is in, only its
+    rows are written into it; an answer of another shape has its results region rendered
+    again, and a search that fails or is refused its whole page, since its title and form say
     so. None when a whole page's answer takes longer than DASHBOARD_FIRST_PAINT_SECONDS (and
-    the request does not say to wait): the page is then shown without it (`_awaiting_page`)."""
+    the request does not say to wait): the page is then shown without it (`_awaiting_page`).
+    """
     asking = search.status == 200
     table = ContactTable(
         [],
@@ -107,23 +122,33 @@ def _page_html(
         back_query=search.back_query,
         columns=search.columns,
     )
-    frame = ""
-    if asking and not partial:
-        frame = render_to_string(PAGE, {**context, "results_mark": RESULTS_MARK}, request)
-    table_frame = table.frame_html(request) if asking else ""
+    frame = foreseen_html = table_frame = ""
+    foreseen = search.foreseen_page(page_size)
+    if asking:
+        if not partial:
+            frame = render_to_string(PAGE, {**context, "results_html": RESULTS_MARK}, request)
+        table_frame = table.frame_html(request)
+        if foreseen is not None:
+            foreseen_html = _results_html(request, context, foreseen, table_frame)
     waits = partial or search.wait or not asking
     try:
         answer.result(timeout=None if waits else settings.DASHBOARD_FIRST_PAINT_SECONDS)
     except TimeoutError:
         return None
-    context = {**context, "pager": search.pager}
-    if search.contacts:
-        context["table_html"] = table.with_rows(table_frame, search.contacts)
-    if partial:
-        return render_to_string(RESULTS, context, request)
-    if frame and search.status == 200:
-        return frame.replace(RESULTS_MARK, render_to_string(RESULTS, context, request), 1)
-    return render_to_string(PAGE, context, request)
+    page = search.page
+    if search.status != 200 and not partial:
+        return render_to_string(PAGE, {**context, "page": page, "pager": page.pager}, request)
+    if foreseen_html and search.status == 200 and page.shown_as(foreseen):
+        results = table.with_rows(foreseen_html, page.contacts)
+    else:
+        rows = table.with_rows(table_frame, page.contacts) if page.contacts else ""
+        results = _results_html(request, context, page, rows)
+    return frame.replace(RESULTS_MARK, results, 1) if frame else results
+
+
+def _results_html(request: HttpRequest, context: dict, page: Page, table_html: str) -> str:
+    context = {**context, "page": page, "pager": page.pager, "table_html": table_html}
+    return render_to_string(RESULTS, context, request)
 
 
 def _awaiting_page(request: HttpRequest, search: ContactSearch, context: dict) -> str:

@@ -1,6 +1,8 @@
 """The search form: the API's own filters and the dashboard's (country, dates, email domain,
 data quality), checked and normalised, building a `ContactQuery`."""
 
+import copy
+import functools
 import re
 
 import django_filters
@@ -53,6 +55,16 @@ QUALITY_CHOICES = (
     (MISSING_EMAIL, _("No email")),
     (MISSING_PHONE, _("No phone")),
 )
+
+
+# What the empty text fields show.
+PLACEHOLDERS = {
+    "full_name": _("e.g. Ana"),
+    "email": _("e.g. gmail"),
+    "phone_number": _("e.g. +52 55"),
+    "country": _("e.g. México"),
+    "email_domain": _("e.g. gmail.com"),
+}
 
 
 class DateInput(forms.DateInput):
@@ -130,21 +142,10 @@ class ContactFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, **kwargs):
         super().__init__(data, queryset=ContactQuery(), **kwargs)
-        # type=search on all three: the same clear button (and Escape) in each, and no browser
-        # check of a partial email ("gmail") or number. inputmode brings the right keyboard on
-        # phones: letters and @ for email, the dial pad for the phone.
-        for field in self.form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                continue  # the quality filter: a choice, not typed
-            field.widget.input_type = "search"
-            field.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
-        self.form.fields["email"].widget.attrs["inputmode"] = "email"
-        self.form.fields["phone_number"].widget.attrs["inputmode"] = "tel"
-        self.form.fields["full_name"].widget.attrs["placeholder"] = _("e.g. Ana")
-        self.form.fields["email"].widget.attrs["placeholder"] = _("e.g. gmail")
-        self.form.fields["phone_number"].widget.attrs["placeholder"] = _("e.g. +52 55")
-        self.form.fields["country"].widget.attrs["placeholder"] = _("e.g. México")
-        self.form.fields["email_domain"].widget.attrs["placeholder"] = _("e.g. gmail.com")
+
+    def get_form_class(self) -> type[forms.Form]:
+        # Every search has the same fields: the class is built once (each form copies them).
+        return _form_class(type(self))
 
     @property
     def api_fields(self) -> list[forms.BoundField]:
@@ -170,3 +171,36 @@ class ContactFilter(django_filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             queryset = self.filters[name].filter(queryset, value)
         return queryset
+
+
+class _SharedFilters(dict):
+    """A FilterSet's filters, which django-filter deep-copies for each search: here each filter
+    is copied alone (as `copy.copy`). The dashboard's filters keep no state of a search, and the
+    copy still gets its own `parent`; a deep copy cost as much as the rest of the search form,
+    mostly in copying lazy labels."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return {name: copy.copy(f) for name, f in self.items()}
+
+
+ContactFilter.base_filters = _SharedFilters(ContactFilter.base_filters)
+
+
+@functools.cache
+def _form_class(filterset: type[ContactFilter]) -> type[forms.Form]:
+    """The form of `filterset`'s filters (as django-filter builds it), with the inputs dressed
+    for typing. type=search on the text fields: the same clear button (and Escape) in each, and
+    no browser check of a partial email ("gmail") or number. inputmode brings the right keyboard
+    on phones: letters and @ for email, the dial pad for the phone."""
+    # From copies: a filter keeps the field it made, which each search's copy would copy again.
+    fields = {name: copy.copy(f).field for name, f in filterset.base_filters.items()}
+    for field in fields.values():
+        if isinstance(field.widget, forms.Select):
+            continue  # the quality filter: a choice, not typed
+        field.widget.input_type = "search"
+        field.widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+    fields["email"].widget.attrs["inputmode"] = "email"
+    fields["phone_number"].widget.attrs["inputmode"] = "tel"
+    for name, example in PLACEHOLDERS.items():
+        fields[name].widget.attrs["placeholder"] = example
+    return type(f"{filterset.__name__}Form", (filterset._meta.form,), fields)

@@ -1,4 +1,4 @@
-"""The app's configuration: registers the signal receivers (audit, cached rights) and the
+"""The app's configuration: registers the signal receivers (audit, cached rights and users) and the
 system checks."""
 
 from django.apps import AppConfig
@@ -10,4 +10,4 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for what importing registers: signal receivers and checks.
-        from contacts import access, audit, checks, saved  # noqa: F401
+        from contacts import access, audit, checks, saved, signed_in  # noqa: F401

@@ -17,6 +17,7 @@ COMMON = "django.middleware.common.CommonMiddleware"
 CSRF = "django.middleware.csrf.CsrfViewMiddleware"
 X_FRAME = "django.middleware.clickjacking.XFrameOptionsMiddleware"
 AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+SIGNED_IN = "contacts.signed_in.SignedInUserMiddleware"
 OIDC_RECHECK = "contacts.middleware.OIDCRecheckMiddleware"
 REMOTE_USER = "contacts.auth.IntranetRemoteUserMiddleware"
 MESSAGES = "django.contrib.messages.middleware.MessageMiddleware"
@@ -68,6 +69,7 @@ DEFAULT = [
     CSRF,
     X_FRAME,
     AUTH,
+    SIGNED_IN,
     OIDC_RECHECK,
     MESSAGES,
     HTMX,
@@ -93,23 +95,25 @@ CONDITIONS = {
     "designed errors": (
         {"DASHBOARD_DESIGNED_ERRORS": "1"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
-         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND, UPSTREAM_ERRORS, AXES],
+         AUTH, SIGNED_IN, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND,
+         UPSTREAM_ERRORS, AXES],
     ),
     "intranet sign-in": (
         {"DASHBOARD_REMOTE_USER_HEADER": "X-Forwarded-User"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, X_FRAME,
-         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         AUTH, SIGNED_IN, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS,
+         AXES],
     ),
     # Framed by a page of the same site: X-Frame-Options goes, the cookies stay as they are.
     "framed by the same site": (
         {"DASHBOARD_FRAME_ANCESTORS": "http://localhost:9000"},
         [HEALTH, REQUEST_ID, SECURITY, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF, AUTH,
-         OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         SIGNED_IN, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "framed by another site": (
         {"DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org"},
         [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
-         AUTH, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
+         AUTH, SIGNED_IN, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, UPSTREAM_ERRORS, AXES],
     ),
     "all at once": (
         {
@@ -118,7 +122,7 @@ CONDITIONS = {
             "DASHBOARD_FRAME_ANCESTORS": "https://intranet.example.org",
         },
         [HEALTH, REQUEST_ID, SECURITY, PARTITIONED, WHITENOISE, CSP, SESSION, LOCALE, COMMON, CSRF,
-         AUTH, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND,
+         AUTH, SIGNED_IN, REMOTE_USER, OIDC_RECHECK, MESSAGES, HTMX, EMBEDDED, DESIGNED_NOT_FOUND,
          UPSTREAM_ERRORS, AXES],
     ),
 }

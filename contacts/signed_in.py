@@ -15,8 +15,6 @@ updates it, and so does everything that is not a plain signed-in session.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
@@ -30,13 +28,6 @@ from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 USER_KEY = "signed-in-user:{user_id}"
-
-
-@dataclass(frozen=True)
-class KeptUser:
-    backend: str  # the path of the backend that signed the person in
-    auth_hash: str  # the session auth hash the row gives
-    fields: dict[str, Any]  # the row's values by attribute name, the password aside
 
 
 class SignedInUserMiddleware:
@@ -70,12 +61,15 @@ def _kept_user(request: HttpRequest):
     if backend not in settings.AUTHENTICATION_BACKENDS:
         return None
     kept = cache.get(USER_KEY.format(user_id=user_id))
-    if not isinstance(kept, KeptUser) or kept.backend != backend:
+    if not isinstance(kept, dict) or kept.get("backend") != backend:
         return None
-    if not constant_time_compare(session_hash, kept.auth_hash):
+    if not constant_time_compare(session_hash, kept.get("auth_hash", "")):
         return None
     model = auth.get_user_model()
-    return model.from_db(router.db_for_read(model), list(kept.fields), list(kept.fields.values()))
+    fields = kept["fields"]
+    # In the model's order; a field the copy lacks stays deferred, as the password does.
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in fields]
+    return model.from_db(router.db_for_read(model), names, [fields[name] for name in names])
 
 
 def _user_from_database(request: HttpRequest):
@@ -87,7 +81,12 @@ def _user_from_database(request: HttpRequest):
             for field in user._meta.concrete_fields
             if field.attname != "password"
         }
-        kept = KeptUser(request.session[BACKEND_SESSION_KEY], user.get_session_auth_hash(), fields)
+        # Plain values only: a copy made by another version of the code still reads.
+        kept = {
+            "backend": request.session[BACKEND_SESSION_KEY],  # the backend that signed them in
+            "auth_hash": user.get_session_auth_hash(),  # what the session must hold
+            "fields": fields,  # the row's values by attribute name, the password aside
+        }
         cache.set(USER_KEY.format(user_id=user_id), kept, settings.DASHBOARD_ACCESS_CACHE_SECONDS)
     return user
 

@@ -241,6 +241,7 @@ def test_progress_needs_the_export_right_and_a_sane_token(
 
 
 def test_without_a_token_nothing_is_recorded(member_client, upstream, monkeypatch):
+    member_client.get("/")  # the signed-in account is cached before the cache is watched
     writes = []
     monkeypatch.setattr(export_progress.cache, "set", lambda *args, **kwargs: writes.append(args))
     b"".join(export(member_client, full_name="ana").streaming_content)

@@ -29,7 +29,7 @@ from contacts.proxy import client_address
 from contacts.saved import request_search
 from contacts.search.params import BOM_PARAM
 from contacts.search.tables import ContactTable
-from contacts.upstream.errors import DashboardError, PlacesBusy
+from contacts.upstream.errors import PlacesBusy
 from contacts.views.scanning import scanning_page
 
 SHOWN_GROUPS = 100  # groups the page shows; the downloads hold them all
@@ -147,10 +147,6 @@ def contact_duplicates(request: HttpRequest, org_id: str) -> HttpResponse:
         raise
     page = render_to_string("contacts/duplicates.html", context, request)
 
-    def failed(error: DashboardError) -> str:
-        shown = {**context, "error": error}
-        return render_to_string("contacts/summary_failed.html", shown, request)
-
     return scanning_page(
         request,
         run,
@@ -159,7 +155,7 @@ def contact_duplicates(request: HttpRequest, org_id: str) -> HttpResponse:
         what="duplicates",
         progress_line=_progress_line,
         result=lambda: _result(request, run, search, context),
-        failed=failed,
+        context=context,
     )
 
 

@@ -4,7 +4,7 @@ per scanned page, then the result, streamed.
 The caller has asked for the first page of contacts before a byte is sent (so an upstream that
 is down becomes an error page with its status) and holds a place for the scan. Leaving the page
 closes the connection, which closes the stream and with it the scan. A failure during the scan
-is too late for an error page: the page says it in words (`failed`).
+is too late for an error page: the page says it in words (`FAILED`, with the page's context).
 """
 
 import logging
@@ -14,6 +14,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 
 from contacts.exports.limits import LimitedStream, bound_send_time
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.25  # seconds between progress lines on the page
 SPLIT = "<!--summary-body-->"  # where the page's head ends and the streamed part goes
+FAILED = "contacts/summary_failed.html"  # a failure during the scan, in the page's words
 
 
 class ScanRun[P](Protocol):
@@ -45,7 +47,7 @@ def _stream[P](
     what: str,
     progress_line: Callable[[P], str],
     result: Callable[[], str],
-    failed: Callable[[DashboardError], str],
+    context: dict,
 ) -> Iterator[str | None]:
     language = translation.get_language()
     org_id = run.organisation.id
@@ -67,7 +69,7 @@ def _stream[P](
                 raise
             except DashboardError as exc:
                 log_error_shown(request, exc, org_id, f" (during a {what})")
-                yield "</div>" + failed(exc)
+                yield "</div>" + render_to_string(FAILED, {**context, "error": exc}, request)
                 yield tail
                 return
             finally:
@@ -87,10 +89,11 @@ def scanning_page[P](
     what: str,
     progress_line: Callable[[P], str],
     result: Callable[[], str],
-    failed: Callable[[DashboardError], str],
+    context: dict,
 ) -> HttpResponse:
     """The streamed page: `page` rendered whole with its `SPLIT` mark where the progress lines
-    go (inside an open `<div>`); then `result()` (or `failed(error)`) and the rest of `page`.
+    go (inside an open `<div>`); then `result()` (or `FAILED`, rendered with `context` and the
+    error) and the rest of `page`.
     `place` goes back when the stream ends."""
     chunks = _stream(
         request,
@@ -99,7 +102,7 @@ def scanning_page[P](
         what=what,
         progress_line=progress_line,
         result=result,
-        failed=failed,
+        context=context,
     )
     bound_send_time(request)
     stream = LimitedStream(chunks, place, max_seconds=settings.DASHBOARD_EXPORT_MAX_SECONDS)

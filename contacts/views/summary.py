@@ -125,10 +125,6 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         shown = summary_context(query, run.result(), search.search_url)
         return render_to_string("contacts/summary_result.html", {**context, **shown}, request)
 
-    def failed(error: DashboardError) -> str:
-        shown = {**context, "error": error}
-        return render_to_string("contacts/summary_failed.html", shown, request)
-
     return scanning_page(
         request,
         run,
@@ -137,7 +133,7 @@ def contact_summary_page(request: HttpRequest, org_id: str) -> HttpResponse:
         what="summary",
         progress_line=lambda progress: _progress_line(progress, query),
         result=result,
-        failed=failed,
+        context=context,
     )
 
 

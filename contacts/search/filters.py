@@ -144,7 +144,7 @@ class ContactFilter(django_filters.FilterSet):
         super().__init__(data, queryset=ContactQuery(), **kwargs)
 
     def get_form_class(self) -> type[forms.Form]:
-        # Every search has the same fields: the class is built once (each form copies them).
+        # Every search has the same fields: the class is built once, and its forms share them.
         return _form_class(type(self))
 
     @property
@@ -186,6 +186,16 @@ class _SharedFilters(dict):
 ContactFilter.base_filters = _SharedFilters(ContactFilter.base_filters)
 
 
+class _SharedFields(dict):
+    """A form class's fields, which Django deep-copies into each form (`BaseForm.__init__`): here
+    the form gets its own dict of the same fields. No search changes a field of the search form
+    (its label, widget or choices); a form of its own per search cost a quarter of what the
+    page does before Contactship is asked, most of it copying widgets and lazy labels."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return dict(self)
+
+
 @functools.cache
 def _form_class(filterset: type[ContactFilter]) -> type[forms.Form]:
     """The form of `filterset`'s filters (as django-filter builds it), with the inputs dressed
@@ -203,4 +213,6 @@ def _form_class(filterset: type[ContactFilter]) -> type[forms.Form]:
     fields["phone_number"].widget.attrs["inputmode"] = "tel"
     for name, example in PLACEHOLDERS.items():
         fields[name].widget.attrs["placeholder"] = example
-    return type(f"{filterset.__name__}Form", (filterset._meta.form,), fields)
+    form_class = type(f"{filterset.__name__}Form", (filterset._meta.form,), fields)
+    form_class.base_fields = _SharedFields(form_class.base_fields)
+    return form_class

@@ -108,3 +108,22 @@ def test_the_search_forms_inputs_render_as_djangos_templates_render_them(data):
         theirs = field.as_widget()
         form.renderer = InputRenderer()
         assert ours == theirs, field.name
+
+
+def test_a_search_form_with_errors_leaves_nothing_behind_for_the_next_one():
+    # The forms share their fields (none is changed by a search): a refused search's errors,
+    # values and marks must stay in its own form.
+    refused = ContactFilter({"phone_number": "abc", "created_from": "not a date"}).form
+    assert not refused.is_valid()
+    refused_html = str(refused)
+    assert 'aria-invalid="true"' in refused_html
+    assert "abc" in refused_html
+
+    clean = ContactFilter({"full_name": "ana"}).form
+    assert clean.is_valid()
+    clean_html = str(clean)
+    assert "aria-invalid" not in clean_html
+    assert "abc" not in clean_html
+    assert 'value="ana"' in clean_html
+    assert clean.fields["phone_number"] is refused.fields["phone_number"]
+    assert clean.fields is not refused.fields

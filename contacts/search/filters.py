@@ -189,8 +189,8 @@ ContactFilter.base_filters = _SharedFilters(ContactFilter.base_filters)
 class _SharedFields(dict):
     """A form class's fields, which Django deep-copies into each form (`BaseForm.__init__`): here
     the form gets its own dict of the same fields. No search changes a field of the search form
-    (its label, widget or choices); a form of its own per search cost a quarter of what the
-    page does before Contactship is asked, most of it copying widgets and lazy labels."""
+    (its label, widget or choices); copying them (widgets, validators, lazy choice labels) cost
+    about a sixth of what the page does before Contactship is asked."""
 
     def __deepcopy__(self, memo: dict) -> dict:
         return dict(self)

@@ -492,7 +492,7 @@ def table(
             "(b) the server's exchange alone (/healthz)",
             ms(server),
             f"what the page adds {added:.1f} ms",
-            f"{server * 1000 / added:.0%} of it",
+            f"{server * 1000 / added:.0%} of it" if added > 0 else "",
             "",
         ],
         [
